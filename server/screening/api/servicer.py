@@ -1,0 +1,260 @@
+"""The gRPC servicer: validate, screen against the worker's index, convert to proto."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import secrets
+import time
+
+import grpc
+import redis
+
+from screening.api import convert
+from screening.api.errors import abort, abort_invalid
+from screening.api.validation import (
+    Limits,
+    Violations,
+    check_min_score,
+    check_sources,
+    check_text,
+    party_to_query,
+)
+from screening.config import Settings
+from screening.index.holder import IndexHolder, LoadedIndex
+from screening.matching.engine import MatchResult
+from screening.risk.party import PartyThresholds, decide_party
+from screening.store.snapshots import ListStore
+from screening.v1 import screening_pb2 as pb
+from screening.v1 import screening_pb2_grpc as pb_grpc
+
+log = logging.getLogger(__name__)
+
+
+def new_screening_id() -> str:
+    """Time-ordered and unique across replicas: 12 hex digits of milliseconds, 16 random."""
+    return f"{int(time.time() * 1000):012x}{secrets.token_hex(8)}"
+
+
+def _iso_to_date(value: str) -> dt.date | None:
+    parts = value.split("-")
+    try:
+        return dt.date(
+            int(parts[0]),
+            int(parts[1]) if len(parts) > 1 else 1,
+            int(parts[2]) if len(parts) > 2 else 1,
+        )
+    except (ValueError, IndexError):
+        return None
+
+
+class ScreeningServicer(pb_grpc.ScreeningServiceServicer):
+    def __init__(self, holder: IndexHolder, settings: Settings, store: ListStore) -> None:
+        self.holder = holder
+        self.settings = settings
+        self.store = store
+        self.limits = Limits(
+            max_name_length=settings.max_name_length,
+            max_aliases=settings.max_aliases,
+            max_identifiers=settings.max_identifiers,
+        )
+        self.thresholds = PartyThresholds(
+            review=settings.review_threshold, block=settings.block_threshold
+        )
+
+    async def _index(self, context: grpc.aio.ServicerContext) -> LoadedIndex:
+        index = self.holder.current
+        if index is None:
+            await abort(context, grpc.StatusCode.UNAVAILABLE, "no list data loaded yet")
+        return index
+
+    # -- ScreenParty ---------------------------------------------------------------------
+
+    async def ScreenParty(
+        self, request: pb.ScreenPartyRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ScreenPartyResponse:
+        index = await self._index(context)
+        errors = Violations()
+        response = self.screen_party(request, index, errors)
+        if errors:
+            await abort_invalid(context, errors)
+        return response
+
+    def screen_party(
+        self, request: pb.ScreenPartyRequest, index: LoadedIndex, errors: Violations
+    ) -> pb.ScreenPartyResponse:
+        """Screen one party; on bad input fills `errors` and returns an empty response."""
+        if not request.HasField("party"):
+            errors.add("party", "is required")
+            return pb.ScreenPartyResponse()
+        query = party_to_query(request.party, "party", errors, self.limits)
+        min_score = check_min_score(request, self.settings.alert_threshold, errors)
+        sources = check_sources(
+            list(request.sources), set(index.matcher.sources), errors, self.limits
+        )
+        check_text(request.client_ref, "client_ref", errors, limit=self.limits.max_ref_length)
+        if not 0 <= request.max_results <= 100:
+            errors.add("max_results", "must be between 0 and 100")
+        if errors:
+            return pb.ScreenPartyResponse()
+        limit = request.max_results or self.settings.max_results
+        results = index.matcher.screen(query, min_score=min_score, sources=sources, limit=limit)
+        return self._party_response(request, index, results, min_score)
+
+    def _party_response(
+        self,
+        request: pb.ScreenPartyRequest,
+        index: LoadedIndex,
+        results: list[MatchResult],
+        min_score: float,
+    ) -> pb.ScreenPartyResponse:
+        decision, risk_score = decide_party([r.score for r in results], self.thresholds)
+        return pb.ScreenPartyResponse(
+            screening_id=new_screening_id(),
+            decision=convert.DECISION_PB[decision],
+            risk_score=risk_score,
+            matches=[convert.match_pb(r) for r in results],
+            data_version=index.version,
+            screened_at=convert.timestamp(dt.datetime.now(dt.UTC)),
+            client_ref=request.client_ref,
+            min_score=min_score,
+        )
+
+    # -- CompareParties ------------------------------------------------------------------
+
+    async def CompareParties(
+        self, request: pb.ComparePartiesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ComparePartiesResponse:
+        index = await self._index(context)
+        errors = Violations()
+        for side in ("left", "right"):
+            if not request.HasField(side):
+                errors.add(side, "is required")
+        if errors:
+            await abort_invalid(context, errors)
+        left = party_to_query(request.left, "left", errors, self.limits)
+        right = party_to_query(request.right, "right", errors, self.limits)
+        if errors:
+            await abort_invalid(context, errors)
+        score, components = index.matcher.compare(left, right)
+        threshold = self.settings.alert_threshold
+        return pb.ComparePartiesResponse(
+            score=score,
+            is_match=score >= threshold,
+            explanation=[convert.component_pb(c) for c in components],
+            threshold=threshold,
+        )
+
+    # -- GetEntity -----------------------------------------------------------------------
+
+    async def GetEntity(
+        self, request: pb.GetEntityRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetEntityResponse:
+        index = await self._index(context)
+        entity_id = request.entity_id.strip()
+        if not entity_id or ":" not in entity_id or len(entity_id) > 200:
+            errors = Violations()
+            errors.add("entity_id", "must be '<source>:<list id>', e.g. 'ofac-sdn:47956'")
+            await abort_invalid(context, errors)
+        entity = index.entities.get(entity_id)
+        if entity is None:
+            await abort(
+                context,
+                grpc.StatusCode.NOT_FOUND,
+                f"no entry {entity_id} in data version {index.version}",
+            )
+        state = index.manifest.sources.get(entity.source)
+        return pb.GetEntityResponse(
+            entity=convert.entity_pb(entity, state.version if state else ""),
+            data_version=index.version,
+        )
+
+    # -- GetDataStatus -------------------------------------------------------------------
+
+    async def GetDataStatus(
+        self, request: pb.GetDataStatusRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetDataStatusResponse:
+        index = await self._index(context)
+        now = dt.datetime.now(dt.UTC)
+        sources = []
+        for name, state in sorted(index.manifest.sources.items()):
+            published = _iso_to_date(state.publication_date)
+            staleness = (
+                int((now - dt.datetime.combine(published, dt.time(), dt.UTC)).total_seconds())
+                if published
+                else 0
+            )
+            status = pb.SourceStatus(
+                source=name,
+                version=state.version,
+                publication_date=state.publication_date,
+                entity_count=state.entity_count,
+                staleness_seconds=max(0, staleness),
+                files=state.files,
+                sha256=state.sha256,
+                added=state.added,
+                removed=state.removed,
+                changed=state.changed,
+            )
+            status.loaded_at.FromDatetime(dt.datetime.fromisoformat(state.loaded_at))
+            sources.append(status)
+        return pb.GetDataStatusResponse(
+            data_version=index.version,
+            sources=sources,
+            index_loaded_at=convert.timestamp(index.loaded_at),
+            entity_count=len(index.entities),
+        )
+
+    # -- ListChanges ---------------------------------------------------------------------
+
+    async def ListChanges(
+        self, request: pb.ListChangesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListChangesResponse:
+        index = await self._index(context)
+        known = set(index.manifest.sources)
+        source = request.source.strip().lower()
+        errors = Violations()
+        if source and source not in known:
+            errors.add("source", f"unknown source {request.source!r}")
+        if not 0 <= request.limit <= 100:
+            errors.add("limit", "must be between 0 and 100")
+        if errors:
+            await abort_invalid(context, errors)
+        limit = request.limit or 10
+        try:
+            reports = []
+            for name in [source] if source else sorted(known):
+                reports += await asyncio.to_thread(self.store.change_reports, name, limit)
+        except redis.RedisError as exc:
+            await abort(context, grpc.StatusCode.UNAVAILABLE, f"change history unavailable: {exc}")
+        reports.sort(key=lambda r: r.ingested_at, reverse=True)
+        publications = []
+        for report in reports[:limit]:
+            item = pb.PublicationChanges(
+                source=report.source,
+                previous_version=report.previous_version,
+                version=report.version,
+                publication_date=report.publication_date,
+                added=[pb.EntityChange(entity_id=c.entity_id, name=c.name) for c in report.added],
+                removed=[
+                    pb.EntityChange(entity_id=c.entity_id, name=c.name) for c in report.removed
+                ],
+                changed=[
+                    pb.EntityChange(entity_id=c.entity_id, name=c.name, fields=c.fields)
+                    for c in report.changed
+                ],
+            )
+            item.ingested_at.FromDatetime(dt.datetime.fromisoformat(report.ingested_at))
+            publications.append(item)
+        return pb.ListChangesResponse(publications=publications)
+
+    # -- not yet implemented -------------------------------------------------------------
+
+    async def ScreenShipment(
+        self, request: pb.ScreenShipmentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ScreenShipmentResponse:
+        await abort(context, grpc.StatusCode.UNIMPLEMENTED, "ScreenShipment is not implemented yet")
+
+    async def ScreenParties(self, request_iterator, context):  # type: ignore[no-untyped-def]
+        await abort(context, grpc.StatusCode.UNIMPLEMENTED, "ScreenParties is not implemented yet")

@@ -1,0 +1,168 @@
+"""Request validation: every bad field is named; nothing is done until all are good."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from screening.countries import is_alpha2
+from screening.matching.features import Query
+from screening.model import EntityType, Identifier
+from screening.v1 import screening_pb2 as pb
+
+ENTITY_TYPES = {
+    pb.ENTITY_TYPE_UNSPECIFIED: EntityType.UNKNOWN,
+    pb.ENTITY_TYPE_PERSON: EntityType.PERSON,
+    pb.ENTITY_TYPE_ORGANIZATION: EntityType.ORGANIZATION,
+    pb.ENTITY_TYPE_VESSEL: EntityType.VESSEL,
+    pb.ENTITY_TYPE_AIRCRAFT: EntityType.AIRCRAFT,
+}
+_IDENTIFIER_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+# ISO dates; one-digit months and days ("1981-3-05") are accepted and padded.
+_DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_name_length: int = 512
+    max_aliases: int = 50
+    max_identifiers: int = 50
+    max_text_length: int = 1024
+    max_ref_length: int = 128
+    max_sources: int = 50
+
+
+@dataclass
+class Violations:
+    items: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, field_path: str, description: str) -> None:
+        self.items.append((field_path, description))
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+
+def check_text(
+    value: str, path: str, errors: Violations, *, limit: int, required: bool = False
+) -> str:
+    text = value.strip()
+    if required and not text:
+        errors.add(path, "must not be empty")
+    elif len(value) > limit:
+        errors.add(path, f"longer than {limit} characters")
+    elif any(unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in value):
+        errors.add(path, "contains control characters")
+    return text
+
+
+def check_date(value: str, path: str, errors: Violations) -> str:
+    text = value.strip()
+    if not text:
+        return ""
+    m = _DATE.match(text)
+    if not m:
+        errors.add(path, "must be an ISO date: YYYY, YYYY-MM or YYYY-MM-DD")
+        return ""
+    year = int(m[1])
+    if not 1800 <= year <= dt.date.today().year:
+        errors.add(path, f"year {year} is out of range")
+        return ""
+    try:
+        dt.date(year, int(m[2] or 1), int(m[3] or 1))
+    except ValueError:
+        errors.add(path, f"{text} is not a calendar date")
+        return ""
+    return "-".join([m[1], *(f"{int(part):02d}" for part in (m[2], m[3]) if part)])
+
+
+def check_country(value: str, path: str, errors: Violations) -> str:
+    code = value.strip().upper()
+    if code and not is_alpha2(code):
+        errors.add(path, f"{value!r} is not an ISO 3166 alpha-2 country code")
+        return ""
+    return code
+
+
+def party_to_query(party: pb.Party, path: str, errors: Violations, limits: Limits) -> Query:
+    name = check_text(
+        party.name, f"{path}.name", errors, limit=limits.max_name_length, required=True
+    )
+    if party.entity_type not in ENTITY_TYPES:
+        errors.add(f"{path}.entity_type", f"unknown entity type {party.entity_type}")
+    if len(party.aliases) > limits.max_aliases:
+        errors.add(f"{path}.aliases", f"more than {limits.max_aliases} aliases")
+    aliases = [
+        check_text(a, f"{path}.aliases[{i}]", errors, limit=limits.max_name_length, required=True)
+        for i, a in enumerate(party.aliases[: limits.max_aliases])
+    ]
+    birth_date = check_date(party.birth_date, f"{path}.birth_date", errors)
+    country = check_country(party.country, f"{path}.country", errors)
+    if party.HasField("address"):
+        address = party.address
+        for part in ("street", "city", "region", "postal_code", "full"):
+            check_text(
+                getattr(address, part),
+                f"{path}.address.{part}",
+                errors,
+                limit=limits.max_text_length,
+            )
+        check_country(address.country, f"{path}.address.country", errors)
+    if len(party.identifiers) > limits.max_identifiers:
+        errors.add(f"{path}.identifiers", f"more than {limits.max_identifiers} identifiers")
+    identifiers = []
+    for i, ident in enumerate(party.identifiers[: limits.max_identifiers]):
+        scheme = ident.type.strip().lower()
+        if not _IDENTIFIER_TYPE.match(scheme):
+            errors.add(
+                f"{path}.identifiers[{i}].type",
+                "must be a lower-case scheme such as imo, tax_id, passport",
+            )
+        value = check_text(
+            ident.value,
+            f"{path}.identifiers[{i}].value",
+            errors,
+            limit=limits.max_ref_length,
+            required=True,
+        )
+        issuer = check_country(ident.country, f"{path}.identifiers[{i}].country", errors)
+        identifiers.append(Identifier(scheme, value, issuer))
+    check_text(party.party_ref, f"{path}.party_ref", errors, limit=limits.max_ref_length)
+    return Query(
+        names=[name, *aliases],
+        entity_type=ENTITY_TYPES.get(party.entity_type, EntityType.UNKNOWN),
+        birth_date=birth_date,
+        country=country,
+        identifiers=identifiers,
+    )
+
+
+def check_min_score(
+    request: pb.ScreenPartyRequest | pb.ScreenShipmentRequest, default: float, errors: Violations
+) -> float:
+    if not request.HasField("min_score"):
+        return default
+    value = request.min_score
+    if not 0.0 <= value <= 1.0 or value != value:
+        errors.add("min_score", "must be between 0 and 1")
+        return default
+    return value
+
+
+def check_sources(
+    sources: list[str], known: set[str], errors: Violations, limits: Limits
+) -> list[str]:
+    if len(sources) > limits.max_sources:
+        errors.add("sources", f"more than {limits.max_sources} sources")
+        return []
+    out = []
+    for i, source in enumerate(sources):
+        name = source.strip().lower()
+        if name not in known:
+            errors.add(
+                f"sources[{i}]", f"unknown source {source!r}; loaded: {', '.join(sorted(known))}"
+            )
+        out.append(name)
+    return out

@@ -1,0 +1,151 @@
+"""The `screening` command: serve, ingest, eval, status."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from screening.config import Settings
+
+log = logging.getLogger("screening.cli")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {
+        key: value
+        for key, value in {
+            "host": getattr(args, "host", None),
+            "port": getattr(args, "port", None),
+            "metrics_port": getattr(args, "metrics_port", None),
+            "workers": getattr(args, "workers", None),
+            "redis_url": getattr(args, "redis_url", None),
+            "lists_dir": getattr(args, "lists_dir", None),
+            "log_level": getattr(args, "log_level", None),
+        }.items()
+        if value is not None
+    }
+    settings = Settings()
+    return settings.model_copy(update=overrides) if overrides else settings
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from screening.supervisor import Supervisor
+
+    settings = _settings(args)
+    if settings.workers < 1:
+        raise SystemExit("--workers must be at least 1")
+    return Supervisor(settings).run()
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """Ingest into the given Redis; without one, parse and check the files only."""
+    from screening.ingest import ingest_directory
+    from screening.store.connection import connect
+    from screening.store.embedded import EmbeddedRedis
+    from screening.store.snapshots import ListStore
+
+    settings = _settings(args)
+    if settings.lists_dir is None:
+        raise SystemExit("--lists-dir is required")
+    embedded = None
+    url = settings.redis_url
+    if not url:
+        print(
+            "no --redis-url / REDIS_URL: checking the files against a throw-away embedded "
+            "Redis; nothing is kept",
+            file=sys.stderr,
+        )
+        embedded = EmbeddedRedis().start()
+        url = embedded.url
+    try:
+        store = ListStore(connect(url), settings.redis_prefix)
+        result = ingest_directory(store, settings.lists_dir, max_drop_share=settings.max_drop_share)
+        for note in result.notes:
+            print(note)
+        for rejected in result.rejected:
+            print(f"REJECTED {rejected}", file=sys.stderr)
+        manifest = store.manifest()
+        if manifest is not None:
+            print(f"\ndata version {manifest.version}")
+            print(f"{'source':<14} {'published':<12} {'entities':>9}  files")
+            for name, state in sorted(manifest.sources.items()):
+                print(
+                    f"{name:<14} {state.publication_date:<12} {state.entity_count:>9}  "
+                    f"{', '.join(state.files)}"
+                )
+        return 1 if result.rejected and args.strict else 0
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from screening.evaluation import run_evaluation
+
+    return run_evaluation(
+        Path(args.dir), args.target, concurrency=args.concurrency, json_out=args.json
+    )
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    import grpc
+    from google.protobuf.json_format import MessageToDict
+
+    from screening.v1 import screening_pb2 as pb
+    from screening.v1 import screening_pb2_grpc as pb_grpc
+
+    with grpc.insecure_channel(args.target) as channel:
+        stub = pb_grpc.ScreeningServiceStub(channel)
+        response = stub.GetDataStatus(pb.GetDataStatusRequest(), timeout=10)
+    print(json.dumps(MessageToDict(response), indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="screening", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def redis_flags(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--redis-url", help="Redis URL (default: REDIS_URL, else embedded)")
+        p.add_argument("--lists-dir", type=Path, help="ingest every list file found here")
+        p.add_argument("--log-level", help="log level (default INFO)")
+
+    serve = sub.add_parser("serve", help="run the gRPC service")
+    serve.add_argument("--host", help="bind address (default 0.0.0.0)")
+    serve.add_argument("--port", type=int, help="gRPC port (default 50051)")
+    serve.add_argument("--metrics-port", type=int, help="Prometheus port (default 9464, 0: off)")
+    serve.add_argument("--workers", type=int, help="worker processes (default: one per core)")
+    redis_flags(serve)
+    serve.set_defaults(func=cmd_serve)
+
+    ingest = sub.add_parser("ingest", help="ingest list files into Redis without serving")
+    redis_flags(ingest)
+    ingest.add_argument("--strict", action="store_true", help="exit 1 if a file was rejected")
+    ingest.set_defaults(func=cmd_ingest)
+
+    evaluate = sub.add_parser("eval", help="run evaluation cases against a running server")
+    evaluate.add_argument("dir", help="directory of *.jsonl case files")
+    evaluate.add_argument("--target", default="127.0.0.1:50051", help="server host:port")
+    evaluate.add_argument("--concurrency", type=int, default=8)
+    evaluate.add_argument("--json", help="also write the figures to this JSON file")
+    evaluate.set_defaults(func=cmd_eval)
+
+    status = sub.add_parser("status", help="print GetDataStatus of a running server")
+    status.add_argument("--target", default="127.0.0.1:50051")
+    status.set_defaults(func=cmd_status)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from screening.observability.logging import setup_logging
+
+    args = build_parser().parse_args(argv)
+    setup_logging(getattr(args, "log_level", None) or "INFO")
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

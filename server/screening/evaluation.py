@@ -1,0 +1,271 @@
+"""`screening eval DIR`: run evaluation case files against a running server over gRPC.
+
+Case files are JSON lines (see ../shared/eval/dev/README.md). Per set it prints recall,
+false-positive rate, precision/F1 where they apply, and client-side latency percentiles.
+No case is special-cased anywhere in the service: this module only asks and counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from screening.v1 import screening_pb2 as pb
+from screening.v1 import screening_pb2_grpc as pb_grpc
+
+ENTITY_TYPES = {
+    "PERSON": pb.ENTITY_TYPE_PERSON,
+    "ORGANIZATION": pb.ENTITY_TYPE_ORGANIZATION,
+    "COMPANY": pb.ENTITY_TYPE_ORGANIZATION,
+    "VESSEL": pb.ENTITY_TYPE_VESSEL,
+    "AIRCRAFT": pb.ENTITY_TYPE_AIRCRAFT,
+}
+
+# Targets of the match-quality issue, printed beside the figures.
+TARGETS = {
+    "un_positives/clean recall": ">= 0.995",
+    "un_positives/perturbed recall": ">= 0.98",
+    "negatives any-hit rate": "<= 0.001",
+    "name_pairs F1": ">= 0.90",
+    "rank first when found": "= 1.000",
+}
+
+
+def party_from_case(query: dict[str, Any]) -> pb.Party:
+    return pb.Party(
+        name=query.get("name", ""),
+        entity_type=ENTITY_TYPES.get(
+            str(query.get("entity_type", "")).upper(), pb.ENTITY_TYPE_UNSPECIFIED
+        ),
+        birth_date=query.get("birth_date", "") or "",
+        country=query.get("country", "") or "",
+        aliases=query.get("aliases", []) or [],
+    )
+
+
+@dataclass
+class SetStats:
+    cases: int = 0
+    passed: int = 0
+    errors: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+    # screening positives
+    ranked_first: int = 0
+    # pairs
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    tn: int = 0
+    failures: list[str] = field(default_factory=list)
+    calibration: list[tuple[float, float]] = field(default_factory=list)
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+async def _run_cases(
+    cases: list[dict[str, Any]],
+    handler: Callable[[dict[str, Any]], Awaitable[None]],
+    concurrency: int,
+) -> None:
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def one(case: dict[str, Any]) -> None:
+        async with semaphore:
+            await handler(case)
+
+    await asyncio.gather(*(one(c) for c in cases))
+
+
+async def evaluate(
+    cases: list[dict[str, Any]], target: str, concurrency: int
+) -> dict[str, SetStats]:
+    stats: dict[str, SetStats] = defaultdict(SetStats)
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = pb_grpc.ScreeningServiceStub(channel)
+
+        async def handle(case: dict[str, Any]) -> None:
+            kind = case.get("set", "")
+            key = f"{kind}/{case['variant']}" if "variant" in case else kind
+            st = stats[key]
+            st.cases += 1
+            started = time.perf_counter()
+            try:
+                if "query" in case:
+                    response = await stub.ScreenParty(
+                        pb.ScreenPartyRequest(party=party_from_case(case["query"])), timeout=30
+                    )
+                    st.latencies_ms.append((time.perf_counter() - started) * 1000)
+                    _score_screening(case, response, st)
+                else:
+                    response = await stub.CompareParties(
+                        pb.ComparePartiesRequest(
+                            left=party_from_case(case["left"]), right=party_from_case(case["right"])
+                        ),
+                        timeout=30,
+                    )
+                    st.latencies_ms.append((time.perf_counter() - started) * 1000)
+                    _score_pair(case, response, st)
+            except grpc.aio.AioRpcError as exc:
+                st.errors += 1
+                st.failures.append(f"{case.get('id')}: {exc.code().name} {exc.details()}")
+
+        await _run_cases(cases, handle, concurrency)
+    return stats
+
+
+def _score_screening(case: dict[str, Any], response: pb.ScreenPartyResponse, st: SetStats) -> None:
+    expect = case.get("expect", {})
+    if expect.get("hit"):
+        hits = [
+            i
+            for i, m in enumerate(response.matches)
+            if m.source == expect.get("source") and m.source_ref == expect.get("ref")
+        ]
+        if hits:
+            st.passed += 1
+            st.ranked_first += hits[0] == 0
+            if hits[0] != 0:
+                st.failures.append(f"{case['id']}: found at rank {hits[0] + 1}")
+        else:
+            top = response.matches[0] if response.matches else None
+            st.failures.append(
+                f"{case['id']}: missed {expect.get('ref')}"
+                + (f" (top: {top.entity_id} {top.score:.3f})" if top else "")
+            )
+    else:
+        if not response.matches:
+            st.passed += 1
+        else:
+            top = response.matches[0]
+            st.failures.append(f"{case['id']}: false hit {top.entity_id} {top.score:.3f}")
+
+
+def _score_pair(case: dict[str, Any], response: pb.ComparePartiesResponse, st: SetStats) -> None:
+    expect = case.get("expect", {})
+    if "ofac_score" in expect:
+        st.calibration.append((float(expect["ofac_score"]), response.score * 100))
+        st.passed += 1
+        return
+    truth = bool(expect.get("match"))
+    if response.is_match and truth:
+        st.tp += 1
+    elif response.is_match:
+        st.fp += 1
+        st.failures.append(f"{case['id']}: false match score {response.score:.3f}")
+    elif truth:
+        st.fn += 1
+        st.failures.append(f"{case['id']}: missed match score {response.score:.3f}")
+    else:
+        st.tn += 1
+    st.passed += response.is_match == truth
+
+
+def load_cases(directory: Path) -> list[dict[str, Any]]:
+    cases: list[dict[str, Any]] = []
+    for path in sorted(directory.glob("*.jsonl")):
+        with path.open(encoding="utf-8") as fh:
+            cases.extend(json.loads(line) for line in fh if line.strip())
+    return cases
+
+
+def summarize(stats: dict[str, SetStats]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    positives = {k: v for k, v in stats.items() if k.startswith("un_positives")}
+    negatives = {k: v for k, v in stats.items() if k.startswith("neg")}
+    for key, st in sorted(stats.items()):
+        row: dict[str, Any] = {
+            "cases": st.cases,
+            "errors": st.errors,
+            "p50_ms": round(percentile(st.latencies_ms, 50), 2),
+            "p99_ms": round(percentile(st.latencies_ms, 99), 2),
+        }
+        if key in positives:
+            row["recall"] = round(st.passed / st.cases, 4) if st.cases else 0.0
+            row["ranked_first"] = round(st.ranked_first / st.passed, 4) if st.passed else 0.0
+        elif key in negatives:
+            row["false_positive_rate"] = round(1 - st.passed / st.cases, 4) if st.cases else 0.0
+        elif st.calibration:
+            ofac = [a for a, _ in st.calibration]
+            ours = [b for _, b in st.calibration]
+            row["mean_abs_diff"] = round(statistics.mean(abs(a - b) for a, b in st.calibration), 2)
+            row["correlation"] = (
+                round(statistics.correlation(ofac, ours), 3) if len(ofac) > 2 else 0
+            )
+        else:
+            precision = st.tp / (st.tp + st.fp) if st.tp + st.fp else 0.0
+            recall = st.tp / (st.tp + st.fn) if st.tp + st.fn else 0.0
+            f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+            row.update(precision=round(precision, 4), recall=round(recall, 4), f1=round(f1, 4))
+        out[key] = row
+    # Screening as one classification: positives that hit vs negatives that hit.
+    tp = sum(s.passed for s in positives.values())
+    fn = sum(s.cases - s.passed for s in positives.values())
+    fp = sum(s.cases - s.passed for s in negatives.values())
+    neg_total = sum(s.cases for s in negatives.values())
+    if positives or negatives:
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        out["screening (positives + negatives)"] = {
+            "recall": round(recall, 4),
+            "false_positive_rate": round(fp / neg_total, 4) if neg_total else 0.0,
+            "precision": round(precision, 4),
+            "f1": round(2 * precision * recall / (precision + recall), 4)
+            if precision + recall
+            else 0.0,
+        }
+    ranked = sum(s.ranked_first for s in positives.values())
+    if tp:
+        out["rank first when found"] = {"share": round(ranked / tp, 4)}
+    return out
+
+
+def print_report(summary: dict[str, Any], stats: dict[str, SetStats], show: int = 10) -> None:
+    print(f"{'set':<36} figures")
+    for key, row in summary.items():
+        figures = "  ".join(f"{k}={v}" for k, v in row.items())
+        print(f"{key:<36} {figures}")
+    print("\ntargets (match-quality issue):")
+    for name, target in TARGETS.items():
+        print(f"  {name:<34} {target}")
+    for key, st in sorted(stats.items()):
+        if st.failures and show:
+            print(f"\n{key}: {len(st.failures)} failures (first {min(show, len(st.failures))})")
+            for line in st.failures[:show]:
+                print(f"  {line}")
+
+
+def run_evaluation(
+    directory: Path,
+    target: str,
+    *,
+    concurrency: int = 8,
+    json_out: str | None = None,
+    show: int = 10,
+) -> int:
+    cases = load_cases(directory)
+    if not cases:
+        print(f"no *.jsonl cases in {directory}")
+        return 1
+    started = time.perf_counter()
+    stats = asyncio.run(evaluate(cases, target, concurrency))
+    summary = summarize(stats)
+    print(f"{len(cases)} cases against {target} in {time.perf_counter() - started:.1f}s\n")
+    print_report(summary, stats, show)
+    if json_out:
+        Path(json_out).write_text(json.dumps(summary, indent=2))
+    return 1 if any(s.errors for s in stats.values()) else 0

@@ -1,0 +1,347 @@
+"""The matcher: candidate search over an in-memory index, then scoring and explanation.
+
+Build once per snapshot (`MatchIndex(entities)`); query from any number of coroutines.
+Candidate search: each query token is looked up in the vocabulary of list tokens through a
+deletion neighbourhood of transliteration keys (finds spellings a few edits apart), its
+postings accumulate an estimate of each list name's score, and the best estimates are
+scored exactly. `brute_force` scores every name, to measure what the candidate stage loses.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from screening.matching import features
+from screening.matching.features import Component, Query
+from screening.matching.names import (
+    Alignment,
+    PreparedName,
+    compare_names,
+    prepare_name,
+    token_similarity,
+    translit_key,
+)
+from screening.matching.normalize import ORGANIZATION, PERSON, UNKNOWN
+from screening.model import Entity, EntityType
+
+DEFAULT_THRESHOLD = 0.80
+# Names scored exactly per query name, and the lowest estimate worth scoring.
+CANDIDATES_PER_NAME = 64
+MIN_ESTIMATE_SHARE = 0.55
+
+
+@dataclass(slots=True)
+class MatchResult:
+    entity: Entity
+    score: float
+    matched_name: str
+    query_name: str
+    components: list[Component]
+
+
+def kind_of(entity_type: EntityType) -> str:
+    if entity_type == EntityType.PERSON:
+        return PERSON
+    if entity_type == EntityType.UNKNOWN:
+        return UNKNOWN
+    return ORGANIZATION
+
+
+def _deletions(key: str) -> set[str]:
+    variants = {key}
+    if len(key) >= 4:
+        variants.update(key[:i] + key[i + 1 :] for i in range(len(key)))
+    return variants
+
+
+class MatchIndex:
+    """Every name of every entity of a snapshot, indexed for candidate search."""
+
+    def __init__(self, entities: Iterable[Entity]) -> None:
+        self.entities: list[Entity] = list(entities)
+        self.by_id = {e.id: i for i, e in enumerate(self.entities)}
+        raw_names: list[tuple[int, str, str, bool]] = []  # entity idx, text, kind, weak
+        doc_freq: dict[str, int] = {}
+        tokenized: list[tuple[str, ...]] = []
+        from screening.matching.normalize import name_tokens
+
+        for idx, entity in enumerate(self.entities):
+            kind = kind_of(entity.entity_type)
+            entity_tokens: set[str] = set()
+            for name in entity.all_names():
+                tokens = name_tokens(name.full, kind)
+                if not tokens:
+                    continue
+                raw_names.append((idx, name.full, kind, name.quality == "weak"))
+                tokenized.append(tokens)
+                entity_tokens.update(tokens)
+            for token in entity_tokens:
+                doc_freq[token] = doc_freq.get(token, 0) + 1
+        self._doc_freq = doc_freq
+        self._log_n = math.log(len(self.entities) + 2)
+
+        self.names: list[PreparedName] = []
+        self.name_weak = np.zeros(len(raw_names), dtype=bool)
+        self.name_entity = np.zeros(len(raw_names), dtype=np.int32)
+        name_total = np.zeros(len(raw_names), dtype=np.float32)
+        vocab: dict[str, int] = {}
+        postings: list[list[int]] = []
+        for n, (idx, text, kind, weak) in enumerate(raw_names):
+            prepared = prepare_name(text, kind, self.weight)
+            self.names.append(prepared)
+            self.name_entity[n] = idx
+            self.name_weak[n] = weak
+            name_total[n] = prepared.total
+            toks = prepared.tokens
+            keys = set(toks) | {toks[i] + toks[i + 1] for i in range(len(toks) - 1)}
+            for token in keys:
+                tid = vocab.get(token)
+                if tid is None:
+                    tid = vocab[token] = len(postings)
+                    postings.append([])
+                postings[tid].append(n)
+        self.name_total = name_total
+        self.vocab_tokens = list(vocab)
+        self.postings = [np.asarray(p, dtype=np.int32) for p in postings]
+
+        # Deletion neighbourhood of each vocabulary token's transliteration key.
+        hashes: list[int] = []
+        tids: list[int] = []
+        for token, tid in vocab.items():
+            for variant in _deletions(translit_key(token)):
+                hashes.append(hash(variant))
+                tids.append(tid)
+        order = np.argsort(np.asarray(hashes, dtype=np.int64), kind="stable")
+        self._variant_hash = np.asarray(hashes, dtype=np.int64)[order]
+        self._variant_tid = np.asarray(tids, dtype=np.int32)[order]
+
+        self.sources = sorted({e.source for e in self.entities})
+        source_ids = {s: i for i, s in enumerate(self.sources)}
+        self.entity_source = np.asarray(
+            [source_ids[e.source] for e in self.entities], dtype=np.int16
+        )
+        self.identifiers: dict[str, list[int]] = {}
+        for idx, entity in enumerate(self.entities):
+            for ident in entity.identifiers:
+                value = features.normalize_identifier(ident.value)
+                if len(value) >= 4:
+                    self.identifiers.setdefault(value, []).append(idx)
+        self.name_count = len(self.names)
+
+    # -- weights -------------------------------------------------------------------------
+
+    def weight(self, token: str) -> float:
+        """How identifying a token is, from how many entries use it (inverse document
+        frequency, scaled to 0.1-1). Words the lists never use count as rare."""
+        df = self._doc_freq.get(token, 0)
+        return max(0.1, min(1.0, math.log((len(self.entities) + 2) / (df + 1)) / self._log_n))
+
+    # -- candidate search -----------------------------------------------------------------
+
+    def similar_tokens(self, token: str) -> list[tuple[int, float]]:
+        """Vocabulary tokens similar to `token`: (token id, similarity)."""
+        variants = np.asarray([hash(v) for v in _deletions(translit_key(token))], dtype=np.int64)
+        left = np.searchsorted(self._variant_hash, variants, side="left")
+        right = np.searchsorted(self._variant_hash, variants, side="right")
+        found: dict[int, float] = {}
+        for lo, hi in zip(left.tolist(), right.tolist(), strict=True):
+            for tid in self._variant_tid[lo:hi].tolist():
+                if tid not in found:
+                    found[tid] = token_similarity(token, self.vocab_tokens[tid])
+        return [(tid, sim) for tid, sim in found.items() if sim > 0]
+
+    def _candidates(self, query: PreparedName, floor: float) -> np.ndarray:
+        if not query.tokens:
+            return np.empty(0, dtype=np.int32)
+        acc = np.zeros(self.name_count, dtype=np.float32)
+        toks = query.tokens
+        lookups = [(t, w) for t, w in zip(toks, query.weights, strict=True)]
+        lookups += [
+            (toks[i] + toks[i + 1], query.weights[i] + query.weights[i + 1])
+            for i in range(len(toks) - 1)
+        ]
+        for token, weight in lookups:
+            best: np.ndarray | None = None
+            touched: list[np.ndarray] = []
+            for tid, sim in self.similar_tokens(token):
+                post = self.postings[tid]
+                touched.append(post)
+                if best is None:
+                    best = np.zeros(self.name_count, dtype=np.float32)
+                np.maximum.at(best, post, weight * sim)
+            if best is not None:
+                idx = np.unique(np.concatenate(touched))
+                acc[idx] += best[idx]
+        # Estimate of the weighted Dice score: both sides matched about as much weight.
+        estimate = 2.0 * acc / (query.total + self.name_total)
+        keep = np.flatnonzero(estimate >= floor)
+        if keep.size > CANDIDATES_PER_NAME:
+            top = np.argpartition(-estimate[keep], CANDIDATES_PER_NAME)[:CANDIDATES_PER_NAME]
+            keep = keep[top]
+        return keep
+
+    # -- scoring --------------------------------------------------------------------------
+
+    def prepare_query(self, query: Query) -> list[PreparedName]:
+        kind = kind_of(query.entity_type)
+        prepared = [prepare_name(n, kind, self.weight) for n in query.names if n.strip()]
+        return [p for p in prepared if p.tokens]
+
+    def score_entity(
+        self, query: Query, alignment: Alignment, name_idx: int, query_name: PreparedName
+    ) -> MatchResult:
+        entity = self.entities[int(self.name_entity[name_idx])]
+        return score_pair(
+            query,
+            entity,
+            alignment,
+            query_name,
+            self.names[name_idx],
+            weak=bool(self.name_weak[name_idx]),
+        )
+
+    def screen(
+        self,
+        query: Query,
+        *,
+        min_score: float = DEFAULT_THRESHOLD,
+        sources: Iterable[str] | None = None,
+        limit: int = 10,
+        exhaustive: bool = False,
+    ) -> list[MatchResult]:
+        prepared = self.prepare_query(query)
+        allowed = self._source_mask(sources)
+        best: dict[int, MatchResult] = {}
+        floor = min_score * MIN_ESTIMATE_SHARE
+        for qname in prepared:
+            names = (
+                np.arange(self.name_count, dtype=np.int32)
+                if exhaustive
+                else self._candidates(qname, floor)
+            )
+            for n in names.tolist():
+                e_idx = int(self.name_entity[n])
+                if allowed is not None and not allowed[self.entity_source[e_idx]]:
+                    continue
+                entity = self.entities[e_idx]
+                if not features.types_compatible(query.entity_type, entity.entity_type):
+                    continue
+                alignment = compare_names(qname, self.names[n])
+                if alignment.score < floor:
+                    continue
+                result = self.score_entity(query, alignment, n, qname)
+                current = best.get(e_idx)
+                if current is None or result.score > current.score:
+                    best[e_idx] = result
+        for e_idx in self._identifier_hits(query):
+            if allowed is not None and not allowed[self.entity_source[e_idx]]:
+                continue
+            entity = self.entities[e_idx]
+            result = self._best_pair(query, prepared, entity)
+            current = best.get(e_idx)
+            if current is None or result.score > current.score:
+                best[e_idx] = result
+        results = [r for r in best.values() if r.score >= min_score]
+        results.sort(key=lambda r: (-r.score, r.entity.id))
+        return results[:limit] if limit > 0 else results
+
+    def brute_force(
+        self, query: Query, *, min_score: float = DEFAULT_THRESHOLD
+    ) -> list[MatchResult]:
+        """Score every name of every entity (slow): the reference for candidate-stage loss."""
+        return self.screen(query, min_score=min_score, limit=0, exhaustive=True)
+
+    def _best_pair(self, query: Query, prepared: list[PreparedName], entity: Entity) -> MatchResult:
+        kind = kind_of(entity.entity_type)
+        best: MatchResult | None = None
+        for qname in prepared or [PreparedName("", (), ())]:
+            for name in entity.all_names():
+                cname = prepare_name(name.full, kind, self.weight)
+                result = score_pair(
+                    query,
+                    entity,
+                    compare_names(qname, cname),
+                    qname,
+                    cname,
+                    weak=name.quality == "weak",
+                )
+                if best is None or result.score > best.score:
+                    best = result
+        assert best is not None
+        return best
+
+    def _identifier_hits(self, query: Query) -> set[int]:
+        hits: set[int] = set()
+        for ident in query.identifiers:
+            value = features.normalize_identifier(ident.value)
+            hits.update(self.identifiers.get(value, ()))
+        return hits
+
+    def _source_mask(self, sources: Iterable[str] | None) -> np.ndarray | None:
+        wanted = set(sources or ())
+        if not wanted:
+            return None
+        return np.asarray([s in wanted for s in self.sources], dtype=bool)
+
+    def compare(self, left: Query, right: Query) -> tuple[float, list[Component]]:
+        """Score two parties against each other (CompareParties), using list word weights."""
+        right_entity = Entity(
+            id="compare:right",
+            source="compare",
+            source_ref="right",
+            entity_type=right.entity_type,
+            name=right.names[0] if right.names else "",
+            aliases=[],
+            birth_dates=[right.birth_date] if right.birth_date else [],
+            countries=[right.country] if right.country else [],
+            identifiers=list(right.identifiers),
+        )
+        from screening.model import Name
+
+        right_entity.aliases = [Name(n) for n in right.names[1:]]
+        if left.entity_type == EntityType.UNKNOWN and right.entity_type != EntityType.UNKNOWN:
+            left = Query(
+                left.names, right.entity_type, left.birth_date, left.country, left.identifiers
+            )
+        result = self._best_pair(left, self.prepare_query(left), right_entity)
+        return result.score, result.components
+
+
+def score_pair(
+    query: Query,
+    entity: Entity,
+    alignment: Alignment,
+    query_name: PreparedName,
+    listed_name: PreparedName,
+    *,
+    weak: bool = False,
+) -> MatchResult:
+    """Name score plus the other features, clamped to 0-1, with the explanation."""
+    name_score = alignment.score * (features.WEAK_ALIAS_FACTOR if weak else 1.0)
+    pairs = ", ".join(f"{a}~{b}" if s < 1 else a for a, b, s in alignment.pairs) or "none"
+    detail = f"'{query_name.text}' vs '{listed_name.text}': aligned {pairs}"
+    if alignment.unmatched_query:
+        detail += f"; unmatched in query: {' '.join(alignment.unmatched_query)}"
+    if alignment.unmatched_candidate:
+        detail += f"; unmatched in listed name: {' '.join(alignment.unmatched_candidate)}"
+    if weak:
+        detail += "; weak alias"
+    components = [Component("name", round(name_score, 4), detail)]
+    for component in (
+        features.birth_date_component(query.birth_date, entity),
+        features.country_component(query.country, entity),
+        features.entity_type_component(query.entity_type, entity),
+    ):
+        if component is not None:
+            components.append(component)
+    components.extend(features.identifier_components(query.identifiers, entity))
+    decisive = any(c.feature == "identifier" and c.contribution >= 1.0 for c in components)
+    score = name_score + sum(c.contribution for c in components[1:] if c.contribution < 1.0)
+    if decisive:
+        score = max(score, features.IDENTIFIER_DECISIVE)
+    score = max(0.0, min(1.0, score))
+    return MatchResult(entity, round(score, 4), listed_name.text, query_name.text, components)

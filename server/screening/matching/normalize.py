@@ -1,0 +1,250 @@
+"""Name normalisation: one comparable token list for any spelling of a name.
+
+Steps: transliterate to Latin, fold case and accents, drop punctuation (apostrophes join,
+other marks split), drop honorifics, and reduce legal forms in any language to one
+canonical token each ("ООО", "Limited Liability Company", "Obshchestvo s Ogranichennoy
+Otvetstvennostyu" -> "llc"), which the scorer then weighs low.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+from screening.matching.translit import to_latin
+
+# Honorifics and titles carry no identity. Dropped from persons and unknown parties.
+HONORIFICS = frozenset(
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "mister",
+        "madam",
+        "dr",
+        "doctor",
+        "prof",
+        "professor",
+        "sir",
+        "dame",
+        "lord",
+        "lady",
+        "sheikh",
+        "shaikh",
+        "shaykh",
+        "sheik",
+        "cheikh",
+        "haji",
+        "hajji",
+        "hajj",
+        "alhaji",
+        "mullah",
+        "mulla",
+        "maulvi",
+        "maulavi",
+        "mawlawi",
+        "moulavi",
+        "mawlana",
+        "maulana",
+        "molvi",
+        "qari",
+        "hafiz",
+        "imam",
+        "sayyid",
+        "sayed",
+        "syed",
+        "gen",
+        "general",
+        "col",
+        "colonel",
+        "capt",
+        "captain",
+        "lt",
+        "lieutenant",
+        "maj",
+        "major",
+        "brig",
+        "brigadier",
+        "adm",
+        "admiral",
+        "sgt",
+        "sergeant",
+        "cmdr",
+        "commander",
+    ]
+)
+
+# Legal forms -> canonical token. Multi-word forms are matched before single tokens.
+_LEGAL_FORMS: dict[str, str] = {
+    # limited liability company
+    "limited liability company": "llc",
+    "limited liability co": "llc",
+    "obshchestvo s ogranichennoy otvetstvennostyu": "llc",
+    "obshchestvo s ogranichennoi otvetstvennostiu": "llc",
+    "obshestvo s ogranichennoj otvetstvennostju": "llc",
+    "obshchestvo s organichennoy otvetstvennostyu": "llc",
+    "tovarystvo z obmezhenoiu vidpovidalnistiu": "llc",
+    "tovarystvo z obmezhenoyu vidpovidalnistyu": "llc",
+    "societe a responsabilite limitee": "llc",
+    "sociedad de responsabilidad limitada": "llc",
+    "societa a responsabilita limitata": "llc",
+    "gesellschaft mit beschrankter haftung": "llc",
+    "llc": "llc",
+    "l l c": "llc",
+    "ooo": "llc",
+    "too": "llc",
+    "tov": "llc",
+    "gmbh": "llc",
+    "sarl": "llc",
+    "srl": "llc",
+    "s r l": "llc",
+    "sro": "llc",
+    "s r o": "llc",
+    "spzoo": "llc",
+    "sp z o o": "llc",
+    "kft": "llc",
+    "doo": "llc",
+    "d o o": "llc",
+    "bv": "llc",
+    "b v": "llc",
+    "fzco": "llc",
+    "fze": "llc",
+    "fzc": "llc",
+    "fz llc": "llc",
+    "pllc": "llc",
+    # joint-stock companies
+    "public joint stock company": "jsc",
+    "closed joint stock company": "jsc",
+    "open joint stock company": "jsc",
+    "joint stock company": "jsc",
+    "joint stock co": "jsc",
+    "aktsionernoe obshchestvo": "jsc",
+    "aktsionernoye obshchestvo": "jsc",
+    "publichnoe aktsionernoe obshchestvo": "jsc",
+    "publichnoye aktsionernoye obshchestvo": "jsc",
+    "zakrytoe aktsionernoe obshchestvo": "jsc",
+    "otkrytoe aktsionernoe obshchestvo": "jsc",
+    "aktiengesellschaft": "jsc",
+    "societe anonyme": "jsc",
+    "sociedad anonima": "jsc",
+    "societa per azioni": "jsc",
+    "jsc": "jsc",
+    "ojsc": "jsc",
+    "cjsc": "jsc",
+    "pjsc": "jsc",
+    "ao": "jsc",
+    "zao": "jsc",
+    "oao": "jsc",
+    "pao": "jsc",
+    "nao": "jsc",
+    "ag": "jsc",
+    "sa": "jsc",
+    "s a": "jsc",
+    "spa": "jsc",
+    "s p a": "jsc",
+    "nv": "jsc",
+    "n v": "jsc",
+    "as": "jsc",
+    "asa": "jsc",
+    "ab": "jsc",
+    "oyj": "jsc",
+    "a s": "jsc",
+    "plc": "jsc",
+    "public limited company": "jsc",
+    "tic ltd sti": "ltd",
+    "ltd sti": "ltd",
+    "sti": "ltd",
+    "as sti": "ltd",
+    # limited / company / incorporated
+    "company limited": "ltd",
+    "co ltd": "ltd",
+    "co limited": "ltd",
+    "pte ltd": "ltd",
+    "pvt ltd": "ltd",
+    "private limited": "ltd",
+    "pty ltd": "ltd",
+    "sdn bhd": "ltd",
+    "limited": "ltd",
+    "ltd": "ltd",
+    "ltda": "ltd",
+    "pte": "ltd",
+    "pvt": "ltd",
+    "bhd": "ltd",
+    "kk": "ltd",
+    "kabushiki kaisha": "ltd",
+    "incorporated": "inc",
+    "inc": "inc",
+    "corporation": "corp",
+    "corp": "corp",
+    "company": "co",
+    "co": "co",
+    "cie": "co",
+    "limited partnership": "lp",
+    "lp": "lp",
+    "l p": "lp",
+    "llp": "lp",
+    "gmbh co kg": "lp",
+    "kg": "lp",
+    "unitary enterprise": "enterprise",
+    "federal state unitary enterprise": "enterprise",
+    "fgup": "enterprise",
+    "gup": "enterprise",
+    "mup": "enterprise",
+    "pe": "enterprise",
+}
+
+LEGAL_FORM_TOKENS = frozenset(_LEGAL_FORMS.values())
+_MAX_FORM_WORDS = max(len(k.split()) for k in _LEGAL_FORMS)
+
+_APOSTROPHES = re.compile(r"['\u2019\u2018\u02bc\u02bb`´]")
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
+@functools.lru_cache(maxsize=65536)
+def fold(text: str) -> str:
+    """Latin script, lower case, no accents, no punctuation; words separated by one space."""
+    latin = to_latin(text)
+    decomposed = unicodedata.normalize("NFKD", latin)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    lowered = stripped.lower().replace("ß", "ss").replace("ø", "o").replace("đ", "d")
+    lowered = lowered.replace("ł", "l").replace("æ", "ae").replace("œ", "oe").replace("ı", "i")
+    joined = _APOSTROPHES.sub("", lowered)
+    return " ".join(_NON_WORD.split(joined)).strip()
+
+
+def canonical_legal_forms(words: list[str]) -> list[str]:
+    """Replace legal-form phrases with their canonical token (longest phrase first)."""
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        for size in range(min(_MAX_FORM_WORDS, len(words) - i), 0, -1):
+            phrase = " ".join(words[i : i + size])
+            form = _LEGAL_FORMS.get(phrase)
+            if form is not None:
+                out.append(form)
+                i += size
+                break
+        else:
+            out.append(words[i])
+            i += 1
+    return out
+
+
+PERSON = "person"
+ORGANIZATION = "org"
+UNKNOWN = "unknown"
+
+
+@functools.lru_cache(maxsize=65536)
+def name_tokens(name: str, kind: str = UNKNOWN) -> tuple[str, ...]:
+    """Comparable tokens of a name. `kind` is person, org or unknown: honorifics are dropped
+    from persons, legal forms made canonical for organisations, both for unknown parties."""
+    words = fold(name).split()
+    if kind != ORGANIZATION:
+        kept = [w for w in words if w not in HONORIFICS]
+        words = kept or words
+    if kind != PERSON:
+        words = canonical_legal_forms(words)
+    return tuple(words)

@@ -1,0 +1,111 @@
+"""Canonical list entities: what every parser produces and every later stage reads.
+
+msgspec Structs: compact in memory (one worker holds every list) and fast to encode into
+the Redis snapshot.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import msgspec
+
+
+class EntityType(enum.StrEnum):
+    UNKNOWN = "unknown"
+    PERSON = "person"
+    ORGANIZATION = "organization"
+    VESSEL = "vessel"
+    AIRCRAFT = "aircraft"
+
+
+class DateBasis(enum.StrEnum):
+    """Where a designation date comes from."""
+
+    NONE = ""
+    OFFICIAL = "official"  # stated by the list itself
+    FIRST_SEEN = "first_seen"  # first ingested publication that contained the entry
+
+
+class Name(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One name of an entry. `kind`: primary, aka, fka, nka. `quality`: strong, weak or ''."""
+
+    full: str
+    kind: str = "aka"
+    quality: str = ""
+
+
+class Identifier(msgspec.Struct, frozen=True, omit_defaults=True):
+    """An identifying number. `type` is a lower-case scheme: imo, tax_id, passport..."""
+
+    type: str
+    value: str
+    country: str = ""
+    note: str = ""
+
+
+class Address(msgspec.Struct, frozen=True, omit_defaults=True):
+    street: str = ""
+    city: str = ""
+    region: str = ""
+    postal_code: str = ""
+    country: str = ""  # ISO 3166 alpha-2 when it could be resolved
+    full: str = ""
+
+
+class Entity(msgspec.Struct, omit_defaults=True):
+    """A list entry. `id` is `<source>:<source_ref>` and is stable across publications."""
+
+    id: str
+    source: str
+    source_ref: str
+    entity_type: EntityType
+    name: str
+    aliases: list[Name] = msgspec.field(default_factory=list)
+    programs: list[str] = msgspec.field(default_factory=list)
+    countries: list[str] = msgspec.field(default_factory=list)  # alpha-2, any relation
+    nationalities: list[str] = msgspec.field(default_factory=list)
+    birth_dates: list[str] = msgspec.field(default_factory=list)  # ISO, partial allowed
+    birth_places: list[str] = msgspec.field(default_factory=list)
+    addresses: list[Address] = msgspec.field(default_factory=list)
+    identifiers: list[Identifier] = msgspec.field(default_factory=list)
+    remarks: str = ""
+    properties: dict[str, str] = msgspec.field(default_factory=dict)
+    designation_date: str = ""
+    designation_date_basis: DateBasis = DateBasis.NONE
+    first_seen: str = ""
+
+    def all_names(self) -> list[Name]:
+        """The primary name followed by every alias, without repeats."""
+        seen = {self.name}
+        names = [Name(self.name, "primary")]
+        for alias in self.aliases:
+            if alias.full and alias.full not in seen:
+                seen.add(alias.full)
+                names.append(alias)
+        return names
+
+    def fingerprint(self) -> bytes:
+        """Content bytes used to tell whether an entry changed between publications."""
+        stable = msgspec.structs.replace(self, first_seen="")
+        if self.designation_date_basis == DateBasis.FIRST_SEEN:
+            stable = msgspec.structs.replace(stable, designation_date="")
+        return msgspec.msgpack.encode(stable)
+
+
+class Publication(msgspec.Struct, omit_defaults=True):
+    """One publication of one source, as parsed from its files."""
+
+    source: str
+    publication_date: str  # ISO date (may be partial, e.g. "2021-07")
+    files: list[str]
+    sha256: str
+    entities: list[Entity]
+    # Official dates carried by the list itself; else the first-seen date is the designation date.
+    dates_are_official: bool = False
+    version: str = ""
+    url: str = ""
+
+
+ENTITY_ENCODER = msgspec.msgpack.Encoder()
+ENTITY_LIST_DECODER = msgspec.msgpack.Decoder(list[Entity])

@@ -1,0 +1,100 @@
+"""Helpers shared by the list parsers: dates, text clean-up, file hashing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+_MONTHS = {
+    m: i + 1
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+    )
+}
+
+
+class ParseError(ValueError):
+    """A list file is malformed or truncated: the publication is rejected whole."""
+
+
+def clean(value: str | None) -> str:
+    """Strip, collapse whitespace, and map OFAC's '-0-' empty marker to ''."""
+    if value is None:
+        return ""
+    text = " ".join(value.split())
+    return "" if text in ("-0-", "-0", "") else text
+
+
+def iso_date(text: str | None) -> str:
+    """Parse the date spellings the lists use into ISO (partial when the list is partial).
+
+    '12 Jan 1960' -> '1960-01-12', 'Jan 1960' -> '1960-01', '1960' -> '1960',
+    '1960-01-12' / '1960-01-12T00:00:00' -> '1960-01-12', '12/01/1960' (day first) -> '1960-01-12'.
+    Returns '' when the text holds no date.
+    """
+    if not text:
+        return ""
+    s = text.strip()
+    m = re.match(r"^(\d{4})-(\d{2})-(\d{2})", s)
+    if m:
+        return _valid(int(m[1]), int(m[2]), int(m[3]))
+    m = re.match(r"^(\d{4})-(\d{2})$", s)
+    if m:
+        return f"{m[1]}-{m[2]}" if 1 <= int(m[2]) <= 12 else m[1]
+    m = re.match(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})", s)
+    if m:
+        return _valid(int(m[3]), int(m[2]), int(m[1]))
+    m = re.match(r"^(\d{1,2})\s+([A-Za-z]{3})[a-z]*\.?\s+(\d{4})", s)
+    if m and m[2].lower() in _MONTHS:
+        return _valid(int(m[3]), _MONTHS[m[2].lower()], int(m[1]))
+    m = re.match(r"^([A-Za-z]{3})[a-z]*\.?\s+(\d{4})$", s)
+    if m and m[1].lower() in _MONTHS:
+        return f"{m[2]}-{_MONTHS[m[1].lower()]:02d}"
+    m = re.match(r"^(\d{4})$", s)
+    if m:
+        return m[1]
+    return ""
+
+
+def _valid(year: int, month: int, day: int) -> str:
+    try:
+        return dt.date(year, month, day).isoformat()
+    except ValueError:
+        return f"{year:04d}" if 1000 <= year <= 2999 else ""
+
+
+def date_in_name(path: Path) -> str:
+    """Publication date written in a file or directory name: 2024-02-23, 2025-12, 2021-07."""
+    for part in (path.name, path.parent.name):
+        m = re.search(r"(\d{4})-(\d{2})-(\d{2})", part)
+        if m:
+            return _valid(int(m[1]), int(m[2]), int(m[3]))
+        m = re.search(r"(\d{4})-(\d{2})(?!\d)", part)
+        if m:
+            return f"{m[1]}-{m[2]}"
+        m = re.search(r"_(\d{4})(?:\.|_|$)", part)
+        if m:
+            return m[1]
+    return ""
+
+
+def sha256_files(paths: Iterable[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def unique(values: Iterable[str]) -> list[str]:
+    """Drop empties and repeats, keep order."""
+    seen: set[str] = set()
+    out = []
+    for v in values:
+        if v and v not in seen:
+            seen.add(v)
+            out.append(v)
+    return out

@@ -1,0 +1,49 @@
+"""Redis key layout. Every key carries the `{prefix}` hash tag, so on Redis Cluster all list
+data lives in one slot and a snapshot can be read and switched atomically."""
+
+from __future__ import annotations
+
+
+class Keys:
+    def __init__(self, prefix: str = "screening") -> None:
+        self.tag = "{" + prefix + "}"
+
+    # Content-addressed entity blobs (one per source publication), shared by snapshots.
+    def blob(self, sha: str) -> str:
+        return f"{self.tag}:blob:{sha}"
+
+    # Snapshot manifest: JSON with per-source status and blob references.
+    def snapshot(self, version: str) -> str:
+        return f"{self.tag}:snapshot:{version}"
+
+    @property
+    def current(self) -> str:
+        return f"{self.tag}:current"
+
+    @property
+    def history(self) -> str:
+        """List of snapshot versions, newest first."""
+        return f"{self.tag}:snapshots"
+
+    @property
+    def reload_channel(self) -> str:
+        return f"{self.tag}:reload"
+
+    def first_seen(self, source: str) -> str:
+        """Hash source_ref -> ISO date of the first publication that held the entry."""
+        return f"{self.tag}:first_seen:{source}"
+
+    def applied(self, source: str) -> str:
+        """Hash publication sha256 -> JSON of when it was applied (dedupes re-ingests)."""
+        return f"{self.tag}:applied:{source}"
+
+    def changes(self, source: str) -> str:
+        """List of change reports (JSON), newest first."""
+        return f"{self.tag}:changes:{source}"
+
+    def refresh_status(self, source: str) -> str:
+        return f"{self.tag}:refresh:{source}"
+
+    @property
+    def ingest_lock(self) -> str:
+        return f"{self.tag}:lock:ingest"

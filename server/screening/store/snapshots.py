@@ -1,0 +1,365 @@
+"""List data in Redis: versioned snapshots, a `current` pointer, first-seen history, changes.
+
+A snapshot is a manifest (JSON) naming, per source, a content-addressed blob of entities.
+Publishing writes the manifest, then moves `current` and announces the version on the
+reload channel in one transaction; workers load the manifest and blobs, build their index,
+and swap. A source left untouched by an ingest keeps its blob, so snapshots share data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import zlib
+from collections.abc import Iterable, Sequence
+
+import msgspec
+import redis
+from redis.typing import EncodableT, FieldT
+
+from screening.model import ENTITY_ENCODER, ENTITY_LIST_DECODER, DateBasis, Entity, Publication
+from screening.store.keys import Keys
+
+log = logging.getLogger(__name__)
+
+SNAPSHOTS_KEPT = 5
+# Old snapshots and blobs linger this long, so a worker that is still loading one succeeds.
+EXPIRED_TTL_SECONDS = 3600
+CHANGE_REPORTS_KEPT = 50
+
+
+class SourceState(msgspec.Struct, omit_defaults=True):
+    """One source as it stands in a snapshot."""
+
+    source: str
+    publication_date: str
+    version: str
+    sha256: str
+    blob: str
+    entity_count: int
+    loaded_at: str
+    files: list[str] = msgspec.field(default_factory=list)
+    url: str = ""
+    dates_are_official: bool = False
+    added: int = 0
+    removed: int = 0
+    changed: int = 0
+
+
+class Manifest(msgspec.Struct):
+    version: str
+    created_at: str
+    sources: dict[str, SourceState]
+
+
+class EntityChange(msgspec.Struct, omit_defaults=True):
+    entity_id: str
+    name: str
+    fields: list[str] = msgspec.field(default_factory=list)
+
+
+class ChangeReport(msgspec.Struct):
+    source: str
+    previous_version: str
+    version: str
+    publication_date: str
+    ingested_at: str
+    added: list[EntityChange]
+    removed: list[EntityChange]
+    changed: list[EntityChange]
+
+
+class RejectedPublication(Exception):
+    """A publication failed a sanity check; nothing of it was applied."""
+
+
+_MANIFEST_DECODER = msgspec.json.Decoder(Manifest)
+_CHANGE_DECODER = msgspec.json.Decoder(ChangeReport)
+_COMPARED_FIELDS = (
+    "name",
+    "aliases",
+    "entity_type",
+    "programs",
+    "countries",
+    "birth_dates",
+    "addresses",
+    "identifiers",
+    "remarks",
+    "properties",
+)
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def encode_entities(entities: Sequence[Entity]) -> bytes:
+    return zlib.compress(ENTITY_ENCODER.encode(list(entities)), 6)
+
+
+def decode_entities(blob: bytes) -> list[Entity]:
+    return ENTITY_LIST_DECODER.decode(zlib.decompress(blob))
+
+
+def diff(previous: Iterable[Entity], current: Iterable[Entity]) -> tuple[list, list, list]:
+    """Entries added, removed and changed between two publications of one source."""
+    before = {e.id: e for e in previous}
+    after = {e.id: e for e in current}
+    added = [EntityChange(e.id, e.name) for k, e in after.items() if k not in before]
+    removed = [EntityChange(e.id, e.name) for k, e in before.items() if k not in after]
+    changed = []
+    for key, new in after.items():
+        old = before.get(key)
+        if old is None or old.fingerprint() == new.fingerprint():
+            continue
+        fields = [f for f in _COMPARED_FIELDS if getattr(old, f) != getattr(new, f)]
+        changed.append(EntityChange(key, new.name, fields or ["other"]))
+    return added, removed, changed
+
+
+class ListStore:
+    """Snapshots and list history in one Redis (standalone, Sentinel-managed or Cluster)."""
+
+    def __init__(self, client: redis.Redis, prefix: str = "screening") -> None:
+        self.redis = client
+        self.keys = Keys(prefix)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def current_version(self) -> str | None:
+        value = self.redis.get(self.keys.current)
+        return value.decode() if isinstance(value, bytes) else value
+
+    def manifest(self, version: str | None = None) -> Manifest | None:
+        version = version or self.current_version()
+        if not version:
+            return None
+        raw = self.redis.get(self.keys.snapshot(version))
+        return _MANIFEST_DECODER.decode(raw) if raw else None
+
+    def entities(self, manifest: Manifest, source: str | None = None) -> list[Entity]:
+        out: list[Entity] = []
+        for name, state in sorted(manifest.sources.items()):
+            if source is not None and name != source:
+                continue
+            blob = self.redis.get(self.keys.blob(state.blob))
+            if not isinstance(blob, bytes):
+                raise LookupError(f"snapshot {manifest.version}: blob for {name} is missing")
+            out.extend(decode_entities(blob))
+        return out
+
+    def change_reports(self, source: str, limit: int = 10) -> list[ChangeReport]:
+        raw = self.redis.lrange(self.keys.changes(source), 0, max(0, limit - 1))
+        return [_CHANGE_DECODER.decode(r) for r in raw]
+
+    # -- writing -------------------------------------------------------------------------
+
+    def apply(
+        self, publications: Sequence[Publication], *, max_drop_share: float = 0.2
+    ) -> tuple[Manifest | None, list[str]]:
+        """Stage publications of any sources and publish the resulting snapshot.
+
+        Returns the new manifest (None if nothing changed) and human-readable notes.
+        """
+        base = self.manifest()
+        sources = dict(base.sources) if base else {}
+        by_source: dict[str, list[Publication]] = {}
+        for pub in publications:
+            by_source.setdefault(pub.source, []).append(pub)
+        notes: list[str] = []
+        for pubs in by_source.values():
+            notes += self.stage(pubs, sources, base, max_drop_share=max_drop_share)
+        return self.publish(sources), notes
+
+    def stage(
+        self,
+        pubs: list[Publication],
+        sources: dict[str, SourceState],
+        base: Manifest | None,
+        *,
+        max_drop_share: float = 0.2,
+    ) -> list[str]:
+        """Apply publications of one source, oldest first, into `sources` (not yet published).
+
+        Every publication updates the first-seen history; the newest becomes live. One that
+        drops more than `max_drop_share` of the live entries is rejected (noted, not applied).
+        """
+        notes: list[str] = []
+        pubs = sorted(pubs, key=lambda p: p.publication_date)
+        source = pubs[0].source
+        state = sources.get(source)
+        live = self.entities(base, source) if base and state else []
+        newest: Publication | None = None
+        for pub in pubs:
+            try:
+                report = self._apply_one(pub, state, live, max_drop_share)
+            except RejectedPublication as exc:
+                notes.append(f"{source} {pub.publication_date}: rejected: {exc}")
+                log.warning(
+                    "publication rejected",
+                    extra={
+                        "source": source,
+                        "publication": pub.publication_date,
+                        "reason": str(exc),
+                    },
+                )
+                continue
+            if report is None:
+                notes.append(f"{source} {pub.publication_date}: older than live, history only")
+                continue
+            newest, live = pub, pub.entities
+            state = self._state(pub, report)
+            notes.append(
+                f"{source} {pub.publication_date}: {len(pub.entities)} entries "
+                f"(+{len(report.added)} -{len(report.removed)} ~{len(report.changed)})"
+            )
+        if newest is not None and state is not None:
+            self._write_blob(newest, state)
+            sources[source] = state
+        return notes
+
+    def _apply_one(
+        self,
+        pub: Publication,
+        state: SourceState | None,
+        live: list[Entity],
+        max_drop_share: float,
+    ) -> ChangeReport | None:
+        if not pub.entities:
+            raise RejectedPublication("no entries")
+        if state is not None and pub.publication_date < state.publication_date:
+            self._record_first_seen(pub)
+            return None
+        added, removed, changed = diff(live, pub.entities)
+        if live and len(removed) > max_drop_share * len(live):
+            raise RejectedPublication(
+                f"drops {len(removed)} of {len(live)} live entries "
+                f"(more than {max_drop_share:.0%}); kept the previous publication"
+            )
+        self._record_first_seen(pub)
+        version = publication_version(pub)
+        report = ChangeReport(
+            source=pub.source,
+            previous_version=state.version if state else "",
+            version=version,
+            publication_date=pub.publication_date,
+            ingested_at=now_iso(),
+            added=added,
+            removed=removed,
+            changed=changed,
+        )
+        already = self.redis.hget(self.keys.applied(pub.source), pub.sha256)
+        if not already and (state is None or state.version != version):
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.lpush(self.keys.changes(pub.source), msgspec.json.encode(report))
+            pipe.ltrim(self.keys.changes(pub.source), 0, CHANGE_REPORTS_KEPT - 1)
+            pipe.hset(self.keys.applied(pub.source), pub.sha256, report.ingested_at)
+            pipe.execute()
+        return report
+
+    def _record_first_seen(self, pub: Publication) -> None:
+        """Remember, per entry, the earliest publication that held it (kept across ingests)."""
+        key = self.keys.first_seen(pub.source)
+        refs = [e.source_ref for e in pub.entities]
+        known = self.redis.hmget(key, refs)
+        updates: dict[FieldT, EncodableT] = {}
+        for ref, seen in zip(refs, known, strict=True):
+            seen_s = seen.decode() if isinstance(seen, bytes) else seen
+            if not seen_s or _date_before(pub.publication_date, seen_s):
+                updates[ref] = pub.publication_date
+        if updates:
+            self.redis.hset(key, mapping=updates)
+
+    def _state(self, pub: Publication, report: ChangeReport) -> SourceState:
+        return SourceState(
+            source=pub.source,
+            publication_date=pub.publication_date,
+            version=report.version,
+            sha256=pub.sha256,
+            blob="",
+            entity_count=len(pub.entities),
+            loaded_at=now_iso(),
+            files=[f.rsplit("/", 1)[-1] for f in pub.files],
+            url=pub.url,
+            dates_are_official=pub.dates_are_official,
+            added=len(report.added),
+            removed=len(report.removed),
+            changed=len(report.changed),
+        )
+
+    def _write_blob(self, pub: Publication, state: SourceState) -> None:
+        """Stamp first-seen and designation dates on the live entities and store them."""
+        refs = [e.source_ref for e in pub.entities]
+        seen = self.redis.hmget(self.keys.first_seen(pub.source), refs)
+        for entity, first in zip(pub.entities, seen, strict=True):
+            entity.first_seen = (first.decode() if isinstance(first, bytes) else first) or ""
+            if entity.designation_date and entity.designation_date_basis == DateBasis.OFFICIAL:
+                continue
+            entity.designation_date = entity.first_seen
+            entity.designation_date_basis = (
+                DateBasis.FIRST_SEEN if entity.first_seen else DateBasis.NONE
+            )
+        blob = encode_entities(pub.entities)
+        state.blob = hashlib.sha256(blob).hexdigest()
+        self.redis.set(self.keys.blob(state.blob), blob)
+        self.redis.persist(self.keys.blob(state.blob))
+
+    def publish(self, sources: dict[str, SourceState]) -> Manifest | None:
+        """Make a snapshot of `sources` current, unless it is the current one already."""
+        if not sources:
+            return None
+        digest = hashlib.sha256()
+        for name, state in sorted(sources.items()):
+            digest.update(f"{name}={state.blob};".encode())
+        version = digest.hexdigest()[:16]
+        if version == self.current_version():
+            return None
+        manifest = Manifest(version=version, created_at=now_iso(), sources=sources)
+        self.republish(manifest)
+        return manifest
+
+    def republish(self, manifest: Manifest) -> None:
+        """Write a manifest and make it current (also used to restore a Redis that lost it)."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.set(self.keys.snapshot(manifest.version), msgspec.json.encode(manifest))
+        pipe.set(self.keys.current, manifest.version)
+        pipe.lrem(self.keys.history, 0, manifest.version)
+        pipe.lpush(self.keys.history, manifest.version)
+        pipe.publish(self.keys.reload_channel, manifest.version)
+        pipe.execute()
+        self._expire_old()
+        log.info(
+            "snapshot published",
+            extra={"data_version": manifest.version, "sources": sorted(manifest.sources)},
+        )
+
+    def _expire_old(self) -> None:
+        versions = [
+            v.decode() if isinstance(v, bytes) else v
+            for v in self.redis.lrange(self.keys.history, 0, -1)
+        ]
+        keep, old = versions[:SNAPSHOTS_KEPT], versions[SNAPSHOTS_KEPT:]
+        live_blobs: set[str] = set()
+        for version in keep:
+            manifest = self.manifest(version)
+            if manifest:
+                live_blobs.update(s.blob for s in manifest.sources.values())
+        for version in old:
+            manifest = self.manifest(version)
+            if manifest:
+                for state in manifest.sources.values():
+                    if state.blob not in live_blobs:
+                        self.redis.expire(self.keys.blob(state.blob), EXPIRED_TTL_SECONDS)
+            self.redis.expire(self.keys.snapshot(version), EXPIRED_TTL_SECONDS)
+        if old:
+            self.redis.ltrim(self.keys.history, 0, SNAPSHOTS_KEPT - 1)
+
+
+def publication_version(pub: Publication) -> str:
+    return f"{pub.publication_date}/{pub.sha256[:12]}"
+
+
+def _date_before(a: str, b: str) -> bool:
+    """ISO dates, partial ones included, order as strings ('2021-07' < '2021-07-05')."""
+    return a < b

@@ -1,0 +1,151 @@
+"""`screening serve`: Redis (embedded or given), initial ingest, metrics, worker processes.
+
+Workers are spawned (not forked: gRPC does not survive fork) and share the port with
+SO_REUSEPORT. A worker that dies is restarted; SIGTERM is passed on to every worker, which
+turns its health to NOT_SERVING and drains its in-flight calls before exiting.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import multiprocessing.process
+import os
+import signal
+import time
+from types import FrameType
+
+from screening.config import Settings
+
+log = logging.getLogger(__name__)
+
+RESTART_WINDOW_SECONDS = 60.0
+MAX_RESTARTS_IN_WINDOW = 10
+
+
+class Supervisor:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._stopping = False
+        self._procs: dict[int, multiprocessing.process.BaseProcess] = {}
+        self._restarts: list[float] = []
+        self._ctx = multiprocessing.get_context("spawn")
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        log.info("stopping on signal", extra={"signal": signal.Signals(signum).name})
+        self._stopping = True
+
+    def run(self) -> int:
+        from screening.observability import metrics as _preload  # noqa: F401
+
+        metrics_dir = ""
+        if self.settings.metrics_port:
+            from screening.observability.metrics import prepare_multiprocess_dir
+
+            metrics_dir = prepare_multiprocess_dir()
+        from screening.store.embedded import EmbeddedRedis
+
+        embedded: EmbeddedRedis | None = None
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        try:
+            redis_url = self.settings.redis_url
+            if not redis_url:
+                embedded = EmbeddedRedis().start()
+                redis_url = embedded.url
+            if self.settings.lists_dir is not None:
+                self._ingest(redis_url)
+            if self.settings.metrics_port:
+                from screening.observability.metrics import serve_metrics
+
+                serve_metrics(self.settings.metrics_port)
+                log.info("metrics serving", extra={"port": self.settings.metrics_port})
+            for worker_id in range(self.settings.workers):
+                self._start(worker_id, redis_url)
+            log.info(
+                "service started",
+                extra={
+                    "port": self.settings.port,
+                    "workers": self.settings.workers,
+                    "redis": "embedded" if embedded else "external",
+                },
+            )
+            return self._monitor(redis_url)
+        finally:
+            self._stop_workers()
+            if embedded is not None:
+                embedded.stop()
+            if metrics_dir:
+                from screening.observability.metrics import cleanup_multiprocess_dir
+
+                cleanup_multiprocess_dir(metrics_dir)
+
+    def _ingest(self, redis_url: str) -> None:
+        from screening.ingest import ingest_directory
+        from screening.store.connection import connect
+        from screening.store.snapshots import ListStore
+
+        assert self.settings.lists_dir is not None
+        store = ListStore(connect(redis_url), self.settings.redis_prefix)
+        started = time.perf_counter()
+        result = ingest_directory(
+            store, self.settings.lists_dir, max_drop_share=self.settings.max_drop_share
+        )
+        log.info(
+            "ingest finished",
+            extra={
+                "seconds": round(time.perf_counter() - started, 2),
+                "data_version": result.manifest.version if result.manifest else None,
+                "notes": result.notes,
+                "rejected": result.rejected,
+            },
+        )
+
+    def _start(self, worker_id: int, redis_url: str) -> None:
+        from screening.api.server import run_worker
+
+        proc = self._ctx.Process(
+            target=run_worker,
+            args=(self.settings, redis_url, worker_id),
+            name=f"screening-worker-{worker_id}",
+            daemon=False,
+        )
+        proc.start()
+        self._procs[worker_id] = proc
+        log.info("worker started", extra={"worker": worker_id, "worker_pid": proc.pid})
+
+    def _monitor(self, redis_url: str) -> int:
+        while not self._stopping:
+            time.sleep(0.2)
+            for worker_id, proc in list(self._procs.items()):
+                if proc.is_alive() or self._stopping:
+                    continue
+                log.error(
+                    "worker died; restarting",
+                    extra={"worker": worker_id, "exitcode": proc.exitcode},
+                )
+                if os.environ.get("PROMETHEUS_MULTIPROC_DIR") and proc.pid:
+                    from screening.observability.metrics import mark_worker_dead
+
+                    mark_worker_dead(proc.pid)
+                now = time.monotonic()
+                self._restarts = [t for t in self._restarts if now - t < RESTART_WINDOW_SECONDS]
+                if len(self._restarts) >= MAX_RESTARTS_IN_WINDOW:
+                    log.critical("workers keep dying; giving up")
+                    return 1
+                self._restarts.append(now)
+                self._start(worker_id, redis_url)
+        return 0
+
+    def _stop_workers(self) -> None:
+        for proc in self._procs.values():
+            if proc.is_alive() and proc.pid:
+                os.kill(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + self.settings.grace_seconds + 5
+        for proc in self._procs.values():
+            proc.join(max(0.1, deadline - time.monotonic()))
+            if proc.is_alive():
+                log.warning("worker did not stop in time; killing", extra={"worker_pid": proc.pid})
+                proc.kill()
+                proc.join(5)
+        self._procs.clear()
