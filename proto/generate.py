@@ -59,7 +59,9 @@ def main() -> int:
                     shutil.copyfile(built / name, dest)
             init = target / "__init__.py"
             if not init.exists() and not opts.check:
-                init.write_text('"""Generated gRPC stubs for screening.v1 (see proto/generate.py)."""\n')
+                init.write_text(
+                    '"""Generated gRPC stubs for screening.v1 (see proto/generate.py)."""\n'
+                )
     if drift:
         print("stubs drift from proto/ (run: python proto/generate.py):", *drift, sep="\n  ")
         return 1

@@ -191,6 +191,7 @@ class ListStore:
         state = sources.get(source)
         live = self.entities(base, source) if base and state else []
         newest: Publication | None = None
+        history_only = False
         for pub in pubs:
             try:
                 report = self._apply_one(pub, state, live, max_drop_share)
@@ -207,6 +208,7 @@ class ListStore:
                 continue
             if report is None:
                 notes.append(f"{source} {pub.publication_date}: older than live, history only")
+                history_only = True
                 continue
             newest, live = pub, pub.entities
             state = self._state(pub, report)
@@ -214,8 +216,10 @@ class ListStore:
                 f"{source} {pub.publication_date}: {len(pub.entities)} entries "
                 f"(+{len(report.added)} -{len(report.removed)} ~{len(report.changed)})"
             )
-        if newest is not None and state is not None:
-            self._write_blob(newest, state)
+        if state is not None and (newest is not None or history_only):
+            # Older publications may have moved first-seen dates back: re-stamp the live data.
+            state = msgspec.structs.replace(state)
+            self._write_blob(source, live, state)
             sources[source] = state
         return notes
 
@@ -288,11 +292,11 @@ class ListStore:
             changed=len(report.changed),
         )
 
-    def _write_blob(self, pub: Publication, state: SourceState) -> None:
+    def _write_blob(self, source: str, entities: list[Entity], state: SourceState) -> None:
         """Stamp first-seen and designation dates on the live entities and store them."""
-        refs = [e.source_ref for e in pub.entities]
-        seen = self.redis.hmget(self.keys.first_seen(pub.source), refs)
-        for entity, first in zip(pub.entities, seen, strict=True):
+        refs = [e.source_ref for e in entities]
+        seen = self.redis.hmget(self.keys.first_seen(source), refs)
+        for entity, first in zip(entities, seen, strict=True):
             entity.first_seen = (first.decode() if isinstance(first, bytes) else first) or ""
             if entity.designation_date and entity.designation_date_basis == DateBasis.OFFICIAL:
                 continue
@@ -300,7 +304,7 @@ class ListStore:
             entity.designation_date_basis = (
                 DateBasis.FIRST_SEEN if entity.first_seen else DateBasis.NONE
             )
-        blob = encode_entities(pub.entities)
+        blob = encode_entities(entities)
         state.blob = hashlib.sha256(blob).hexdigest()
         self.redis.set(self.keys.blob(state.blob), blob)
         self.redis.persist(self.keys.blob(state.blob))

@@ -1,0 +1,237 @@
+"""Shared fixtures: a real redis-server and a real `screening serve` on loopback.
+
+Nothing is mocked. The session starts one redis-server (TCP, random port) and, for tests
+that need it, one service with every shared list ingested. Tests isolate their Redis data
+with a key prefix of their own (`prefix` fixture) rather than flushing shared state.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import pytest
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+LISTS_DIR = Path(
+    os.environ.get("SCREENING_TEST_LISTS_DIR", ROOT.parent / "shared" / "data" / "lists")
+)
+EVAL_DIR = Path(os.environ.get("SCREENING_TEST_EVAL_DIR", ROOT.parent / "shared" / "eval" / "dev"))
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class RedisServer:
+    port: int
+    proc: subprocess.Popen[bytes]
+    workdir: str
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=self.port)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start_redis(port: int | None = None, *extra: str) -> RedisServer:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed (the test command installs it)")
+    port = port or free_port()
+    workdir = tempfile.mkdtemp(prefix="test-redis-")
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            workdir,
+            "--loglevel",
+            "warning",
+            *extra,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    server = RedisServer(port, proc, workdir)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if server.client().ping():
+                return server
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    server.stop()
+    pytest.fail("redis-server did not start")
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = start_redis()
+    yield server
+    server.stop()
+    shutil.rmtree(server.workdir, ignore_errors=True)
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A key prefix of the test's own, so tests never see each other's data."""
+    return f"test-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+def lists_dir() -> Path:
+    if not LISTS_DIR.is_dir():
+        pytest.fail(f"shared list files not found at {LISTS_DIR}")
+    return LISTS_DIR
+
+
+@dataclass
+class Service:
+    port: int
+    metrics_port: int
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    redis_url: str
+    prefix: str
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return int(self.proc.returncode)
+
+
+def wait_serving(
+    target: str,
+    timeout: float = 180,
+    proc: subprocess.Popen[bytes] | None = None,
+    log_path: Path | None = None,
+) -> None:
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(target) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            if proc is not None and proc.poll() is not None:
+                logs = log_path.read_text(errors="replace")[-3000:] if log_path else ""
+                pytest.fail(f"service exited with {proc.returncode}:\n{logs}")
+            try:
+                reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            time.sleep(0.2)
+    pytest.fail(f"service at {target} not SERVING within {timeout}s")
+
+
+def start_service(
+    redis_url: str | None,
+    prefix: str,
+    *,
+    lists_dir: Path | None = None,
+    workers: int = 1,
+    extra_args: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+    wait: bool = True,
+) -> Service:
+    port, metrics_port = free_port(), free_port()
+    log_file = tempfile.NamedTemporaryFile(prefix="service-", suffix=".log", delete=False)
+    args = [
+        sys.executable,
+        "-m",
+        "screening.cli",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--metrics-port",
+        str(metrics_port),
+        "--workers",
+        str(workers),
+    ]
+    if redis_url:
+        args += ["--redis-url", redis_url]
+    if lists_dir is not None:
+        args += ["--lists-dir", str(lists_dir)]
+    args += list(extra_args)
+    full_env = {
+        **os.environ,
+        "SCREENING_REDIS_PREFIX": prefix,
+        "SCREENING_POLL_SECONDS": "1",
+        **(env or {}),
+    }
+    full_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    proc = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT, env=full_env)
+    service = Service(port, metrics_port, proc, Path(log_file.name), redis_url or "", prefix)
+    if wait:
+        wait_serving(service.target, proc=proc, log_path=service.log_path)
+    return service
+
+
+@pytest.fixture(scope="session")
+def service(redis_server: RedisServer, lists_dir: Path) -> Iterator[Service]:
+    """One service with every shared list loaded, for the whole session."""
+    svc = start_service(redis_server.url, "session", lists_dir=lists_dir, workers=2)
+    yield svc
+    svc.stop()
+
+
+@pytest.fixture(scope="session")
+def channel(service: Service) -> Iterator[grpc.Channel]:
+    with grpc.insecure_channel(service.target) as ch:
+        yield ch
+
+
+@pytest.fixture(scope="session")
+def stub(channel: grpc.Channel):  # type: ignore[no-untyped-def]
+    from screening.v1 import screening_pb2_grpc
+
+    return screening_pb2_grpc.ScreeningServiceStub(channel)

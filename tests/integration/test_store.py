@@ -1,0 +1,122 @@
+"""Ingest into a real Redis: first-seen history, live publication, rejection of bad files."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from screening.ingest import ingest_directory
+from screening.model import DateBasis
+from screening.store.connection import connect
+from screening.store.snapshots import ListStore
+
+
+def lists_subset(tmp_path: Path, lists_dir: Path, *names: str, sub: str = "set") -> Path:
+    target = tmp_path / sub
+    target.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copy(lists_dir / name, target / Path(name).name)
+    return target
+
+
+@pytest.fixture
+def store(redis_server, prefix) -> ListStore:
+    return ListStore(connect(redis_server.url), prefix)
+
+
+def entity(store: ListStore, entity_id: str):
+    manifest = store.manifest()
+    assert manifest is not None
+    source = entity_id.split(":")[0]
+    found = [e for e in store.entities(manifest, source) if e.id == entity_id]
+    return found[0] if found else None
+
+
+def test_first_seen_across_publications(store, lists_dir, tmp_path):
+    first = lists_subset(tmp_path, lists_dir, "ofac/sdn_2024-02-20.csv", sub="a")
+    ingest_directory(store, first)
+    assert entity(store, "ofac-sdn:47956") is None
+    second = lists_subset(tmp_path, lists_dir, "ofac/sdn_2024-02-23.csv", sub="b")
+    result = ingest_directory(store, second)
+    aurus = entity(store, "ofac-sdn:47956")
+    assert aurus.designation_date == "2024-02-23"
+    assert aurus.designation_date_basis == DateBasis.FIRST_SEEN
+    assert aurus.first_seen == "2024-02-23"
+    # An entry present in both keeps the older date.
+    old = entity(store, "ofac-sdn:306")
+    assert old.first_seen == "2024-02-20"
+    assert result.manifest.sources["ofac-sdn"].publication_date == "2024-02-23"
+    report = store.change_reports("ofac-sdn", 1)[0]
+    assert "ofac-sdn:47956" in {c.entity_id for c in report.added}
+
+
+def test_one_directory_applies_oldest_first(store, lists_dir, tmp_path):
+    both = lists_subset(tmp_path, lists_dir, "ofac/sdn_2024-02-23.csv", "ofac/sdn_2024-02-20.csv")
+    result = ingest_directory(store, both)
+    assert result.manifest.sources["ofac-sdn"].publication_date == "2024-02-23"
+    assert result.manifest.sources["ofac-sdn"].entity_count == 14484
+    assert entity(store, "ofac-sdn:47956").first_seen == "2024-02-23"
+
+
+def test_older_publication_later_updates_history_only(store, lists_dir, tmp_path):
+    newer = lists_subset(tmp_path, lists_dir, "ofac/sdn_2024-02-23.csv", sub="new")
+    ingest_directory(store, newer)
+    assert entity(store, "ofac-sdn:306").first_seen == "2024-02-23"
+    older = lists_subset(tmp_path, lists_dir, "ofac/sdn_2024-02-20.csv", sub="old")
+    result = ingest_directory(store, older)
+    assert result.manifest.sources["ofac-sdn"].publication_date == "2024-02-23"
+    assert entity(store, "ofac-sdn:306").first_seen == "2024-02-20"
+
+
+def test_reingest_is_idempotent(store, lists_dir, tmp_path):
+    d = lists_subset(tmp_path, lists_dir, "un/UN_consolidated_2026-02-27.xml")
+    first = ingest_directory(store, d)
+    version = first.manifest.version
+    second = ingest_directory(store, d)
+    assert second.manifest.version == version
+    assert len(store.change_reports("un", 10)) == 1
+
+
+def test_official_dates_from_un(store, lists_dir, tmp_path):
+    d = lists_subset(tmp_path, lists_dir, "un/UN_consolidated_2026-02-27.xml")
+    ingest_directory(store, d)
+    badege = entity(store, "un:CDi.001")
+    assert badege.designation_date == "2012-12-31"
+    assert badege.designation_date_basis == DateBasis.OFFICIAL
+    assert badege.first_seen == "2026-02-27"
+
+
+def test_truncated_file_rejected_last_good_stays(store, lists_dir, tmp_path):
+    good = lists_subset(tmp_path, lists_dir, "ofac/sdn_2024-02-20.csv", sub="good")
+    before = ingest_directory(store, good).manifest
+    bad_dir = tmp_path / "bad"
+    bad_dir.mkdir()
+    raw = (lists_dir / "ofac/sdn_2024-02-23.csv").read_bytes()
+    (bad_dir / "sdn_2024-02-23.csv").write_bytes(raw[: len(raw) // 2])
+    result = ingest_directory(store, bad_dir)
+    assert result.rejected and "sdn_2024-02-23.csv" in result.rejected[0]
+    assert store.current_version() == before.version
+    assert store.manifest().sources["ofac-sdn"].publication_date == "2024-02-20"
+
+
+def test_malformed_xml_rejected(store, lists_dir, tmp_path):
+    bad_dir = tmp_path / "badxml"
+    bad_dir.mkdir()
+    raw = (lists_dir / "un/UN_consolidated_2026-02-27.xml").read_bytes()
+    (bad_dir / "UN_consolidated_2026-03-01.xml").write_bytes(raw[: len(raw) - 5000])
+    result = ingest_directory(store, bad_dir)
+    assert result.rejected
+    assert store.manifest() is None
+
+
+def test_publication_dropping_half_is_rejected(store, lists_dir, tmp_path):
+    good = lists_subset(tmp_path, lists_dir, "ofac/sdn_2024-02-20.csv", sub="good")
+    before = ingest_directory(store, good).manifest
+    half_dir = tmp_path / "half"
+    half_dir.mkdir()
+    lines = (lists_dir / "ofac/sdn_2024-02-23.csv").read_bytes().splitlines(keepends=True)
+    (half_dir / "sdn_2024-02-23.csv").write_bytes(b"".join(lines[: len(lines) // 2]))
+    result = ingest_directory(store, half_dir)
+    assert any("drops" in r for r in result.rejected)
+    assert store.current_version() == before.version

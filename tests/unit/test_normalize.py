@@ -1,0 +1,55 @@
+"""Name normalisation and token similarity (pure logic)."""
+
+from __future__ import annotations
+
+import pytest
+from screening.matching.names import token_similarity, translit_key
+from screening.matching.normalize import ORGANIZATION, PERSON, UNKNOWN, fold, name_tokens
+
+
+def test_fold_accents_case_punctuation():
+    assert fold("Soňa  Kolář") == "sona kolar"
+    assert fold("O'Brien-Smith") == "obrien smith"
+    assert fold("AL-QA'IDA") == "al qaida"
+
+
+def test_cyrillic_and_legal_form():
+    assert name_tokens("ООО «Аурус»", ORGANIZATION) == ("llc", "aurus")
+    assert name_tokens("Limited Liability Company Aurus", ORGANIZATION) == ("llc", "aurus")
+    assert name_tokens("Aurus LLC", UNKNOWN) == ("aurus", "llc")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Public Joint Stock Company Sberbank", ("jsc", "sberbank")),
+        ("PAO Sberbank", ("jsc", "sberbank")),
+        ("Huawei Technologies Co., Ltd.", ("huawei", "technologies", "ltd")),
+        ("Siemens GmbH", ("siemens", "llc")),
+        ("Obshchestvo s Ogranichennoy Otvetstvennostyu Aurus", ("llc", "aurus")),
+    ],
+)
+def test_legal_forms(text, expected):
+    assert name_tokens(text, ORGANIZATION) == expected
+
+
+def test_honorifics_dropped_for_persons_only():
+    assert name_tokens("Shaikh Isa Bin Tarif", PERSON) == ("isa", "bin", "tarif")
+    assert name_tokens("Dr. John Smith", UNKNOWN) == ("john", "smith")
+
+
+def test_numbers_kept():
+    assert "2007" in name_tokens("JPMorgan Mortgage Trust Series 2007-1", ORGANIZATION)
+
+
+def test_token_similarity():
+    assert token_similarity("abdulhai", "abdulhai") == 1.0
+    assert token_similarity("nasrala", "nasrallah") >= 0.75
+    assert token_similarity("1", "2") == 0.0
+    assert token_similarity("ali", "aly") == 0.92  # same transliteration key
+    assert token_similarity("smith", "jones") == 0.0
+
+
+def test_translit_key_merges_romanisations():
+    assert translit_key("yuriy") == translit_key("yuri") == translit_key("iouri")
+    assert token_similarity("mohammed", "muhammad") >= 0.75
