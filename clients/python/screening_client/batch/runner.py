@@ -1,0 +1,238 @@
+"""Running a batch: parties through the ScreenParties stream (falling back to concurrent
+ScreenParty calls when the server does not offer the stream), shipments through concurrent
+ScreenShipment calls. Results are written in input order as they arrive."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import grpc
+
+from screening_client import requests
+from screening_client._proto import screening_pb2 as pb
+from screening_client.aio import AsyncScreeningClient
+from screening_client.batch.inputs import Item, Kind
+from screening_client.batch.results import (
+    Record,
+    ResultWriter,
+    error_record,
+    party_record,
+    shipment_record,
+)
+from screening_client.errors import ItemError
+
+Mode = Literal["auto", "stream", "unary"]
+# A stream cut short (server restart, connection reset) is reopened for what is left.
+STREAM_REOPENS = 5
+# Statuses that say nothing about one item but about the whole run: stop (resumable) rather
+# than record the same error against every row.
+FATAL = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.UNIMPLEMENTED,
+        grpc.StatusCode.UNAUTHENTICATED,
+        grpc.StatusCode.PERMISSION_DENIED,
+    }
+)
+
+
+@dataclass
+class RunStats:
+    screened: int = 0
+    seconds: float = 0.0
+    via: str = ""
+    decisions: Counter[str] = field(default_factory=Counter)
+    stream_reopened: int = 0
+
+    @property
+    def per_second(self) -> float:
+        return self.screened / self.seconds if self.seconds else 0.0
+
+
+class OrderedSink:
+    """Writes records in input order: a record waits until every earlier row is written."""
+
+    def __init__(
+        self, rows: list[int], writer: ResultWriter, on_write: Callable[[Record], None]
+    ) -> None:
+        self._order = rows
+        self._next = 0
+        self._held: dict[int, Record] = {}
+        self._writer = writer
+        self._on_write = on_write
+
+    def put(self, record: Record) -> None:
+        self._held[record["row"]] = record
+        while self._next < len(self._order) and self._order[self._next] in self._held:
+            ready = self._held.pop(self._order[self._next])
+            self._writer.write(ready)
+            self._on_write(ready)
+            self._next += 1
+
+
+@dataclass
+class Batch:
+    client: AsyncScreeningClient
+    kind: Kind
+    writer: ResultWriter
+    mode: Mode = "auto"
+    concurrency: int = 16
+    deadline: float = 10.0
+    request_defaults: dict[str, Any] = field(default_factory=dict)
+    on_record: Callable[[Record], None] = lambda record: None
+
+    async def run(self, items: list[Item]) -> RunStats:
+        stats = RunStats()
+
+        def written(record: Record) -> None:
+            stats.screened += 1
+            stats.decisions[record["decision"]] += 1
+            self.on_record(record)
+
+        sink = OrderedSink([i.row for i in items], self.writer, written)
+        started = time.perf_counter()
+        if self.kind == "shipments":
+            stats.via = "ScreenShipment (concurrent unary calls)"
+            await self._unary(items, sink)
+        else:
+            prepared = self._prepare(items, sink)
+            if self.mode == "unary":
+                stats.via = "ScreenParty (concurrent unary calls)"
+                await self._unary_parties(prepared, sink)
+            else:
+                stats.via = "ScreenParties stream"
+                left = await self._stream(prepared, sink, stats)
+                if left is not None:  # the server has no stream: unary calls instead
+                    stats.via = "ScreenParty (concurrent unary calls; stream UNIMPLEMENTED)"
+                    await self._unary_parties(left, sink)
+        stats.seconds = time.perf_counter() - started
+        return stats
+
+    def _prepare(
+        self, items: list[Item], sink: OrderedSink
+    ) -> list[tuple[Item, pb.ScreenPartyRequest]]:
+        """Requests for the items; an item the client cannot turn into one is answered with
+        its error at once (nothing is sent for it)."""
+        out = []
+        for item in items:
+            try:
+                request = requests.screen_party_request(item.data, **self.request_defaults)
+            except ValueError as exc:
+                sink.put(error_record(item.row, item.data, self.kind, ItemError.client_side(str(exc))))
+                continue
+            out.append((item, request))
+        return out
+
+    async def _stream(
+        self,
+        prepared: list[tuple[Item, pb.ScreenPartyRequest]],
+        sink: OrderedSink,
+        stats: RunStats,
+    ) -> list[tuple[Item, pb.ScreenPartyRequest]] | None:
+        """Send everything through the stream; returns the items left unanswered when the
+        server does not implement it (None when all were answered)."""
+        pending = prepared
+        reopens = 0
+        while pending:
+            answered = 0
+            # The first item goes alone: only once it is answered does the rest follow, so a
+            # server without the stream (or refusing the call) answers before we pour data
+            # into a dead stream (which surfaces as a confusing INTERNAL send failure).
+            first_answer = asyncio.Event()
+
+            async def outgoing(
+                batch: list[tuple[Item, pb.ScreenPartyRequest]], opened: asyncio.Event
+            ) -> AsyncIterator[pb.ScreenPartiesRequest]:
+                for position, (_, request) in enumerate(batch):
+                    if position == 1:
+                        await opened.wait()
+                    yield pb.ScreenPartiesRequest(request=request)
+
+            call = self.client.screen_parties(outgoing(pending, first_answer))
+            try:
+                async for reply in call:
+                    first_answer.set()
+                    item = pending[reply.index][0]
+                    if reply.WhichOneof("result") == "response":
+                        sink.put(party_record(item.row, item.data, reply.response))
+                    else:
+                        error = ItemError.from_proto(reply.error)
+                        sink.put(error_record(item.row, item.data, self.kind, error))
+                    answered = max(answered, reply.index + 1)
+                pending = pending[answered:]
+                if pending:  # the server closed the stream early without an error
+                    raise RuntimeError(f"stream ended after {answered} of {len(pending)} items")
+            except grpc.aio.AioRpcError as exc:
+                first_answer.set()
+                # The call's own status: a failed send can mask it as INTERNAL.
+                code = await call.code() or exc.code()
+                pending = pending[answered:]
+                if code == grpc.StatusCode.UNIMPLEMENTED and answered == 0:
+                    if self.mode == "stream":
+                        raise
+                    return pending
+                if code != grpc.StatusCode.UNAVAILABLE or reopens >= STREAM_REOPENS:
+                    raise
+                reopens += 1
+                stats.stream_reopened += 1
+                await asyncio.sleep(min(2.0, 0.2 * 2**reopens))
+        return None
+
+    async def _unary_parties(
+        self, prepared: list[tuple[Item, pb.ScreenPartyRequest]], sink: OrderedSink
+    ) -> None:
+        async def call(item: Item, request: pb.ScreenPartyRequest) -> Record:
+            reply = await self.client.screen_party(request, timeout=self.deadline)
+            return party_record(item.row, item.data, reply)
+
+        await self._pool([(i, r) for i, r in prepared], call, sink)
+
+    async def _unary(self, items: list[Item], sink: OrderedSink) -> None:
+        async def call(item: Item, _: None) -> Record:
+            try:
+                request = requests.shipment_request(item.data)
+            except ValueError as exc:
+                return error_record(item.row, item.data, self.kind, ItemError.client_side(str(exc)))
+            reply = await self.client.screen_shipment(request, timeout=self.deadline)
+            return shipment_record(item.row, item.data, reply)
+
+        await self._pool([(i, None) for i in items], call, sink)
+
+    async def _pool(
+        self,
+        work: list[tuple[Item, Any]],
+        call: Callable[[Item, Any], Any],
+        sink: OrderedSink,
+    ) -> None:
+        """`concurrency` calls in flight; a call's own failure becomes its error record."""
+        queue: asyncio.Queue[tuple[Item, Any]] = asyncio.Queue()
+        for entry in work:
+            queue.put_nowait(entry)
+
+        async def worker() -> None:
+            while True:
+                try:
+                    item, request = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                try:
+                    record = await call(item, request)
+                except grpc.aio.AioRpcError as exc:
+                    if exc.code() in FATAL:
+                        raise  # stop here (retries, if any, are spent): the run can resume
+                    record = error_record(
+                        item.row, item.data, self.kind, ItemError.from_rpc_error(exc)
+                    )
+                sink.put(record)
+
+        workers = [asyncio.create_task(worker()) for _ in range(max(1, self.concurrency))]
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            for task in workers:
+                task.cancel()
