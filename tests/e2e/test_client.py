@@ -53,9 +53,11 @@ async def test_async_client_screens_concurrently(service):
 def test_invalid_argument_is_not_retried_and_names_fields(service):
     retries: list[int] = []
     policy = RetryPolicy(on_retry=lambda attempt, code, delay: retries.append(attempt))
-    with ScreeningClient(service.target, retry=policy) as client:
-        with pytest.raises(grpc.RpcError) as caught:
-            client.screen_party({"name": ""}, min_score=2.0)
+    with (
+        ScreeningClient(service.target, retry=policy) as client,
+        pytest.raises(grpc.RpcError) as caught,
+    ):
+        client.screen_party({"name": ""}, min_score=2.0)
     error = ItemError.from_rpc_error(caught.value)
     assert error.code == "INVALID_ARGUMENT"
     assert {"party.name", "min_score"} <= {f for f, _ in error.field_violations}
@@ -68,16 +70,18 @@ def test_unavailable_is_retried_within_the_deadline():
         max_attempts=50, max_backoff=0.2, on_retry=lambda a, c, d: retries.append((a, c))
     )
     started = time.monotonic()
-    with ScreeningClient(f"127.0.0.1:{free_port()}", timeout=1.0, retry=policy) as client:
-        with pytest.raises(grpc.RpcError) as caught:
-            client.get_data_status()
+    target = f"127.0.0.1:{free_port()}"
+    with (
+        ScreeningClient(target, timeout=1.0, retry=policy) as client,
+        pytest.raises(grpc.RpcError) as caught,
+    ):
+        client.get_data_status()
     elapsed = time.monotonic() - started
     assert caught.value.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
     assert len(retries) >= 3 and {c for _, c in retries} == {grpc.StatusCode.UNAVAILABLE}
     assert elapsed < 2.0  # the deadline covers every attempt together
-    with ScreeningClient(f"127.0.0.1:{free_port()}", retry=NO_RETRY) as client:
-        with pytest.raises(grpc.RpcError):
-            client.get_data_status()
+    with ScreeningClient(target, retry=NO_RETRY) as client, pytest.raises(grpc.RpcError):
+        client.get_data_status()
 
 
 def test_retries_ride_over_a_service_starting_up(redis_server, prefix, lists_dir, tmp_path):
@@ -114,9 +118,11 @@ def tls_server(tmp_path):
         pytest.skip("openssl not installed: cannot make a test certificate")
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
-        + ["-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost"]
-        + ["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost"),
+            *("-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"),
+        ],
         check=True,
         capture_output=True,
     )

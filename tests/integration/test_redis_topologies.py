@@ -38,8 +38,10 @@ def _lists(lists_dir: Path, dest: Path, name: str) -> Path:
 
 def _ingest(redis_url: str, prefix: str, directory: Path) -> None:
     subprocess.run(
-        [sys.executable, "-m", "screening.cli", "ingest", "--redis-url", redis_url]
-        + ["--lists-dir", str(directory)],
+        [
+            *(sys.executable, "-m", "screening.cli", "ingest"),
+            *("--redis-url", redis_url, "--lists-dir", str(directory)),
+        ],
         check=True,
         capture_output=True,
         env={**os.environ, "SCREENING_REDIS_PREFIX": prefix},
@@ -99,7 +101,9 @@ def test_service_on_redis_cluster(cluster, prefix, lists_dir, tmp_path):
 
             # Another process ingests a newer publication through the Cluster URL: the
             # service hears of it (pub/sub or polling through the Cluster client).
-            _ingest(cluster.url, prefix, _lists(lists_dir, tmp_path / "b", "ofac/sdn_2024-02-23.csv"))
+            _ingest(
+                cluster.url, prefix, _lists(lists_dir, tmp_path / "b", "ofac/sdn_2024-02-23.csv")
+            )
             top = _wait_for_aurus(stub)
             assert top.designation_date == "2024-02-23"
             assert top.designation_date_basis == pb.DESIGNATION_DATE_BASIS_FIRST_SEEN

@@ -32,7 +32,10 @@ def test_party_friendly_spellings():
     assert party({"name": "x", "entity_type": "ENTITY_TYPE_VESSEL"}).entity_type == (
         pb.ENTITY_TYPE_VESSEL
     )
-    assert party({"name": "x", "identifiers": {"lei": "5493001KJTIIGC8Y1R12"}}).identifiers[0].type == "lei"
+    assert (
+        party({"name": "x", "identifiers": {"lei": "5493001KJTIIGC8Y1R12"}}).identifiers[0].type
+        == "lei"
+    )
     assert party({"name": "x", "role": "NOTIFY_PARTY"}).role == pb.PARTY_ROLE_NOTIFY_PARTY
 
 

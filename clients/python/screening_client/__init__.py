@@ -1,8 +1,8 @@
 """Typed client for the sanctions screening gRPC service (package `screening.v1`).
 
-    from screening_client import ScreeningClient, pb
-    with ScreeningClient("localhost:50051") as client:
-        reply = client.screen_party({"name": "LIMITED LIABILITY COMPANY AURUS"})
+from screening_client import ScreeningClient, pb
+with ScreeningClient("localhost:50051") as client:
+    reply = client.screen_party({"name": "LIMITED LIABILITY COMPANY AURUS"})
 """
 
 from screening_client._proto import screening_pb2 as pb

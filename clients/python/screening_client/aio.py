@@ -1,7 +1,7 @@
 """The asyncio client: the same calls as `ScreeningClient`, awaitable.
 
-    async with AsyncScreeningClient("localhost:50051") as client:
-        reply = await client.screen_party({"name": "LIMITED LIABILITY COMPANY AURUS"})
+async with AsyncScreeningClient("localhost:50051") as client:
+    reply = await client.screen_party({"name": "LIMITED LIABILITY COMPANY AURUS"})
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class AsyncScreeningClient:
         self._metadata = self.config.metadata()
 
     async def close(self) -> None:
-        await self._channel.close()
+        await self._channel.close(None)
 
     async def __aenter__(self) -> AsyncScreeningClient:
         return self
@@ -62,9 +62,7 @@ class AsyncScreeningClient:
             attempt += 1
             remaining = deadline - time.monotonic()
             try:
-                return await method(
-                    request, timeout=max(remaining, 0.001), metadata=self._metadata
-                )
+                return await method(request, timeout=max(remaining, 0.001), metadata=self._metadata)
             except grpc.aio.AioRpcError as exc:
                 code = exc.code()
                 remaining = deadline - time.monotonic()

@@ -115,9 +115,7 @@ class ScreeningClient:
         *,
         timeout: float | None = None,
     ) -> pb.ScreenShipmentResponse:
-        return self._call(
-            self._stub.ScreenShipment, requests.shipment_request(shipment), timeout
-        )
+        return self._call(self._stub.ScreenShipment, requests.shipment_request(shipment), timeout)
 
     def screen_parties(
         self,
@@ -144,9 +142,7 @@ class ScreeningClient:
         return self._call(self._stub.CompareParties, request, timeout)
 
     def get_entity(self, entity_id: str, *, timeout: float | None = None) -> pb.Entity:
-        reply = self._call(
-            self._stub.GetEntity, pb.GetEntityRequest(entity_id=entity_id), timeout
-        )
+        reply = self._call(self._stub.GetEntity, pb.GetEntityRequest(entity_id=entity_id), timeout)
         return reply.entity
 
     def get_data_status(self, *, timeout: float | None = None) -> pb.GetDataStatusResponse:

@@ -47,8 +47,11 @@ def _enum(value: Any, prefix: str, enum: Any, synonyms: Mapping[str, str], where
     if short.startswith(prefix):
         short = short[len(prefix) :]
     full = prefix + short
-    if full not in enum.keys():
-        choices = ", ".join(k[len(prefix) :].lower() for k in enum.keys() if not k.endswith("_UNSPECIFIED"))
+    names = list(enum.keys())
+    if full not in names:
+        choices = ", ".join(
+            k[len(prefix) :].lower() for k in names if not k.endswith("UNSPECIFIED")
+        )
         raise ValueError(f"{where}: unknown value {text!r} (one of: {choices})")
     return full
 
@@ -108,7 +111,7 @@ def _party_json(data: Mapping[str, Any], where: str) -> dict[str, Any]:
 
 def _parse(message: Any, data: Mapping[str, Any], where: str) -> Any:
     try:
-        return json_format.ParseDict(data, message)
+        return json_format.ParseDict(dict(data), message)
     except json_format.ParseError as exc:
         raise ValueError(f"{where}: {exc}") from None
 
@@ -117,7 +120,7 @@ def party(data: Mapping[str, Any] | pb.Party, *, where: str = "party") -> pb.Par
     """A Party from a dict (or a Party, returned as is)."""
     if isinstance(data, pb.Party):
         return data
-    return _parse(pb.Party(), _party_json(data, where), where)  # type: ignore[no-any-return]
+    return _parse(pb.Party(), _party_json(data, where), where)
 
 
 def screen_party_request(
@@ -178,4 +181,4 @@ def shipment_request(
             if key in route:
                 route[key] = _strings(route[key])
         body["route"] = route
-    return _parse(pb.ScreenShipmentRequest(), body, "shipment")  # type: ignore[no-any-return]
+    return _parse(pb.ScreenShipmentRequest(), body, "shipment")

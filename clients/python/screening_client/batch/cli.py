@@ -18,12 +18,13 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import grpc
 from tqdm import tqdm
 
 from screening_client.aio import AsyncScreeningClient
-from screening_client.batch.inputs import read_input
+from screening_client.batch.inputs import Item, read_input
 from screening_client.batch.report import write_report
 from screening_client.batch.results import Record, ResultWriter, read_records, trim_torn_tail
 from screening_client.batch.runner import Batch, RunStats
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     stats: RunStats | None = None
     status = 0
     writer = ResultWriter(output)
-    progress = tqdm(
+    progress: tqdm[Any] = tqdm(
         total=len(data.items),
         initial=len(done),
         unit=" parties" if args.kind == "parties" else " shipments",
@@ -175,13 +176,17 @@ def main(argv: list[str] | None = None) -> int:
     return status
 
 
+def _advance(progress: tqdm[Any]) -> None:
+    progress.update(1)
+
+
 async def _run(
     args: argparse.Namespace,
     config: ChannelConfig,
     writer: ResultWriter,
     defaults: dict[str, object],
-    progress: tqdm,  # type: ignore[type-arg]
-    todo: list,  # type: ignore[type-arg]
+    progress: tqdm[Any],
+    todo: list[Item],
 ) -> RunStats:
     async with AsyncScreeningClient(
         config, timeout=args.deadline, retry=RetryPolicy(max_attempts=6, max_backoff=5.0)
@@ -194,7 +199,7 @@ async def _run(
             concurrency=args.concurrency,
             deadline=args.deadline,
             request_defaults=defaults,
-            on_record=lambda _: progress.update(1),
+            on_record=lambda _: _advance(progress),
         )
         return await batch.run(todo)
 

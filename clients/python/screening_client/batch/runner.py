@@ -123,7 +123,9 @@ class Batch:
             try:
                 request = requests.screen_party_request(item.data, **self.request_defaults)
             except ValueError as exc:
-                sink.put(error_record(item.row, item.data, self.kind, ItemError.client_side(str(exc))))
+                sink.put(
+                    error_record(item.row, item.data, self.kind, ItemError.client_side(str(exc)))
+                )
                 continue
             out.append((item, request))
         return out
