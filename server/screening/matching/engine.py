@@ -35,6 +35,7 @@ from screening.matching.normalize import (
     UNKNOWN,
     name_tokens,
 )
+from screening.matching.translit import ABJAD, latin_variants, script_of, skeleton
 from screening.model import DateBasis, Entity, EntityType, Name
 
 DEFAULT_THRESHOLD = 0.80
@@ -148,6 +149,11 @@ class MatchIndex:
         order = np.argsort(np.asarray(hashes, dtype=np.int64), kind="stable")
         self._variant_hash = np.asarray(hashes, dtype=np.int64)[order]
         self._variant_tid = np.asarray(tids, dtype=np.int32)[order]
+        # Consonant skeletons, for names written in an abjad (Arabic, Persian, Hebrew).
+        self._skeletons: dict[str, list[int]] = {}
+        for token, tid in vocab.items():
+            if not token.isdigit():
+                self._skeletons.setdefault(skeleton(token), []).append(tid)
 
         self.sources = sorted({e.source for e in self.entities})
         source_ids = {s: i for i, s in enumerate(self.sources)}
@@ -172,9 +178,15 @@ class MatchIndex:
 
     # -- candidate search -----------------------------------------------------------------
 
-    def similar_tokens(self, token: str) -> list[tuple[int, float]]:
+    def similar_tokens(self, token: str, script: str = "") -> list[tuple[int, float]]:
         """Vocabulary tokens similar to `token`: (token id, similarity)."""
-        variants = np.asarray([hash(v) for v in _variants(token)], dtype=np.int64)
+        if script == ABJAD:
+            return self._similar_skeletons(token)
+        lookups = _variants(token)
+        if len(token) == 3:
+            # Two letters swapped in a short word ("sko" / "sok"): too short for deletions.
+            lookups |= {token[1] + token[0] + token[2], token[0] + token[2] + token[1]}
+        variants = np.asarray([hash(v) for v in lookups], dtype=np.int64)
         left = np.searchsorted(self._variant_hash, variants, side="left")
         right = np.searchsorted(self._variant_hash, variants, side="right")
         found: dict[int, float] = {}
@@ -182,6 +194,15 @@ class MatchIndex:
             for tid in self._variant_tid[lo:hi].tolist():
                 if tid not in found:
                     found[tid] = token_similarity(token, self.vocab_tokens[tid])
+        return [(tid, sim) for tid, sim in found.items() if sim > 0]
+
+    def _similar_skeletons(self, token: str) -> list[tuple[int, float]]:
+        key = skeleton(token)
+        found: dict[int, float] = {}
+        for variant in _deletions(key):
+            for tid in self._skeletons.get(variant, ()):
+                if tid not in found:
+                    found[tid] = token_similarity(key, skeleton(self.vocab_tokens[tid]))
         return [(tid, sim) for tid, sim in found.items() if sim > 0]
 
     def _candidates(self, query: PreparedName, floor: float) -> np.ndarray:
@@ -198,7 +219,7 @@ class MatchIndex:
         for token, weight, with_glued in lookups:
             posts: list[np.ndarray] = []
             values: list[float] = []
-            for tid, sim in self.similar_tokens(token):
+            for tid, sim in self.similar_tokens(token, query.script):
                 for post in (self.postings[tid], self.glued_postings[tid] if with_glued else None):
                     if post is not None and post.size:
                         posts.append(post)
@@ -214,11 +235,12 @@ class MatchIndex:
                 )
                 unique, first = np.unique(names, return_index=True)
                 acc[unique] += gains[first]
-        # Estimate of the name score (see names.py), taking the listed name to align about
-        # as much weight as the query did.
+        # Optimistic estimate of the name score (see names.py): the listed name aligns about
+        # as much weight as the query did, and what did not align may still align as glued
+        # or cut words, so it counts as missing, not as a conflict.
         u_q = np.clip(1.0 - acc / max(query.total, 1e-6), 0.0, 1.0)
         u_c = np.clip(1.0 - acc / np.maximum(self.name_total, 1e-6), 0.0, 1.0)
-        estimate = 1.0 - CONFLICT * np.minimum(u_q, u_c) - MISSING * np.maximum(u_q, u_c)
+        estimate = 1.0 - CONFLICT * np.minimum(u_q, u_c) * 0.5 - MISSING * np.maximum(u_q, u_c)
         keep = np.flatnonzero(estimate >= floor)
         if keep.size > CANDIDATES_PER_NAME:
             top = np.argpartition(-estimate[keep], CANDIDATES_PER_NAME)[:CANDIDATES_PER_NAME]
@@ -227,14 +249,14 @@ class MatchIndex:
 
     # -- scoring --------------------------------------------------------------------------
 
-    def query_weight(self, token: str) -> float:
+    def query_weight(self, token: str, script: str = "") -> float:
         """Weight of a query token; a spelling the lists don't use weighs like its nearest
         listed spelling ("mohamad" like "mohammad"), an unknown word as rare."""
         if token in LEGAL_FORM_TOKENS:
             return LEGAL_FORM_WEIGHT
-        if token in self._doc_freq or len(token) < 4:
+        if token in self._doc_freq or (len(token) < 4 and script != ABJAD):
             return self.weight(token)
-        similar = self.similar_tokens(token)
+        similar = self.similar_tokens(token, script)
         if not similar:
             return 1.0
         tid, _ = max(similar, key=lambda item: item[1])
@@ -244,10 +266,12 @@ class MatchIndex:
         kind = kind_of(query.entity_type)
         prepared = []
         for text in query.names:
-            tokens = tuple(dict.fromkeys(name_tokens(text, kind)))
-            if tokens:
-                weights = tuple(self.query_weight(t) for t in tokens)
-                prepared.append(PreparedName.of(text, tokens, weights))
+            script = script_of(text)
+            for latin in latin_variants(text):
+                tokens = name_tokens(latin, kind)
+                if tokens:
+                    weights = tuple(self.query_weight(t, script) for t in tokens)
+                    prepared.append(PreparedName.of(text, tokens, weights, script))
         return prepared
 
     def score_entity(

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from rapidfuzz.distance import OSA, Indel
 
 from screening.matching.normalize import LEGAL_FORM_TOKENS, PATRONYMIC_PARTICLES, name_tokens
+from screening.matching.translit import ABJAD, LATIN, native_words, script_of, skeleton
 
 # Weight of a legal-form token ("llc", "jsc"): present in the score, never decisive.
 LEGAL_FORM_WEIGHT = 0.08
@@ -42,6 +43,13 @@ TYPO = 1.0
 # "Salman bin Muhammad" is not "Muhammad bin Salman": a reversed patronymic chain.
 PATRONYMIC_REVERSED = 0.25
 INITIALS_SIMILARITY = 0.8
+# Whole names glued together this similar align as one word.
+WHOLE_NAME_GLUED = 0.9
+# Scripts whose romanisation merges different names (Korean 종/정 are both "jong"; Chinese
+# homophones): two names in one of them compare in that script.
+NATIVE_SCRIPTS = frozenset({"hangul", "han", "kana"})
+# An abjad name matched to a Latin one through consonant skeletons is less certain.
+SKELETON_FACTOR = 0.95
 
 _KEY_RULES = [
     (re.compile(r"(.)\1+"), r"\1"),
@@ -123,22 +131,56 @@ def glued_similarity(a: str, b: str) -> float:
 
 @dataclass(frozen=True, slots=True)
 class PreparedName:
-    """A name ready for comparison: tokens (deduplicated, in order) and their weights."""
+    """A name ready for comparison: Latin tokens in written order and their weights, the
+    script it was written in, and its words in that script when it is not Latin."""
 
     text: str
     tokens: tuple[str, ...]
     weights: tuple[float, ...]
     total: float
+    script: str = LATIN
+    native: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, text: str, tokens: tuple[str, ...], weights: tuple[float, ...]) -> PreparedName:
-        return cls(text, tokens, weights, sum(weights))
+    def of(
+        cls,
+        text: str,
+        tokens: tuple[str, ...],
+        weights: tuple[float, ...],
+        script: str | None = None,
+    ) -> PreparedName:
+        script = script or script_of(text)
+        native = native_words(text) if script != LATIN else ()
+        return cls(text, tokens, weights, sum(weights), script, native)
+
+    def as_skeletons(self) -> PreparedName:
+        tokens = tuple(skeleton(t) for t in self.tokens)
+        return PreparedName(self.text, tokens, self.weights, self.total, self.script)
+
+    def as_native(self) -> PreparedName:
+        if len(self.native) == len(self.tokens):
+            weights = self.weights
+        else:
+            weights = tuple(1.0 for _ in self.native)
+        return PreparedName(self.text, self.native, weights, sum(weights), self.script)
 
 
 def prepare_name(text: str, kind: str, weigh: Callable[[str], float]) -> PreparedName:
-    tokens = tuple(dict.fromkeys(name_tokens(text, kind)))
+    tokens = name_tokens(text, kind)
     weights = tuple(LEGAL_FORM_WEIGHT if t in LEGAL_FORM_TOKENS else weigh(t) for t in tokens)
     return PreparedName.of(text, tokens, weights)
+
+
+def comparable_forms(q: PreparedName, c: PreparedName) -> tuple[PreparedName, PreparedName, str]:
+    """The forms two names compare in: their own script when they share a non-Latin one,
+    consonant skeletons when one is written in an abjad and the other is not, else Latin."""
+    if q.script == c.script:
+        if q.script in NATIVE_SCRIPTS and q.native and c.native:
+            return q.as_native(), c.as_native(), "native"
+        return q, c, ""
+    if ABJAD in (q.script, c.script):
+        return q.as_skeletons(), c.as_skeletons(), "skeleton"
+    return q, c, ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +224,7 @@ def compare_names(q: PreparedName, c: PreparedName) -> Alignment:
     """Align the tokens of two names and score the alignment (0-1)."""
     if not q.tokens or not c.tokens:
         return Alignment(0.0, (), q.tokens, c.tokens)
+    q, c, form = comparable_forms(q, c)
     state = _State()
     scored = []
     for i, qt in enumerate(q.tokens):
@@ -202,9 +245,21 @@ def compare_names(q: PreparedName, c: PreparedName) -> Alignment:
     distance = state.deficit / aligned if aligned else 0.0
     score = 1.0 - CONFLICT * min(u_q, u_c) - MISSING * max(u_q, u_c) - TYPO * distance
     notes: list[str] = []
+    if u_q or u_c:
+        # The same letters cut into words at other places ("AREFULLAHA REF" / "AREFULLAH
+        # AREF"): compare the whole names glued together, in their written order.
+        whole = glued_similarity("".join(q.tokens), "".join(c.tokens))
+        if whole >= WHOLE_NAME_GLUED and 1.0 - TYPO * (1.0 - whole) > score:
+            score = 1.0 - TYPO * (1.0 - whole)
+            notes.append(f"same letters when glued ({whole:.2f})")
     if _patronymic_reversed(q, c, state):
         score -= PATRONYMIC_REVERSED
         notes.append("patronymic chain reversed")
+    if form == "skeleton":
+        score *= SKELETON_FACTOR
+        notes.append("compared as consonant skeletons (abjad script)")
+    elif form == "native":
+        notes.append(f"compared in {q.script} script")
     return Alignment(
         max(0.0, min(1.0, score)),
         tuple(state.pairs),
