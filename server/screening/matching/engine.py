@@ -35,7 +35,7 @@ from screening.matching.normalize import (
     UNKNOWN,
     name_tokens,
 )
-from screening.matching.translit import ABJAD, latin_variants, script_of, skeleton
+from screening.matching.translit import ABJAD, LATIN, latin_variants, script_of, skeleton
 from screening.model import DateBasis, Entity, EntityType, Name
 
 DEFAULT_THRESHOLD = 0.80
@@ -306,6 +306,8 @@ class MatchIndex:
                 if exhaustive
                 else self._candidates(qname, floor)
             )
+            # Many entries share a spelling (one person on several lists): align it once.
+            aligned: dict[tuple[str, ...], Alignment] = {}
             for n in names.tolist():
                 e_idx = int(self.name_entity[n])
                 if allowed is not None and not allowed[self.entity_source[e_idx]]:
@@ -313,7 +315,10 @@ class MatchIndex:
                 entity = self.entities[e_idx]
                 if not features.types_compatible(query.entity_type, entity.entity_type):
                     continue
-                alignment = compare_names(qname, self.names[n])
+                listed = self.names[n]
+                alignment = aligned.get(listed.tokens)
+                if alignment is None or listed.script != LATIN or qname.script != LATIN:
+                    alignment = aligned[listed.tokens] = compare_names(qname, listed)
                 if alignment.score < floor:
                     continue
                 result = self.score_entity(query, alignment, n, qname)
