@@ -43,8 +43,9 @@ TYPO = 1.0
 # "Salman bin Muhammad" is not "Muhammad bin Salman": a reversed patronymic chain.
 PATRONYMIC_REVERSED = 0.25
 INITIALS_SIMILARITY = 0.8
-# Whole names glued together this similar align as one word.
-WHOLE_NAME_GLUED = 0.9
+# Whole names glued together this similar align as one word (nearly the same letters:
+# a different word inside a long name must not pass for a cut).
+WHOLE_NAME_GLUED = 0.95
 # Scripts whose romanisation merges different names (Korean 종/정 are both "jong"; Chinese
 # homophones): two names in one of them compare in that script.
 NATIVE_SCRIPTS = frozenset({"hangul", "han", "kana"})
