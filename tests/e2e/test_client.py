@@ -11,6 +11,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+
 from screening_client import (
     NO_RETRY,
     AsyncScreeningClient,
@@ -21,7 +22,6 @@ from screening_client import (
     pb,
 )
 from screening_client._proto import screening_pb2_grpc as pb_grpc
-
 from tests.conftest import free_port, start_service
 
 AURUS = {"name": "LIMITED LIABILITY COMPANY AURUS", "entity_type": "organization"}

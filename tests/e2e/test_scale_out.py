@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 from screening_client import ScreeningClient
-
 from tests.conftest import start_service
 
 AURUS = "LIMITED LIABILITY COMPANY AURUS"

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import grpc
 import pytest
+
 from screening.store.connection import connect
 from screening.store.keys import Keys
 from screening.store.snapshots import ListStore
 from screening.v1 import screening_pb2 as pb
 from screening.v1 import screening_pb2_grpc as pb_grpc
-
 from tests.conftest import start_service
 from tests.topologies import Cluster, SentinelGroup, start_cluster, start_sentinel_group
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from screening_client import party, pb, screen_party_request, shipment_request
 from screening_client.batch.results import from_csv_row, to_csv_row
 from screening_client.retry import RetryPolicy

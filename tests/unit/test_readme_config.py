@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from screening.config import Settings
-
 from tests.conftest import ROOT
 
 
