@@ -63,6 +63,9 @@ def test_csv_batch_results_and_report(service, tmp_path):
     assert by_ref["R2"]["decision"] == "CLEAR" and by_ref["R4"]["decision"] == "CLEAR"
     assert by_ref["R3"]["decision"] == "BLOCK"
     assert by_ref["R5"]["status"] == "error" and "entity_type" in by_ref["R5"]["error"]
+    assert json.loads(by_ref["R5"]["details"])["error"]["field_violations"][0]["field"] == (
+        "party.entity_type"
+    )
     assert by_ref["R6"]["status"] == "error" and "INVALID_ARGUMENT" in by_ref["R6"]["error"]
     assert "party.name" in by_ref["R6"]["details"]
 

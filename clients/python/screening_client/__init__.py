@@ -10,7 +10,12 @@ from screening_client.aio import AsyncScreeningClient
 from screening_client.channel import ChannelConfig
 from screening_client.client import ScreeningClient
 from screening_client.errors import ItemError
-from screening_client.requests import party, screen_party_request, shipment_request
+from screening_client.requests import (
+    RequestError,
+    party,
+    screen_party_request,
+    shipment_request,
+)
 from screening_client.retry import NO_RETRY, RetryPolicy
 
 __all__ = [
@@ -18,6 +23,7 @@ __all__ = [
     "AsyncScreeningClient",
     "ChannelConfig",
     "ItemError",
+    "RequestError",
     "RetryPolicy",
     "ScreeningClient",
     "party",

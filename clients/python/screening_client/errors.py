@@ -49,9 +49,12 @@ class ItemError:
         return cls(name, error.message, [(v.field, v.description) for v in error.field_violations])
 
     @classmethod
-    def client_side(cls, message: str, field_name: str = "") -> ItemError:
+    def client_side(cls, exc: ValueError) -> ItemError:
         """Input the client could not turn into a request (never sent)."""
-        return cls("INVALID_ARGUMENT", message, [(field_name, message)] if field_name else [])
+        field_name = getattr(exc, "field", "")
+        description = getattr(exc, "description", str(exc))
+        violations = [(field_name, description)] if field_name else []
+        return cls("INVALID_ARGUMENT", str(exc), violations)
 
 
 _NAME_BY_NUMBER = {code.value[0]: code.name for code in grpc.StatusCode}

@@ -22,6 +22,16 @@ from google.protobuf import json_format
 
 from screening_client._proto import screening_pb2 as pb
 
+
+class RequestError(ValueError):
+    """Data that cannot become a request; `field` names the part at fault."""
+
+    def __init__(self, field: str, description: str) -> None:
+        super().__init__(f"{field}: {description}")
+        self.field = field
+        self.description = description
+
+
 _ENTITY_TYPES = {
     "person": "PERSON",
     "individual": "PERSON",
@@ -52,7 +62,7 @@ def _enum(value: Any, prefix: str, enum: Any, synonyms: Mapping[str, str], where
         choices = ", ".join(
             k[len(prefix) :].lower() for k in names if not k.endswith("UNSPECIFIED")
         )
-        raise ValueError(f"{where}: unknown value {text!r} (one of: {choices})")
+        raise RequestError(where, f"unknown value {text!r} (one of: {choices})")
     return full
 
 
@@ -75,13 +85,13 @@ def _identifiers(value: Any, where: str) -> list[dict[str, Any]]:
         for item in _strings(value):
             kind, sep, number = item.partition(":")
             if not sep or not number.strip():
-                raise ValueError(f"{where}: {item!r} is not 'type:value' (e.g. 'imo:9123456')")
+                raise RequestError(where, f"{item!r} is not 'type:value' (e.g. 'imo:9123456')")
             out.append({"type": kind.strip().lower(), "value": number.strip()})
         return out
     out = []
     for i, item in enumerate(value or []):
         if not isinstance(item, Mapping):
-            raise ValueError(f"{where}[{i}]: must be an object with type and value")
+            raise RequestError(f"{where}[{i}]", "must be an object with type and value")
         out.append(dict(item))
     return out
 
@@ -113,7 +123,7 @@ def _parse(message: Any, data: Mapping[str, Any], where: str) -> Any:
     try:
         return json_format.ParseDict(dict(data), message)
     except json_format.ParseError as exc:
-        raise ValueError(f"{where}: {exc}") from None
+        raise RequestError(where, str(exc)) from None
 
 
 def party(data: Mapping[str, Any] | pb.Party, *, where: str = "party") -> pb.Party:

@@ -123,9 +123,7 @@ class Batch:
             try:
                 request = requests.screen_party_request(item.data, **self.request_defaults)
             except ValueError as exc:
-                sink.put(
-                    error_record(item.row, item.data, self.kind, ItemError.client_side(str(exc)))
-                )
+                sink.put(error_record(item.row, item.data, self.kind, ItemError.client_side(exc)))
                 continue
             out.append((item, request))
         return out
@@ -199,7 +197,7 @@ class Batch:
             try:
                 request = requests.shipment_request(item.data)
             except ValueError as exc:
-                return error_record(item.row, item.data, self.kind, ItemError.client_side(str(exc)))
+                return error_record(item.row, item.data, self.kind, ItemError.client_side(exc))
             reply = await self.client.screen_shipment(request, timeout=self.deadline)
             return shipment_record(item.row, item.data, reply)
 
