@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="auto: the stream, else unary calls (default)",
     )
     p.add_argument("--concurrency", type=int, default=16, help="unary calls in flight")
+    p.add_argument(
+        "--connections",
+        type=int,
+        default=4,
+        help="connections to the server, each with its own stream or share of the calls: "
+        "the server's workers (and replicas behind a layer-4 balancer) are spread by "
+        "connection (default 4)",
+    )
     p.add_argument("--deadline", type=float, default=10.0, help="seconds per unary call")
     p.add_argument("--min-score", type=float, help="min_score for rows that set none")
     p.add_argument("--sources", help="comma-separated sources, for rows that set none")
@@ -168,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             f"screened {stats.screened} {args.kind} in {stats.seconds:.1f} s: "
             f"{stats.per_second:.0f} {args.kind}/s via {stats.via}"
             + (f", {args.concurrency} in flight" if "unary" in stats.via else "")
+            + f" over {args.connections} connections"
         )
         if counts:
             print(f"this run: {counts}")
@@ -188,11 +198,16 @@ async def _run(
     progress: tqdm[Any],
     todo: list[Item],
 ) -> RunStats:
-    async with AsyncScreeningClient(
-        config, timeout=args.deadline, retry=RetryPolicy(max_attempts=6, max_backoff=5.0)
-    ) as client:
+    # A subchannel pool of each client's own: separate connections, not one shared.
+    own = replace(config, options=(*config.options, ("grpc.use_local_subchannel_pool", 1)))
+    retry = RetryPolicy(max_attempts=6, max_backoff=5.0)
+    clients = [
+        AsyncScreeningClient(own, timeout=args.deadline, retry=retry)
+        for _ in range(max(1, args.connections))
+    ]
+    try:
         batch = Batch(
-            client,
+            clients,
             args.kind,
             writer,
             mode=args.mode,
@@ -202,6 +217,9 @@ async def _run(
             on_record=lambda _: _advance(progress),
         )
         return await batch.run(todo)
+    finally:
+        for client in clients:
+            await client.close()
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -55,29 +55,59 @@ class RunStats:
 
 
 class OrderedSink:
-    """Writes records in input order: a record waits until every earlier row is written."""
+    """Writes records in input order: a record waits until every earlier row is written.
+
+    Senders call `wait_turn(position)` before sending the item at that position, so no more
+    than `window` items are ever in flight or held back (memory stays bounded however
+    uneven the connections are)."""
 
     def __init__(
-        self, rows: list[int], writer: ResultWriter, on_write: Callable[[Record], None]
+        self,
+        rows: list[int],
+        writer: ResultWriter,
+        on_write: Callable[[Record], None],
+        window: int = 256,
     ) -> None:
         self._order = rows
         self._next = 0
         self._held: dict[int, Record] = {}
         self._writer = writer
         self._on_write = on_write
+        self._window = window
+        self._advanced = asyncio.Event()
+
+    @property
+    def written(self) -> int:
+        return self._next
 
     def put(self, record: Record) -> None:
         self._held[record["row"]] = record
+        moved = False
         while self._next < len(self._order) and self._order[self._next] in self._held:
             ready = self._held.pop(self._order[self._next])
             self._writer.write(ready)
             self._on_write(ready)
             self._next += 1
+            moved = True
+        if moved:
+            self._advanced.set()
+
+    async def wait_turn(self, position: int) -> None:
+        while position >= self._next + self._window:
+            self._advanced.clear()
+            await self._advanced.wait()
+
+
+Prepared = list[tuple[int, Item, pb.ScreenPartyRequest]]  # (position in the run, item, request)
 
 
 @dataclass
 class Batch:
-    client: AsyncScreeningClient
+    """`clients`: one per connection. The server's workers share one port and the kernel
+    spreads connections (not calls) over them, as a layer-4 load balancer spreads them over
+    replicas: several connections put several workers or replicas to work."""
+
+    clients: list[AsyncScreeningClient]
     kind: Kind
     writer: ResultWriter
     mode: Mode = "auto"
@@ -94,7 +124,9 @@ class Batch:
             stats.decisions[record["decision"]] += 1
             self.on_record(record)
 
-        sink = OrderedSink([i.row for i in items], self.writer, written)
+        sink = OrderedSink(
+            [i.row for i in items], self.writer, written, window=max(256, 4 * self.concurrency)
+        )
         started = time.perf_counter()
         if self.kind == "shipments":
             stats.via = "ScreenShipment (concurrent unary calls)"
@@ -105,38 +137,44 @@ class Batch:
                 stats.via = "ScreenParty (concurrent unary calls)"
                 await self._unary_parties(prepared, sink)
             else:
-                stats.via = "ScreenParties stream"
-                left = await self._stream(prepared, sink, stats)
-                if left is not None:  # the server has no stream: unary calls instead
+                stats.via = f"ScreenParties streams ({len(self.clients)})"
+                lefts = await asyncio.gather(
+                    *(
+                        self._stream(prepared[i :: len(self.clients)], client, sink, stats)
+                        for i, client in enumerate(self.clients)
+                    )
+                )
+                if any(left is not None for left in lefts):  # no stream: unary calls instead
                     stats.via = "ScreenParty (concurrent unary calls; stream UNIMPLEMENTED)"
-                    await self._unary_parties(left, sink)
+                    rest = sorted((e for left in lefts for e in left or []), key=lambda e: e[0])
+                    await self._unary_parties(rest, sink)
         stats.seconds = time.perf_counter() - started
         return stats
 
-    def _prepare(
-        self, items: list[Item], sink: OrderedSink
-    ) -> list[tuple[Item, pb.ScreenPartyRequest]]:
+    def _prepare(self, items: list[Item], sink: OrderedSink) -> Prepared:
         """Requests for the items; an item the client cannot turn into one is answered with
         its error at once (nothing is sent for it)."""
         out = []
-        for item in items:
+        for position, item in enumerate(items):
             try:
                 request = requests.screen_party_request(item.data, **self.request_defaults)
             except ValueError as exc:
-                sink.put(error_record(item.row, item.data, self.kind, ItemError.client_side(exc)))
+                error = ItemError.client_side(exc)
+                sink.put(error_record(item.row, item.data, self.kind, error))
                 continue
-            out.append((item, request))
+            out.append((position, item, request))
         return out
 
     async def _stream(
         self,
-        prepared: list[tuple[Item, pb.ScreenPartyRequest]],
+        share: Prepared,
+        client: AsyncScreeningClient,
         sink: OrderedSink,
         stats: RunStats,
-    ) -> list[tuple[Item, pb.ScreenPartyRequest]] | None:
-        """Send everything through the stream; returns the items left unanswered when the
-        server does not implement it (None when all were answered)."""
-        pending = prepared
+    ) -> Prepared | None:
+        """Send a share of the items through one stream; returns the items left unanswered
+        when the server does not implement it (None when all were answered)."""
+        pending = share
         reopens = 0
         while pending:
             answered = 0
@@ -146,18 +184,19 @@ class Batch:
             first_answer = asyncio.Event()
 
             async def outgoing(
-                batch: list[tuple[Item, pb.ScreenPartyRequest]], opened: asyncio.Event
+                batch: Prepared, opened: asyncio.Event
             ) -> AsyncIterator[pb.ScreenPartiesRequest]:
-                for position, (_, request) in enumerate(batch):
-                    if position == 1:
+                for sent, (position, _, request) in enumerate(batch):
+                    if sent == 1:
                         await opened.wait()
+                    await sink.wait_turn(position)
                     yield pb.ScreenPartiesRequest(request=request)
 
-            call = self.client.screen_parties(outgoing(pending, first_answer))
+            call = client.screen_parties(outgoing(pending, first_answer))
             try:
                 async for reply in call:
                     first_answer.set()
-                    item = pending[reply.index][0]
+                    item = pending[reply.index][1]
                     if reply.WhichOneof("result") == "response":
                         sink.put(party_record(item.row, item.data, reply.response))
                     else:
@@ -183,45 +222,47 @@ class Batch:
                 await asyncio.sleep(min(2.0, 0.2 * 2**reopens))
         return None
 
-    async def _unary_parties(
-        self, prepared: list[tuple[Item, pb.ScreenPartyRequest]], sink: OrderedSink
-    ) -> None:
-        async def call(item: Item, request: pb.ScreenPartyRequest) -> Record:
-            reply = await self.client.screen_party(request, timeout=self.deadline)
+    async def _unary_parties(self, prepared: Prepared, sink: OrderedSink) -> None:
+        async def call(
+            client: AsyncScreeningClient, item: Item, request: pb.ScreenPartyRequest
+        ) -> Record:
+            reply = await client.screen_party(request, timeout=self.deadline)
             return party_record(item.row, item.data, reply)
 
-        await self._pool([(i, r) for i, r in prepared], call, sink)
+        await self._pool(prepared, call, sink)
 
     async def _unary(self, items: list[Item], sink: OrderedSink) -> None:
-        async def call(item: Item, _: None) -> Record:
+        async def call(client: AsyncScreeningClient, item: Item, _: None) -> Record:
             try:
                 request = requests.shipment_request(item.data)
             except ValueError as exc:
                 return error_record(item.row, item.data, self.kind, ItemError.client_side(exc))
-            reply = await self.client.screen_shipment(request, timeout=self.deadline)
+            reply = await client.screen_shipment(request, timeout=self.deadline)
             return shipment_record(item.row, item.data, reply)
 
-        await self._pool([(i, None) for i in items], call, sink)
+        await self._pool([(n, item, None) for n, item in enumerate(items)], call, sink)
 
     async def _pool(
         self,
-        work: list[tuple[Item, Any]],
-        call: Callable[[Item, Any], Any],
+        work: Sequence[tuple[int, Item, Any]],
+        call: Callable[[AsyncScreeningClient, Item, Any], Awaitable[Record]],
         sink: OrderedSink,
     ) -> None:
-        """`concurrency` calls in flight; a call's own failure becomes its error record."""
-        queue: asyncio.Queue[tuple[Item, Any]] = asyncio.Queue()
+        """`concurrency` calls in flight, spread over the connections; a call's own failure
+        becomes its error record."""
+        queue: asyncio.Queue[tuple[int, Item, Any]] = asyncio.Queue()
         for entry in work:
             queue.put_nowait(entry)
 
-        async def worker() -> None:
+        async def worker(client: AsyncScreeningClient) -> None:
             while True:
                 try:
-                    item, request = queue.get_nowait()
+                    position, item, request = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
+                await sink.wait_turn(position)
                 try:
-                    record = await call(item, request)
+                    record = await call(client, item, request)
                 except grpc.aio.AioRpcError as exc:
                     if exc.code() in FATAL:
                         raise  # stop here (retries, if any, are spent): the run can resume
@@ -230,7 +271,10 @@ class Batch:
                     )
                 sink.put(record)
 
-        workers = [asyncio.create_task(worker()) for _ in range(max(1, self.concurrency))]
+        workers = [
+            asyncio.create_task(worker(self.clients[n % len(self.clients)]))
+            for n in range(max(1, self.concurrency))
+        ]
         try:
             await asyncio.gather(*workers)
         finally:
