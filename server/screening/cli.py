@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 
 from screening.config import Settings
@@ -62,24 +63,45 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         url = embedded.url
     try:
         store = ListStore(connect(url), settings.redis_prefix)
-        result = ingest_directory(store, settings.lists_dir, max_drop_share=settings.max_drop_share)
-        for note in result.notes:
-            print(note)
+        started = time.perf_counter()
+        result = ingest_directory(
+            store,
+            settings.lists_dir,
+            max_drop_share=settings.max_drop_share,
+            describe_dates=True,
+        )
+        seconds = time.perf_counter() - started
+        print(format_ingest_table(result.files))
         for rejected in result.rejected:
             print(f"REJECTED {rejected}", file=sys.stderr)
         manifest = store.manifest()
         if manifest is not None:
-            print(f"\ndata version {manifest.version}")
-            print(f"{'source':<14} {'published':<12} {'entities':>9}  files")
+            print(f"\ndata version {manifest.version}  ({seconds:.1f} s)")
+            print(f"{'source':<11} {'published':<11} {'entities':>8}  format")
             for name, state in sorted(manifest.sources.items()):
                 print(
-                    f"{name:<14} {state.publication_date:<12} {state.entity_count:>9}  "
-                    f"{', '.join(state.files)}"
+                    f"{name:<11} {state.publication_date:<11} {state.entity_count:>8}  "
+                    f"{state.format}"
                 )
         return 1 if result.rejected and args.strict else 0
     finally:
         if embedded is not None:
             embedded.stop()
+
+
+def format_ingest_table(files: list) -> str:  # type: ignore[type-arg]
+    """One line per publication found: what it holds and what became of it."""
+    lines = [
+        f"{'source':<11} {'file':<40} {'published':<11} {'entities':>8} {'secs':>5}  "
+        f"{'outcome':<17} dates / detail"
+    ]
+    for f in sorted(files, key=lambda f: (f.source, f.publication_date, f.file)):
+        detail = f.dates if f.dates else f.detail
+        lines.append(
+            f"{f.source:<11} {f.file[:40]:<40} {f.publication_date:<11} {f.entities:>8} "
+            f"{f.seconds:>5.1f}  {f.outcome:<17} {detail}"
+        )
+    return "\n".join(lines)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

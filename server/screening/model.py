@@ -105,6 +105,7 @@ class Publication(msgspec.Struct, omit_defaults=True):
     dates_are_official: bool = False
     version: str = ""
     url: str = ""
+    format: str = ""  # ListFormat.name: two formats of one publication are told apart
 
 
 ENTITY_ENCODER = msgspec.msgpack.Encoder()

@@ -75,6 +75,9 @@ def date_in_name(path: Path) -> str:
         m = re.search(r"(\d{4})-(\d{2})(?!\d)", part)
         if m:
             return f"{m[1]}-{m[2]}"
+        m = re.search(r"([A-Za-z]{3})[a-z]*_(\d{1,2})_(\d{4})", part)  # FCDO: Mon_Aug_11_2025
+        if m and m[1].lower() in _MONTHS:
+            return _valid(int(m[3]), _MONTHS[m[1].lower()], int(m[2]))
         m = re.search(r"_(\d{4})(?:\.|_|$)", part)
         if m:
             return m[1]
