@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from redis.lock import Lock
+
 from screening.model import Publication
 from screening.sources.common import ParseError
 from screening.sources.registry import FileSet, discover_all, parse_fileset
@@ -51,15 +53,18 @@ class IngestResult:
 
 
 @contextlib.contextmanager
-def ingest_lock(store: ListStore, wait: float) -> Iterator[None]:
-    """Hold the replicas' shared ingest lock (it expires if this process dies)."""
+def ingest_lock(store: ListStore, wait: float) -> Iterator[Lock]:
+    """Hold the replicas' shared ingest lock (it expires if this process dies).
+
+    `wait` 0: fail at once (LockBusy) when another replica holds it.
+    """
     lock = store.redis.lock(
         store.keys.ingest_lock, timeout=LOCK_TIMEOUT_SECONDS, blocking_timeout=wait
     )
     if not lock.acquire(blocking=wait > 0):
         raise LockBusy("another replica holds the ingest lock")
     try:
-        yield
+        yield lock
     finally:
         try:
             lock.release()
@@ -174,8 +179,7 @@ def _file_outcome(outcome: StageOutcome, seconds: float) -> FileOutcome:
         publication_date=outcome.publication_date,
         entities=outcome.entities,
         outcome=outcome.outcome,
-        detail=outcome.detail
-        or f"+{outcome.added} -{outcome.removed} ~{outcome.changed}",
+        detail=outcome.detail or f"+{outcome.added} -{outcome.removed} ~{outcome.changed}",
         seconds=seconds,
     )
 
@@ -187,8 +191,10 @@ def _describe_dates(store: ListStore, result: IngestResult) -> None:
         return
     for item in result.files:
         state = manifest.sources.get(item.source)
-        if item.outcome != "live" or state is None or state.publication_date != (
-            item.publication_date
+        if (
+            item.outcome != "live"
+            or state is None
+            or state.publication_date != (item.publication_date)
         ):
             continue
         counts: dict[str, int] = {}

@@ -48,7 +48,7 @@ def _aliases(text: str, person: bool) -> list[str]:
 
 
 def _birth_dates(text: str) -> list[str]:
-    dates = []
+    dates: list[str] = []
     for part in re.split(r"\s+or\s+|;|,", text, flags=re.IGNORECASE):
         part = clean(part)
         span = re.match(r"^(\d{4})-(\d{4})$", part)
@@ -83,12 +83,11 @@ def parse_sema(path: Path) -> list[Entity]:
             raise ParseError(f"{path.name}: record {regime} {schedule} {item} has no name")
         title = text("TitleOrShip")
         imo = re.sub(r"\D", "", text("ShipIMONumber"))
-        is_ship = bool(imo) or (
-            not person and any(w in title.lower() for w in _SHIP_WORDS)
-        )
-        entity_type = (
-            EntityType.PERSON if person else EntityType.VESSEL if is_ship else EntityType.ORGANIZATION
-        )
+        is_ship = bool(imo) or (not person and any(w in title.lower() for w in _SHIP_WORDS))
+        if person:
+            entity_type = EntityType.PERSON
+        else:
+            entity_type = EntityType.VESSEL if is_ship else EntityType.ORGANIZATION
         dates = _birth_dates(text("DateOfBirthOrShipBuildDate"))
         properties: dict[str, str] = {"schedule": schedule} if schedule else {}
         if title:

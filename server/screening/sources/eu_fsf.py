@@ -66,8 +66,11 @@ def _entity(el: etree._Element) -> Entity:
     for alias in _kids(el, "nameAlias"):
         whole = _attr(alias, "wholeName") or " ".join(
             v
-            for v in (_attr(alias, "firstName"), _attr(alias, "middleName"),
-                      _attr(alias, "lastName"))
+            for v in (
+                _attr(alias, "firstName"),
+                _attr(alias, "middleName"),
+                _attr(alias, "lastName"),
+            )
             if v
         )
         if whole:
@@ -89,8 +92,11 @@ def _entity(el: etree._Element) -> Entity:
             birth_dates.append(date)
         place = ", ".join(
             v
-            for v in (_attr(birth, "city"), _attr(birth, "place"),
-                      _attr(birth, "countryDescription"))
+            for v in (
+                _attr(birth, "city"),
+                _attr(birth, "place"),
+                _attr(birth, "countryDescription"),
+            )
             if v
         )
         if place:
@@ -122,9 +128,7 @@ def _entity(el: etree._Element) -> Entity:
     regulations = _kids(el, "regulation")
     programs = unique(_attr(r, "programme") for r in regulations)
     published = sorted(iso_date(_attr(r, "publicationDate")) for r in regulations)
-    designated = iso_date(_attr(el, "designationDate")) or next(
-        (d for d in published if d), ""
-    )
+    designated = iso_date(_attr(el, "designationDate")) or next((d for d in published if d), "")
     remarks = "\n".join(clean(r.text) for r in _kids(el, "remark") if clean(r.text))
     for key, attr in (
         ("eu_reference_number", "euReferenceNumber"),

@@ -18,7 +18,7 @@ from lxml import etree
 from screening.countries import to_alpha2
 from screening.model import Address, Entity, EntityType, Identifier, Name
 from screening.sources.base import FileSet, ListFormat
-from screening.sources.common import ParseError, clean, us_date, unique
+from screening.sources.common import ParseError, clean, unique, us_date
 from screening.sources.ofac_remarks import classify_label, dob_values, parse_remarks
 
 _TYPES = {
@@ -84,9 +84,7 @@ def _entry(el: etree._Element) -> Entity:
     aliases += [a for a in facts.weak_aliases if a.full not in known]
     addresses = []
     for item in _items(el, "addressList"):
-        street = ", ".join(
-            v for v in (_text(item, f"address{i}") for i in (1, 2, 3)) if v
-        )
+        street = ", ".join(v for v in (_text(item, f"address{i}") for i in (1, 2, 3)) if v)
         city, region = _text(item, "city"), _text(item, "stateOrProvince")
         postal, country = _text(item, "postalCode"), _text(item, "country")
         full = ", ".join(v for v in (street, city, region, postal, country) if v)

@@ -151,9 +151,7 @@ def _group(group_id: str, rows: list[dict[str, str]]) -> Entity:
             street=street, postal_code=postal, country=to_alpha2(country), full=full
         )
     identifiers: dict[tuple[str, str], Identifier] = {}
-    documents = {
-        tuple(row.get(c, "") for c in _DOCUMENT_COLUMNS) for row in rows
-    }
+    documents = {tuple(row.get(c, "") for c in _DOCUMENT_COLUMNS) for row in rows}
     for passport, passport_note, national, national_note in sorted(documents):
         for ident in [
             *_documents("passport", passport, passport_note),
@@ -169,12 +167,11 @@ def _group(group_id: str, rows: list[dict[str, str]]) -> Entity:
         to_alpha2(n) for v in values("Nationality") for n in re.split(r"\(\d+\)|,", v)
     )
     birth_places = unique(
-        ", ".join(v for v in (clean(r.get("Town of Birth")), clean(r.get("Country of Birth")))
-                  if v)
+        ", ".join(v for v in (clean(r.get("Town of Birth")), clean(r.get("Country of Birth"))) if v)
         for r in rows
     )
     properties: dict[str, str] = {}
-    for key, column in (
+    for prop, column in (
         ("title", "Title"),
         ("position", "Position"),
         ("listed_on", "Listed On"),
@@ -182,9 +179,11 @@ def _group(group_id: str, rows: list[dict[str, str]]) -> Entity:
     ):
         found = values(column)
         if found:
-            properties[key] = "; ".join(
-                uk_date(v) or v for v in found
-            ) if key in ("listed_on", "last_updated") else "; ".join(found)
+            properties[prop] = (
+                "; ".join(uk_date(v) or v for v in found)
+                if prop in ("listed_on", "last_updated")
+                else "; ".join(found)
+            )
     ref = re.search(r"\(UK Sanctions List Ref\):\s*([A-Z]{2,4}\d{3,5})", remarks)
     if ref:
         properties["uk_sanctions_list_ref"] = ref[1]
@@ -239,8 +238,10 @@ def parse_rows(rows: Iterable[list[str]], name: str) -> list[Entity]:
         if not any(c.strip() for c in row):
             continue
         if len(row) < width:
-            raise ParseError(f"{name}: row {lineno} has {len(row)} fields, expected {width} "
-                             "(truncated or malformed file)")
+            raise ParseError(
+                f"{name}: row {lineno} has {len(row)} fields, expected {width} "
+                "(truncated or malformed file)"
+            )
         record = {k: clean(v) for k, v in zip(header, row, strict=False) if v}
         group_id = record.get("Group ID", "")
         if not group_id.isdigit():

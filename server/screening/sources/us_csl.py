@@ -221,11 +221,9 @@ def parse_csl_json(path: Path) -> list[Entity]:
     records = data.get("results") if isinstance(data, dict) else data
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise ParseError(f"{path.name}: expected a list of results")
-    if isinstance(data, dict) and isinstance(data.get("total"), int):
-        if data["total"] != len(records):
-            raise ParseError(
-                f"{path.name}: {len(records)} results, the file says {data['total']} (truncated?)"
-            )
+    total = data.get("total") if isinstance(data, dict) else None
+    if isinstance(total, int) and total != len(records):
+        raise ParseError(f"{path.name}: {len(records)} results, the file says {total} (truncated?)")
     return _parse_records(records, path.name, current=True)
 
 

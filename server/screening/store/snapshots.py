@@ -101,8 +101,7 @@ class StageOutcome(msgspec.Struct, omit_defaults=True):
             return f"{head}: rejected: {self.detail}"
         if self.outcome in ("live", "superseded"):
             return (
-                f"{head}: {self.entities} entries "
-                f"(+{self.added} -{self.removed} ~{self.changed})"
+                f"{head}: {self.entities} entries (+{self.added} -{self.removed} ~{self.changed})"
             )
         return f"{head}: {self.detail}"
 
@@ -226,6 +225,21 @@ class ListStore:
     def change_reports(self, source: str, limit: int = 10) -> list[ChangeReport]:
         raw = self.redis.lrange(self.keys.changes(source), 0, max(0, limit - 1))
         return [_CHANGE_DECODER.decode(r) for r in raw]
+
+    def refresh_status(self, source: str) -> dict[str, str]:
+        """Last refresh of a source: attempt time, outcome, error, validators, content hash."""
+        raw = self.redis.hgetall(self.keys.refresh_status(source))
+        return {
+            (k.decode() if isinstance(k, bytes) else str(k)): (
+                v.decode() if isinstance(v, bytes) else str(v)
+            )
+            for k, v in raw.items()
+        }
+
+    def set_refresh_status(self, source: str, fields: dict[str, str]) -> None:
+        mapping: dict[FieldT, EncodableT] = {k: v for k, v in fields.items()}
+        if mapping:
+            self.redis.hset(self.keys.refresh_status(source), mapping=mapping)
 
     # -- writing -------------------------------------------------------------------------
 
