@@ -318,7 +318,10 @@ def _is_csv(path: Path, head: bytes) -> bool:
 def _is_xlsx(path: Path, head: bytes) -> bool:
     if path.suffix.lower() != ".xlsx" or not head.startswith(b"PK"):
         return False
-    return any("Group ID" in row and "Name 6" in row for row in _xlsx_head(path))
+    rows = _xlsx_head(path)
+    if not rows:  # unreadable: a broken ConList download is rejected, not passed over
+        return path.name.lower().startswith("conlist")
+    return any("Group ID" in row and "Name 6" in row for row in rows)
 
 
 UK_OFSI_CSV = ListFormat(
