@@ -58,9 +58,7 @@ def test_ofac_xml_entry_count_must_match_record_count(lists_dir, tmp_path):
 def test_ofac_advanced_xml_official_dates(lists_dir):
     entities = by_id(parse_advanced(lists_dir / "ofac/cons_advanced_2020-03-17.xml", "ofac-cons"))
     assert len(entities) == 375  # DistinctParty
-    assert Counter(e.designation_date_basis for e in entities.values()) == {
-        DateBasis.OFFICIAL: 375
-    }
+    assert Counter(e.designation_date_basis for e in entities.values()) == {DateBasis.OFFICIAL: 375}
     # Listed on the PLC list on 2006-04-12; the 2014 "Consolidated List" stamp is not it.
     assert entities["ofac-cons:9647"].designation_date == "2006-04-12"
     bektas = entities["ofac-cons:17526"]
@@ -77,7 +75,11 @@ def test_ofac_cons_csv_family(lists_dir):
     entities = by_id(
         parse_sdn_csv(
             d / "cons_prim_2025-12.csv",
-            [d / "cons_add_2025-12.csv", d / "cons_alt_2025-12.csv", d / "cons_comments_2025-12.csv"],
+            [
+                d / "cons_add_2025-12.csv",
+                d / "cons_alt_2025-12.csv",
+                d / "cons_comments_2025-12.csv",
+            ],
             source="ofac-cons",
         )
     )
@@ -191,8 +193,11 @@ def test_consolidated_screening_list_json(tmp_path):
                 "source": "Military End User (MEU) List - Bureau of Industry and Security",
                 "name": "Academy of Aerospace Solid Propulsion Technology (AASPT)",
                 "addresses": [
-                    {"address": "Tian Wang te Zi #1, Baqiao District", "city": "Xian",
-                     "country": "CN"}
+                    {
+                        "address": "Tian Wang te Zi #1, Baqiao District",
+                        "city": "Xian",
+                        "country": "CN",
+                    }
                 ],
                 "start_date": "2020-12-23",
                 "alt_names": [],
@@ -243,7 +248,14 @@ def test_discovery_takes_one_format_of_a_publication(lists_dir):
     assert dates["FCDO_SL_Mon_Aug_11_2025.ods"] == "2025-08-11"
     assert dates["CONSOLIDATED_nonSDN_2026-01-08.xml"] == "2026-01-08"
     assert {fs.source for fs in kept} == {
-        "ofac-sdn", "ofac-cons", "un", "uk", "uk-sl", "ca-sema", "us-bis-dpl", "us-csl",
+        "ofac-sdn",
+        "ofac-cons",
+        "un",
+        "uk",
+        "uk-sl",
+        "ca-sema",
+        "us-bis-dpl",
+        "us-csl",
     }
 
 
