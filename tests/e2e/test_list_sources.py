@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from screening.v1 import screening_pb2 as pb
 
 OFFICIAL = pb.DESIGNATION_DATE_BASIS_OFFICIAL

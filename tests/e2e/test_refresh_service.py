@@ -17,9 +17,9 @@ from pathlib import Path
 import grpc
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+
 from screening.v1 import screening_pb2 as pb
 from screening.v1 import screening_pb2_grpc as pb_grpc
-
 from tests.conftest import Service, start_service
 from tests.list_server import ListServer
 

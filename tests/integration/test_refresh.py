@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
+
 from screening.refresh import RefreshOptions, RefreshScheduler, refresh, targets
 from screening.store.connection import connect
 from screening.store.snapshots import ListStore
-
 from tests.list_server import ListServer
 
 UN_FILE = "un/UN_consolidated_2026-02-27.xml"

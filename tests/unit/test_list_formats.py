@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
 from screening.model import DateBasis, EntityType
 from screening.sources.ca_sema import parse_sema
 from screening.sources.common import ParseError
