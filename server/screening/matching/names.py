@@ -302,13 +302,16 @@ def _align_initials(q: PreparedName, c: PreparedName, state: _State) -> None:
 def _glue_possible(q: PreparedName, c: PreparedName, state: _State) -> bool:
     """Can any glued run of unaligned words on one side match one on the other? Only if
     both sides have some unaligned letters and the shorter run fits in the longer."""
-    left = [len(t) for i, t in enumerate(q.tokens) if i not in state.used_q]
-    right = [len(t) for j, t in enumerate(c.tokens) if j not in state.used_c]
+    left = [t for i, t in enumerate(q.tokens) if i not in state.used_q]
+    right = [t for j, t in enumerate(c.tokens) if j not in state.used_c]
     if not left or not right:
         return False
     if len(left) == 1 and len(right) == 1:
         return False  # one word each: the token similarity already decided
-    return min(sum(left), sum(right)) >= 4
+    if min(sum(map(len, left)), sum(map(len, right))) < 4:
+        return False
+    # Glued runs that match start with the same letter.
+    return bool({t[0] for t in left} & {t[0] for t in right})
 
 
 _GLUE_SHAPES = ((1, 2), (2, 1), (2, 2), (1, 3), (3, 1), (2, 3), (3, 2), (3, 3))
