@@ -165,6 +165,7 @@ def _entity(el: etree._Element) -> Entity:
         properties=properties,
         designation_date=designated,
         designation_date_basis=DateBasis.OFFICIAL if designated else DateBasis.NONE,
+        related=[f"un:{properties['un_reference']}"] if properties.get("un_reference") else [],
     )
 
 

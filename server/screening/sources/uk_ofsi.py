@@ -185,8 +185,13 @@ def _group(group_id: str, rows: list[dict[str, str]]) -> Entity:
                 else "; ".join(found)
             )
     ref = re.search(r"\(UK Sanctions List Ref\):\s*([A-Z]{2,4}\d{3,5})", remarks)
+    related = []
     if ref:
         properties["uk_sanctions_list_ref"] = ref[1]
+        related.append(f"uk-sl:{ref[1]}")
+    un_ref = re.search(r"\(UN Ref\):\s*([A-Z]{2}[ie]\.\d{3})", remarks)
+    if un_ref:
+        related.append(f"un:{un_ref[1]}")
     designated = min(
         (uk_date(v) for v in values("UK Sanctions List Date Designated") if uk_date(v)),
         default="",
@@ -215,6 +220,7 @@ def _group(group_id: str, rows: list[dict[str, str]]) -> Entity:
         properties=properties,
         designation_date=designated,
         designation_date_basis=DateBasis.OFFICIAL if designated else DateBasis.NONE,
+        related=related,
     )
 
 

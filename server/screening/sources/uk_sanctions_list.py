@@ -118,6 +118,9 @@ def parse_ods(path: Path) -> list[Entity]:
                 properties=properties,
                 designation_date=designated,
                 designation_date_basis=DateBasis.OFFICIAL if designated else DateBasis.NONE,
+                related=[f"uk:{properties['ofsi_group_id']}"]
+                if properties.get("ofsi_group_id")
+                else [],
             )
         )
     if not entities:
