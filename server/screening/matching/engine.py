@@ -123,9 +123,12 @@ class MatchIndex:
         self.by_id = {e.id: i for i, e in enumerate(self.entities)}
         # Entries cited by other lists and citing none are origins of a designation.
         cited = {ref for e in self.entities for ref in e.related}
-        order = {source: i for i, source in enumerate(source_order)}
+        source_rank = {source: i for i, source in enumerate(source_order)}
         self._precedence = [
-            (0 if e.id in cited and not e.related else 1, order.get(e.source, len(order)))
+            (
+                0 if e.id in cited and not e.related else 1,
+                source_rank.get(e.source, len(source_rank)),
+            )
             for e in self.entities
         ]
         raw_names: list[tuple[int, str, str, bool]] = []  # entity idx, text, kind, weak
