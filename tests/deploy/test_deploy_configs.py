@@ -138,7 +138,7 @@ def test_service_hpa_pdb_and_ingester_fit_together():
     job = cron["spec"]["jobTemplate"]["spec"]
     assert cron["spec"]["concurrencyPolicy"] == "Forbid"
     assert job["parallelism"] == job["completions"] == 1
-    assert job["template"]["spec"]["containers"][0]["args"][0] == "ingest"
+    assert job["template"]["spec"]["containers"][0]["args"][0] in ("ingest", "refresh")
     (secret,) = _by_kind("Secret")
     assert "SCREENING_REDIS_URL" in secret["stringData"]
 
