@@ -26,15 +26,16 @@ PARTIES = [
 ]
 
 
-def _batch(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
-    return subprocess.run(
+def _batch(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    run = subprocess.run(
         [sys.executable, "-m", "screening_client.batch.cli", *args, "--no-progress"],
         capture_output=True,
         text=True,
-        check=check,
         timeout=300,
-        **kwargs,
     )
+    if check:
+        assert run.returncode == 0, f"exit {run.returncode}:\n{run.stdout}\n{run.stderr}"
+    return run
 
 
 def _write_csv(path: Path, rows: list[dict[str, str]]) -> Path:

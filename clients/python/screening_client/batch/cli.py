@@ -28,7 +28,7 @@ from screening_client.aio import AsyncScreeningClient
 from screening_client.batch.inputs import Item, read_input
 from screening_client.batch.report import write_report
 from screening_client.batch.results import Record, ResultWriter, read_records, trim_torn_tail
-from screening_client.batch.runner import Batch, RunStats
+from screening_client.batch.runner import Batch, RunStats, StreamUnavailable
 from screening_client.channel import ChannelConfig
 from screening_client.retry import RetryPolicy
 
@@ -160,10 +160,15 @@ def main(argv: list[str] | None = None) -> int:
             "run the same command again to carry on",
             file=sys.stderr,
         )
+    except StreamUnavailable as exc:
+        status = 1
+        print(f"\nstopped: UNIMPLEMENTED: {exc} (use --mode auto or unary)", file=sys.stderr)
     except grpc.RpcError as exc:
         status = 1
-        code = exc.code().name if isinstance(exc, grpc.Call) else "?"
-        details = exc.details() if isinstance(exc, grpc.Call) else str(exc)
+        code_fn = getattr(exc, "code", None)
+        code = code_fn().name if callable(code_fn) else "?"
+        details_fn = getattr(exc, "details", None)
+        details = details_fn() if callable(details_fn) else str(exc)
         print(f"\nstopped: {code}: {details}; run again to resume", file=sys.stderr)
     finally:
         progress.close()

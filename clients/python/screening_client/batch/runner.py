@@ -41,6 +41,10 @@ FATAL = frozenset(
 )
 
 
+class StreamUnavailable(Exception):
+    """--mode stream against a server without ScreenParties."""
+
+
 @dataclass
 class RunStats:
     screened: int = 0
@@ -138,6 +142,13 @@ class Batch:
                 await self._unary_parties(prepared, sink)
             else:
                 stats.via = f"ScreenParties streams ({len(self.clients)})"
+                if not await self._server_streams():
+                    if self.mode == "stream":
+                        raise StreamUnavailable("the server does not implement ScreenParties")
+                    stats.via = "ScreenParty (concurrent unary calls; stream UNIMPLEMENTED)"
+                    await self._unary_parties(prepared, sink)
+                    stats.seconds = time.perf_counter() - started
+                    return stats
                 lefts = await asyncio.gather(
                     *(
                         self._stream(prepared[i :: len(self.clients)], client, sink, stats)
@@ -150,6 +161,28 @@ class Batch:
                     await self._unary_parties(rest, sink)
         stats.seconds = time.perf_counter() - started
         return stats
+
+    async def _server_streams(self) -> bool:
+        """Whether the server implements ScreenParties: an empty stream answers OK (no items)
+        or UNIMPLEMENTED. Asked before sending anything, because a server that refuses the
+        call at once can make the first send fail with a bare INTERNAL instead."""
+        client = self.clients[0]
+        for attempt in range(1, client.retry.max_attempts + 1):
+            call = client.screen_parties(iter(()), timeout=self.deadline)
+            try:
+                async for _ in call:
+                    pass
+                return True
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() == grpc.StatusCode.UNIMPLEMENTED:
+                    return False
+                if (
+                    exc.code() != grpc.StatusCode.UNAVAILABLE
+                    or attempt == client.retry.max_attempts
+                ):
+                    raise
+                await asyncio.sleep(client.retry.backoff(attempt))
+        return False
 
     def _prepare(self, items: list[Item], sink: OrderedSink) -> Prepared:
         """Requests for the items; an item the client cannot turn into one is answered with
