@@ -69,6 +69,9 @@ def cmd_bench_shipment(args: argparse.Namespace) -> int:
         lists_dir=settings.lists_dir,
         rounds=args.requests,
         warmup=args.warmup,
+        parties=args.parties,
+        goods=args.goods,
+        vessels=args.vessels,
         target=args.target or "",
         json_out=args.json or "",
     )
@@ -167,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--policy", type=Path, help="shipment policy file (default: shipped)")
     bench.add_argument("--requests", type=int, default=2000, help="timed calls")
     bench.add_argument("--warmup", type=int, default=100, help="untimed calls first")
+    bench.add_argument("--parties", type=int, default=8, help="parties per shipment")
+    bench.add_argument("--goods", type=int, default=20, help="goods lines per shipment")
+    bench.add_argument("--vessels", type=int, default=0, help="vessels per shipment")
     bench.add_argument("--target", help="also time the round trip to this running server")
     bench.add_argument("--json", help="also write the figures to this JSON file")
     bench.set_defaults(func=cmd_bench_shipment)

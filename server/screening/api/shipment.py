@@ -20,6 +20,7 @@ from screening.api.validation import (
 )
 from screening.config import Settings
 from screening.index.holder import LoadedIndex
+from screening.matching.engine import MatchResult
 from screening.matching.features import Query
 from screening.model import EntityType, Identifier
 from screening.risk.assess import Assessment, Outcome, assess
@@ -88,6 +89,16 @@ def _check_imo_numbers(party: pb.Party, path: str, query: Query, errors: Violati
             query.identifiers[i] = Identifier("imo", number, ident.country)
 
 
+def _query_key(query: Query) -> tuple[object, ...]:
+    return (
+        tuple(query.names),
+        query.entity_type,
+        query.birth_date,
+        query.country,
+        tuple(query.identifiers),
+    )
+
+
 def _address_parts(party: pb.Party) -> list[str]:
     if not party.HasField("address"):
         return []
@@ -110,10 +121,16 @@ class ShipmentScreener:
         min_score = check_min_score(request, self.settings.alert_threshold, errors)
         if errors:
             return pb.ScreenShipmentResponse()
+        # One party often plays several roles (shipper and supplier, consignee and notify
+        # party): each distinct query is screened once.
+        screened: dict[tuple[object, ...], list[MatchResult]] = {}
         for party, query in zip((*shipment.parties, *shipment.vessels), queries, strict=True):
-            party.matches = index.matcher.screen(
-                query, min_score=min_score, limit=self.settings.max_results
-            )
+            key = _query_key(query)
+            if key not in screened:
+                screened[key] = index.matcher.screen(
+                    query, min_score=min_score, limit=self.settings.max_results
+                )
+            party.matches = screened[key]
         return self._response(request, index, shipment, assess(shipment, policy))
 
     # -- validation ----------------------------------------------------------------------
