@@ -18,6 +18,9 @@ import numpy as np
 from screening.matching import features
 from screening.matching.features import Component, Query
 from screening.matching.names import (
+    CONFLICT,
+    LEGAL_FORM_WEIGHT,
+    MISSING,
     Alignment,
     PreparedName,
     compare_names,
@@ -25,13 +28,20 @@ from screening.matching.names import (
     token_similarity,
     translit_key,
 )
-from screening.matching.normalize import ORGANIZATION, PERSON, UNKNOWN
-from screening.model import Entity, EntityType
+from screening.matching.normalize import (
+    LEGAL_FORM_TOKENS,
+    ORGANIZATION,
+    PERSON,
+    UNKNOWN,
+    name_tokens,
+)
+from screening.matching.translit import ABJAD, latin_variants, script_of, skeleton
+from screening.model import DateBasis, Entity, EntityType, Name
 
 DEFAULT_THRESHOLD = 0.80
-# Names scored exactly per query name, and the lowest estimate worth scoring.
+# Names scored exactly per query name, and how far below min_score an estimate may be.
 CANDIDATES_PER_NAME = 64
-MIN_ESTIMATE_SHARE = 0.55
+ESTIMATE_SLACK = 0.15
 
 
 @dataclass(slots=True)
@@ -41,6 +51,14 @@ class MatchResult:
     matched_name: str
     query_name: str
     components: list[Component]
+    # Sum of the evidence before clamping to 0-1: orders matches that both reach 1.0.
+    evidence: float = 0.0
+
+    def sort_key(self) -> tuple[float, float, int, str]:
+        """Best first: score, then more corroborating evidence, then an entry with an
+        official designation date before one known only from first sight, then id."""
+        official = self.entity.designation_date_basis == DateBasis.OFFICIAL
+        return (-self.score, -self.evidence, 0 if official else 1, self.entity.id)
 
 
 def kind_of(entity_type: EntityType) -> str:
@@ -51,11 +69,18 @@ def kind_of(entity_type: EntityType) -> str:
     return ORGANIZATION
 
 
-def _deletions(key: str) -> set[str]:
-    variants = {key}
-    if len(key) >= 4:
-        variants.update(key[:i] + key[i + 1 :] for i in range(len(key)))
+def _deletions(word: str) -> set[str]:
+    variants = {word}
+    if len(word) >= 4:
+        variants.update(word[:i] + word[i + 1 :] for i in range(len(word)))
     return variants
+
+
+def _variants(token: str) -> set[str]:
+    """Lookup keys of a token: it and its transliteration key, each with one letter deleted.
+    Two tokens share a key when they are about two edits apart (a deletion on each side)."""
+    key = translit_key(token)
+    return _deletions(token) | {"~" + v for v in _deletions(key)}
 
 
 class MatchIndex:
@@ -66,9 +91,6 @@ class MatchIndex:
         self.by_id = {e.id: i for i, e in enumerate(self.entities)}
         raw_names: list[tuple[int, str, str, bool]] = []  # entity idx, text, kind, weak
         doc_freq: dict[str, int] = {}
-        tokenized: list[tuple[str, ...]] = []
-        from screening.matching.normalize import name_tokens
-
         for idx, entity in enumerate(self.entities):
             kind = kind_of(entity.entity_type)
             entity_tokens: set[str] = set()
@@ -77,7 +99,6 @@ class MatchIndex:
                 if not tokens:
                     continue
                 raw_names.append((idx, name.full, kind, name.quality == "weak"))
-                tokenized.append(tokens)
                 entity_tokens.update(tokens)
             for token in entity_tokens:
                 doc_freq[token] = doc_freq.get(token, 0) + 1
@@ -89,7 +110,19 @@ class MatchIndex:
         self.name_entity = np.zeros(len(raw_names), dtype=np.int32)
         name_total = np.zeros(len(raw_names), dtype=np.float32)
         vocab: dict[str, int] = {}
+        # Per vocabulary token: names holding it as a word, and names holding it as two
+        # adjacent words glued together (so "jscargument" finds "JSC ARGUMENT").
         postings: list[list[int]] = []
+        glued_postings: list[list[int]] = []
+
+        def token_id(token: str) -> int:
+            tid = vocab.get(token)
+            if tid is None:
+                tid = vocab[token] = len(postings)
+                postings.append([])
+                glued_postings.append([])
+            return tid
+
         for n, (idx, text, kind, weak) in enumerate(raw_names):
             prepared = prepare_name(text, kind, self.weight)
             self.names.append(prepared)
@@ -97,27 +130,30 @@ class MatchIndex:
             self.name_weak[n] = weak
             name_total[n] = prepared.total
             toks = prepared.tokens
-            keys = set(toks) | {toks[i] + toks[i + 1] for i in range(len(toks) - 1)}
-            for token in keys:
-                tid = vocab.get(token)
-                if tid is None:
-                    tid = vocab[token] = len(postings)
-                    postings.append([])
-                postings[tid].append(n)
+            for token in set(toks):
+                postings[token_id(token)].append(n)
+            for token in {toks[i] + toks[i + 1] for i in range(len(toks) - 1)} - set(toks):
+                glued_postings[token_id(token)].append(n)
         self.name_total = name_total
         self.vocab_tokens = list(vocab)
         self.postings = [np.asarray(p, dtype=np.int32) for p in postings]
+        self.glued_postings = [np.asarray(p, dtype=np.int32) for p in glued_postings]
 
-        # Deletion neighbourhood of each vocabulary token's transliteration key.
+        # Deletion neighbourhood of each vocabulary token and of its transliteration key.
         hashes: list[int] = []
         tids: list[int] = []
         for token, tid in vocab.items():
-            for variant in _deletions(translit_key(token)):
+            for variant in _variants(token):
                 hashes.append(hash(variant))
                 tids.append(tid)
         order = np.argsort(np.asarray(hashes, dtype=np.int64), kind="stable")
         self._variant_hash = np.asarray(hashes, dtype=np.int64)[order]
         self._variant_tid = np.asarray(tids, dtype=np.int32)[order]
+        # Consonant skeletons, for names written in an abjad (Arabic, Persian, Hebrew).
+        self._skeletons: dict[str, list[int]] = {}
+        for token, tid in vocab.items():
+            if not token.isdigit():
+                self._skeletons.setdefault(skeleton(token), []).append(tid)
 
         self.sources = sorted({e.source for e in self.entities})
         source_ids = {s: i for i, s in enumerate(self.sources)}
@@ -142,9 +178,15 @@ class MatchIndex:
 
     # -- candidate search -----------------------------------------------------------------
 
-    def similar_tokens(self, token: str) -> list[tuple[int, float]]:
+    def similar_tokens(self, token: str, script: str = "") -> list[tuple[int, float]]:
         """Vocabulary tokens similar to `token`: (token id, similarity)."""
-        variants = np.asarray([hash(v) for v in _deletions(translit_key(token))], dtype=np.int64)
+        if script == ABJAD:
+            return self._similar_skeletons(token)
+        lookups = _variants(token)
+        if len(token) == 3:
+            # Two letters swapped in a short word ("sko" / "sok"): too short for deletions.
+            lookups |= {token[1] + token[0] + token[2], token[0] + token[2] + token[1]}
+        variants = np.asarray([hash(v) for v in lookups], dtype=np.int64)
         left = np.searchsorted(self._variant_hash, variants, side="left")
         right = np.searchsorted(self._variant_hash, variants, side="right")
         found: dict[int, float] = {}
@@ -154,30 +196,51 @@ class MatchIndex:
                     found[tid] = token_similarity(token, self.vocab_tokens[tid])
         return [(tid, sim) for tid, sim in found.items() if sim > 0]
 
+    def _similar_skeletons(self, token: str) -> list[tuple[int, float]]:
+        key = skeleton(token)
+        found: dict[int, float] = {}
+        for variant in _deletions(key):
+            for tid in self._skeletons.get(variant, ()):
+                if tid not in found:
+                    found[tid] = token_similarity(key, skeleton(self.vocab_tokens[tid]))
+        return [(tid, sim) for tid, sim in found.items() if sim > 0]
+
     def _candidates(self, query: PreparedName, floor: float) -> np.ndarray:
         if not query.tokens:
             return np.empty(0, dtype=np.int32)
         acc = np.zeros(self.name_count, dtype=np.float32)
         toks = query.tokens
-        lookups = [(t, w) for t, w in zip(toks, query.weights, strict=True)]
+        # (token, weight, also match glued word pairs of listed names)
+        lookups = [(t, w, True) for t, w in zip(toks, query.weights, strict=True)]
         lookups += [
-            (toks[i] + toks[i + 1], query.weights[i] + query.weights[i + 1])
+            (toks[i] + toks[i + 1], query.weights[i] + query.weights[i + 1], False)
             for i in range(len(toks) - 1)
         ]
-        for token, weight in lookups:
-            best: np.ndarray | None = None
-            touched: list[np.ndarray] = []
-            for tid, sim in self.similar_tokens(token):
-                post = self.postings[tid]
-                touched.append(post)
-                if best is None:
-                    best = np.zeros(self.name_count, dtype=np.float32)
-                np.maximum.at(best, post, weight * sim)
-            if best is not None:
-                idx = np.unique(np.concatenate(touched))
-                acc[idx] += best[idx]
-        # Estimate of the weighted Dice score: both sides matched about as much weight.
-        estimate = 2.0 * acc / (query.total + self.name_total)
+        for token, weight, with_glued in lookups:
+            posts: list[np.ndarray] = []
+            values: list[float] = []
+            for tid, sim in self.similar_tokens(token, query.script):
+                for post in (self.postings[tid], self.glued_postings[tid] if with_glued else None):
+                    if post is not None and post.size:
+                        posts.append(post)
+                        values.append(weight * sim)
+            if len(posts) == 1:
+                acc[posts[0]] += values[0]
+            elif posts:
+                # A name reached through several similar tokens counts the best one once.
+                order = sorted(range(len(posts)), key=lambda k: -values[k])
+                names = np.concatenate([posts[k] for k in order])
+                gains = np.concatenate(
+                    [np.full(posts[k].size, values[k], dtype=np.float32) for k in order]
+                )
+                unique, first = np.unique(names, return_index=True)
+                acc[unique] += gains[first]
+        # Optimistic estimate of the name score (see names.py): the listed name aligns about
+        # as much weight as the query did, and what did not align may still align as glued
+        # or cut words, so it counts as missing, not as a conflict.
+        u_q = np.clip(1.0 - acc / max(query.total, 1e-6), 0.0, 1.0)
+        u_c = np.clip(1.0 - acc / np.maximum(self.name_total, 1e-6), 0.0, 1.0)
+        estimate = 1.0 - CONFLICT * np.minimum(u_q, u_c) * 0.5 - MISSING * np.maximum(u_q, u_c)
         keep = np.flatnonzero(estimate >= floor)
         if keep.size > CANDIDATES_PER_NAME:
             top = np.argpartition(-estimate[keep], CANDIDATES_PER_NAME)[:CANDIDATES_PER_NAME]
@@ -186,10 +249,30 @@ class MatchIndex:
 
     # -- scoring --------------------------------------------------------------------------
 
+    def query_weight(self, token: str, script: str = "") -> float:
+        """Weight of a query token; a spelling the lists don't use weighs like its nearest
+        listed spelling ("mohamad" like "mohammad"), an unknown word as rare."""
+        if token in LEGAL_FORM_TOKENS:
+            return LEGAL_FORM_WEIGHT
+        if token in self._doc_freq or (len(token) < 4 and script != ABJAD):
+            return self.weight(token)
+        similar = self.similar_tokens(token, script)
+        if not similar:
+            return 1.0
+        tid, _ = max(similar, key=lambda item: item[1])
+        return self.weight(self.vocab_tokens[tid])
+
     def prepare_query(self, query: Query) -> list[PreparedName]:
         kind = kind_of(query.entity_type)
-        prepared = [prepare_name(n, kind, self.weight) for n in query.names if n.strip()]
-        return [p for p in prepared if p.tokens]
+        prepared = []
+        for text in query.names:
+            script = script_of(text)
+            for latin in latin_variants(text):
+                tokens = name_tokens(latin, kind)
+                if tokens:
+                    weights = tuple(self.query_weight(t, script) for t in tokens)
+                    prepared.append(PreparedName.of(text, tokens, weights, script))
+        return prepared
 
     def score_entity(
         self, query: Query, alignment: Alignment, name_idx: int, query_name: PreparedName
@@ -216,7 +299,7 @@ class MatchIndex:
         prepared = self.prepare_query(query)
         allowed = self._source_mask(sources)
         best: dict[int, MatchResult] = {}
-        floor = min_score * MIN_ESTIMATE_SHARE
+        floor = min_score - ESTIMATE_SLACK
         for qname in prepared:
             names = (
                 np.arange(self.name_count, dtype=np.int32)
@@ -235,7 +318,7 @@ class MatchIndex:
                     continue
                 result = self.score_entity(query, alignment, n, qname)
                 current = best.get(e_idx)
-                if current is None or result.score > current.score:
+                if current is None or result.sort_key() < current.sort_key():
                     best[e_idx] = result
         for e_idx in self._identifier_hits(query):
             if allowed is not None and not allowed[self.entity_source[e_idx]]:
@@ -243,10 +326,10 @@ class MatchIndex:
             entity = self.entities[e_idx]
             result = self._best_pair(query, prepared, entity)
             current = best.get(e_idx)
-            if current is None or result.score > current.score:
+            if current is None or result.sort_key() < current.sort_key():
                 best[e_idx] = result
         results = [r for r in best.values() if r.score >= min_score]
-        results.sort(key=lambda r: (-r.score, r.entity.id))
+        results.sort(key=MatchResult.sort_key)
         return results[:limit] if limit > 0 else results
 
     def brute_force(
@@ -258,7 +341,7 @@ class MatchIndex:
     def _best_pair(self, query: Query, prepared: list[PreparedName], entity: Entity) -> MatchResult:
         kind = kind_of(entity.entity_type)
         best: MatchResult | None = None
-        for qname in prepared or [PreparedName("", (), ())]:
+        for qname in prepared or [PreparedName.of("", (), ())]:
             for name in entity.all_names():
                 cname = prepare_name(name.full, kind, self.weight)
                 result = score_pair(
@@ -269,7 +352,7 @@ class MatchIndex:
                     cname,
                     weak=name.quality == "weak",
                 )
-                if best is None or result.score > best.score:
+                if best is None or result.sort_key() < best.sort_key():
                     best = result
         assert best is not None
         return best
@@ -288,25 +371,26 @@ class MatchIndex:
         return np.asarray([s in wanted for s in self.sources], dtype=bool)
 
     def compare(self, left: Query, right: Query) -> tuple[float, list[Component]]:
-        """Score two parties against each other (CompareParties), using list word weights."""
+        """Score two parties against each other (CompareParties), using list word weights.
+        The right party is treated as a list entry; an unknown type takes the other's."""
+        left_type = left.entity_type
+        right_type = right.entity_type
+        if left_type == EntityType.UNKNOWN:
+            left_type = right_type
+        if right_type == EntityType.UNKNOWN:
+            right_type = left_type
         right_entity = Entity(
             id="compare:right",
             source="compare",
             source_ref="right",
-            entity_type=right.entity_type,
+            entity_type=right_type,
             name=right.names[0] if right.names else "",
-            aliases=[],
+            aliases=[Name(n) for n in right.names[1:]],
             birth_dates=[right.birth_date] if right.birth_date else [],
             countries=[right.country] if right.country else [],
             identifiers=list(right.identifiers),
         )
-        from screening.model import Name
-
-        right_entity.aliases = [Name(n) for n in right.names[1:]]
-        if left.entity_type == EntityType.UNKNOWN and right.entity_type != EntityType.UNKNOWN:
-            left = Query(
-                left.names, right.entity_type, left.birth_date, left.country, left.identifiers
-            )
+        left = Query(left.names, left_type, left.birth_date, left.country, left.identifiers)
         result = self._best_pair(left, self.prepare_query(left), right_entity)
         return result.score, result.components
 
@@ -330,6 +414,8 @@ def score_pair(
         detail += f"; unmatched in listed name: {' '.join(alignment.unmatched_candidate)}"
     if weak:
         detail += "; weak alias"
+    for note in alignment.notes:
+        detail += f"; {note}"
     components = [Component("name", round(name_score, 4), detail)]
     for component in (
         features.birth_date_component(query.birth_date, entity),
@@ -340,8 +426,9 @@ def score_pair(
             components.append(component)
     components.extend(features.identifier_components(query.identifiers, entity))
     decisive = any(c.feature == "identifier" and c.contribution >= 1.0 for c in components)
-    score = name_score + sum(c.contribution for c in components[1:] if c.contribution < 1.0)
-    if decisive:
-        score = max(score, features.IDENTIFIER_DECISIVE)
+    evidence = name_score + sum(c.contribution for c in components[1:] if c.contribution < 1.0)
+    score = max(evidence, features.IDENTIFIER_DECISIVE) if decisive else evidence
     score = max(0.0, min(1.0, score))
-    return MatchResult(entity, round(score, 4), listed_name.text, query_name.text, components)
+    return MatchResult(
+        entity, round(score, 4), listed_name.text, query_name.text, components, round(evidence, 4)
+    )
