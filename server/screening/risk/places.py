@@ -38,9 +38,11 @@ class RegionMatcher:
 
     def find(self, text: str) -> str:
         """The place name found in `text`, or ''."""
-        if not text:
-            return ""
-        m = self.pattern.search(fold(text))
+        return self.find_folded(fold(text)) if text else ""
+
+    def find_folded(self, folded: str) -> str:
+        """As `find`, on text already folded (fold once, search every region)."""
+        m = self.pattern.search(folded)
         return m.group(0) if m else ""
 
     def find_port(self, port: str) -> str:

@@ -169,21 +169,24 @@ def occupied_regions(shipment: Shipment, policy: Policy) -> list[Finding]:
     """OCCUPIED_REGION: a sanctioned region named in an address or a port."""
     out = []
     severity = policy.severity(codes.OCCUPIED_REGION)
+    addresses = [
+        (party, [fold(text) for text in party.address])
+        for party in (*shipment.parties, *shipment.vessels)
+        if party.address
+    ]
     for region in policy.regions:
-        for party in (*shipment.parties, *shipment.vessels):
-            for text in party.address:
-                found = region.find(text)
-                if found:
-                    out.append(
-                        Finding(
-                            codes.OCCUPIED_REGION,
-                            severity,
-                            f"{_who(party)} has an address in {region.name}",
-                            [f"{party.label}.address names '{found}'"],
-                            **_where(party),
-                        )
+        for party, texts in addresses:
+            found = next((f for f in map(region.find_folded, texts) if f), "")
+            if found:
+                out.append(
+                    Finding(
+                        codes.OCCUPIED_REGION,
+                        severity,
+                        f"{_who(party)} has an address in {region.name}",
+                        [f"{party.label}.address names '{found}'"],
+                        **_where(party),
                     )
-                    break
+                )
         for i, port in enumerate(shipment.route.ports):
             found = region.find_port(port)
             if found:
