@@ -320,7 +320,10 @@ def test_bad_shipment_names_every_field(stub):
         ],
         vessels=(
             pb.Party(name="No IMO", identifiers=[pb.Identifier(type="imo", value="9187668")]),
+            pb.Party(name="A person", entity_type=pb.ENTITY_TYPE_PERSON),
+            pb.Party(),
         ),
+        parties=(pb.Party(name="Odd role", role=42),),
     )
     with pytest.raises(grpc.RpcError) as err:
         stub.ScreenShipment(request, timeout=10)
@@ -338,6 +341,9 @@ def test_bad_shipment_names_every_field(stub):
         "goods[4].currency",
         "goods[4].value",
         "vessels[0].identifiers[0].value",
+        "vessels[1].entity_type",
+        "vessels[2].name",
+        "parties[2].role",
     } == fields
 
 
