@@ -187,6 +187,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--target", default="127.0.0.1:50051", help="server host:port")
     evaluate.add_argument("--concurrency", type=int, default=8)
     evaluate.add_argument("--json", help="also write the figures to this JSON file")
+    evaluate.add_argument(
+        "--lists-dir",
+        type=Path,
+        help="also measure the candidate-stage loss in-process against these lists",
+    )
+    evaluate.add_argument(
+        "--loss-sample", type=int, default=40, help="screening cases for the loss measure"
+    )
     evaluate.set_defaults(func=cmd_eval)
 
     status = sub.add_parser("status", help="print GetDataStatus of a running server")

@@ -35,7 +35,7 @@ from screening.matching.normalize import (
     UNKNOWN,
     name_tokens,
 )
-from screening.matching.translit import ABJAD, latin_variants, script_of, skeleton
+from screening.matching.translit import ABJAD, LATIN, latin_variants, script_of, skeleton
 from screening.model import DateBasis, Entity, EntityType, Name
 
 DEFAULT_THRESHOLD = 0.80
@@ -206,9 +206,10 @@ class MatchIndex:
         return [(tid, sim) for tid, sim in found.items() if sim > 0]
 
     def _candidates(self, query: PreparedName, floor: float) -> np.ndarray:
+        """Names worth scoring exactly for one query name (sparse: cost follows the
+        postings touched, not the size of the lists)."""
         if not query.tokens:
             return np.empty(0, dtype=np.int32)
-        acc = np.zeros(self.name_count, dtype=np.float32)
         toks = query.tokens
         # (token, weight, also match glued word pairs of listed names)
         lookups = [(t, w, True) for t, w in zip(toks, query.weights, strict=True)]
@@ -216,36 +217,42 @@ class MatchIndex:
             (toks[i] + toks[i + 1], query.weights[i] + query.weights[i + 1], False)
             for i in range(len(toks) - 1)
         ]
+        hit_names: list[np.ndarray] = []
+        hit_gains: list[np.ndarray] = []
         for token, weight, with_glued in lookups:
-            posts: list[np.ndarray] = []
-            values: list[float] = []
+            posts: list[tuple[float, np.ndarray]] = []
             for tid, sim in self.similar_tokens(token, query.script):
                 for post in (self.postings[tid], self.glued_postings[tid] if with_glued else None):
                     if post is not None and post.size:
-                        posts.append(post)
-                        values.append(weight * sim)
+                        posts.append((weight * sim, post))
+            if not posts:
+                continue
             if len(posts) == 1:
-                acc[posts[0]] += values[0]
-            elif posts:
-                # A name reached through several similar tokens counts the best one once.
-                order = sorted(range(len(posts)), key=lambda k: -values[k])
-                names = np.concatenate([posts[k] for k in order])
-                gains = np.concatenate(
-                    [np.full(posts[k].size, values[k], dtype=np.float32) for k in order]
-                )
-                unique, first = np.unique(names, return_index=True)
-                acc[unique] += gains[first]
+                gain, names = posts[0]
+                hit_names.append(names)
+                hit_gains.append(np.full(names.size, gain, dtype=np.float32))
+                continue
+            # A name reached through several similar words counts the best one once.
+            posts.sort(key=lambda item: -item[0])
+            names = np.concatenate([p for _, p in posts])
+            gains = np.concatenate([np.full(p.size, g, dtype=np.float32) for g, p in posts])
+            names, first = np.unique(names, return_index=True)
+            hit_names.append(names)
+            hit_gains.append(gains[first])
+        if not hit_names:
+            return np.empty(0, dtype=np.int32)
+        touched, inverse = np.unique(np.concatenate(hit_names), return_inverse=True)
+        acc = np.bincount(inverse, weights=np.concatenate(hit_gains))
         # Optimistic estimate of the name score (see names.py): the listed name aligns about
         # as much weight as the query did, and what did not align may still align as glued
         # or cut words, so it counts as missing, not as a conflict.
         u_q = np.clip(1.0 - acc / max(query.total, 1e-6), 0.0, 1.0)
-        u_c = np.clip(1.0 - acc / np.maximum(self.name_total, 1e-6), 0.0, 1.0)
+        u_c = np.clip(1.0 - acc / np.maximum(self.name_total[touched], 1e-6), 0.0, 1.0)
         estimate = 1.0 - CONFLICT * np.minimum(u_q, u_c) * 0.5 - MISSING * np.maximum(u_q, u_c)
         keep = np.flatnonzero(estimate >= floor)
         if keep.size > CANDIDATES_PER_NAME:
-            top = np.argpartition(-estimate[keep], CANDIDATES_PER_NAME)[:CANDIDATES_PER_NAME]
-            keep = keep[top]
-        return keep
+            keep = keep[np.argpartition(-estimate[keep], CANDIDATES_PER_NAME)[:CANDIDATES_PER_NAME]]
+        return touched[keep].astype(np.int32)
 
     # -- scoring --------------------------------------------------------------------------
 
@@ -306,6 +313,8 @@ class MatchIndex:
                 if exhaustive
                 else self._candidates(qname, floor)
             )
+            # Many entries share a spelling (one person on several lists): align it once.
+            aligned: dict[tuple[str, ...], Alignment] = {}
             for n in names.tolist():
                 e_idx = int(self.name_entity[n])
                 if allowed is not None and not allowed[self.entity_source[e_idx]]:
@@ -313,7 +322,10 @@ class MatchIndex:
                 entity = self.entities[e_idx]
                 if not features.types_compatible(query.entity_type, entity.entity_type):
                     continue
-                alignment = compare_names(qname, self.names[n])
+                listed = self.names[n]
+                alignment = aligned.get(listed.tokens)
+                if alignment is None or listed.script != LATIN or qname.script != LATIN:
+                    alignment = aligned[listed.tokens] = compare_names(qname, listed)
                 if alignment.score < floor:
                     continue
                 result = self.score_entity(query, alignment, n, qname)

@@ -49,7 +49,11 @@ class Component:
 
 
 def normalize_identifier(value: str) -> str:
-    return re.sub(r"[^0-9A-Z]", "", value.upper())
+    """Letters and digits only, upper case; 'IMO 9187629' and '9187629' are one number."""
+    compact = re.sub(r"[^0-9A-Z]", "", value.upper())
+    if compact.startswith("IMO") and compact[3:].isdigit():
+        return compact[3:]
+    return compact
 
 
 def scheme_family(scheme: str) -> str:

@@ -43,8 +43,9 @@ TYPO = 1.0
 # "Salman bin Muhammad" is not "Muhammad bin Salman": a reversed patronymic chain.
 PATRONYMIC_REVERSED = 0.25
 INITIALS_SIMILARITY = 0.8
-# Whole names glued together this similar align as one word.
-WHOLE_NAME_GLUED = 0.9
+# Whole names glued together this similar align as one word (nearly the same letters:
+# a different word inside a long name must not pass for a cut).
+WHOLE_NAME_GLUED = 0.95
 # Scripts whose romanisation merges different names (Korean 종/정 are both "jong"; Chinese
 # homophones): two names in one of them compare in that script.
 NATIVE_SCRIPTS = frozenset({"hangul", "han", "kana"})
@@ -238,7 +239,8 @@ def compare_names(q: PreparedName, c: PreparedName) -> Alignment:
             state.take(q, [i], c, [j], sim)
     if len(state.used_q) < len(q.tokens) and len(state.used_c) < len(c.tokens):
         _align_initials(q, c, state)
-        _align_glued(q, c, state)
+        if _glue_possible(q, c, state):
+            _align_glued(q, c, state)
     u_q = max(0.0, 1.0 - state.aligned_q / q.total) if q.total else 1.0
     u_c = max(0.0, 1.0 - state.aligned_c / c.total) if c.total else 1.0
     aligned = state.aligned_q + state.aligned_c
@@ -297,17 +299,45 @@ def _align_initials(q: PreparedName, c: PreparedName, state: _State) -> None:
                     break
 
 
+def _glue_possible(q: PreparedName, c: PreparedName, state: _State) -> bool:
+    """Can any glued run of unaligned words on one side match one on the other? Only if
+    both sides have some unaligned letters and the shorter run fits in the longer."""
+    left = [t for i, t in enumerate(q.tokens) if i not in state.used_q]
+    right = [t for j, t in enumerate(c.tokens) if j not in state.used_c]
+    if not left or not right:
+        return False
+    if len(left) == 1 and len(right) == 1:
+        return False  # one word each: the token similarity already decided
+    if min(sum(map(len, left)), sum(map(len, right))) < 4:
+        return False
+    # Glued runs that match start with the same letter.
+    return bool({t[0] for t in left} & {t[0] for t in right})
+
+
+_GLUE_SHAPES = ((1, 2), (2, 1), (2, 2), (1, 3), (3, 1), (2, 3), (3, 2), (3, 3))
+
+
 def _align_glued(q: PreparedName, c: PreparedName, state: _State) -> None:
     """Words split, glued or cut elsewhere: compare runs of unaligned words glued together."""
-    for size_q, size_c in ((1, 2), (2, 1), (2, 2), (1, 3), (3, 1), (2, 3), (3, 2), (3, 3)):
+    # Two glued runs can only reach the similarity bar if their lengths are close.
+    max_gap = (1.0 - MIN_GLUED_SIMILARITY) / (1.0 + MIN_GLUED_SIMILARITY)
+    for size_q, size_c in _GLUE_SHAPES:
+        runs_c = [
+            (run, "".join(c.tokens[j] for j in run)) for run in _runs(c, state.used_c, size_c)
+        ]
+        if not runs_c:
+            continue
         for run_q in _runs(q, state.used_q, size_q):
             if any(i in state.used_q for i in run_q):
                 continue
             glued_q = "".join(q.tokens[i] for i in run_q)
-            for run_c in _runs(c, state.used_c, size_c):
+            for run_c, glued_c in runs_c:
+                total = len(glued_q) + len(glued_c)
+                if abs(len(glued_q) - len(glued_c)) > max_gap * total:
+                    continue
                 if any(j in state.used_c for j in run_c):
                     continue
-                sim = glued_similarity(glued_q, "".join(c.tokens[j] for j in run_c))
+                sim = glued_similarity(glued_q, glued_c)
                 if sim >= MIN_GLUED_SIMILARITY:
                     state.take(q, run_q, c, run_c, sim)
                     break
