@@ -7,6 +7,7 @@ import threading
 
 import grpc
 import pytest
+
 from screening.v1 import screening_pb2 as pb
 
 AURUS = "ofac-sdn:47956"

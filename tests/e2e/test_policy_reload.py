@@ -11,10 +11,10 @@ from pathlib import Path
 
 import grpc
 import pytest
+
 from screening.risk.policy import DEFAULT_POLICY_PATH
 from screening.v1 import screening_pb2 as pb
 from screening.v1 import screening_pb2_grpc as pb_grpc
-
 from tests.conftest import start_service
 
 SHIPPED = DEFAULT_POLICY_PATH.read_text(encoding="utf-8")

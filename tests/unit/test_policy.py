@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from screening.risk.findings import RULE_CODES, Severity
 from screening.risk.policy import (
     DEFAULT_POLICY_PATH,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from screening.api.shipment import imo_number
 from screening.matching.engine import MatchResult
 from screening.model import Entity, EntityType, Identifier
