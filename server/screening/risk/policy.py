@@ -329,6 +329,9 @@ class PolicyHolder:
         self.last_error = ""
         self._next_check = time.monotonic() + check_seconds
         self._lock = threading.Lock()
+        log.info(
+            "policy loaded", extra={"path": str(self.path), "policy_version": self.policy.version}
+        )
 
     def current(self) -> Policy:
         now = time.monotonic()
