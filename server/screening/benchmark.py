@@ -283,6 +283,7 @@ def run_benchmark(
     parties: int = 8,
     goods: int = 20,
     vessels: int = 0,
+    distinct: int = 256,
     target: str = "",
     json_out: str = "",
 ) -> int:
@@ -297,7 +298,7 @@ def run_benchmark(
         f"{index.matcher.name_count} names (ready in {time.perf_counter() - started:.1f}s)"
     )
     servicer = ScreeningServicer(holder, settings, store)
-    requests = make_shipments(32, parties=parties, goods=goods, vessels=vessels)
+    requests = make_shipments(distinct, parties=parties, goods=goods, vessels=vessels)
     shape = requests[0]
     print(
         f"shipments: {len(requests)} distinct, {len(shape.parties)} parties + "

@@ -72,6 +72,7 @@ def cmd_bench_shipment(args: argparse.Namespace) -> int:
         parties=args.parties,
         goods=args.goods,
         vessels=args.vessels,
+        distinct=args.distinct,
         target=args.target or "",
         json_out=args.json or "",
     )
@@ -173,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--parties", type=int, default=8, help="parties per shipment")
     bench.add_argument("--goods", type=int, default=20, help="goods lines per shipment")
     bench.add_argument("--vessels", type=int, default=0, help="vessels per shipment")
+    bench.add_argument("--distinct", type=int, default=256, help="distinct shipments, cycled")
     bench.add_argument("--target", help="also time the round trip to this running server")
     bench.add_argument("--json", help="also write the figures to this JSON file")
     bench.set_defaults(func=cmd_bench_shipment)
