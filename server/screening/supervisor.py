@@ -14,8 +14,12 @@ import os
 import signal
 import time
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from screening.config import Settings
+
+if TYPE_CHECKING:
+    from screening.refresh import RefreshScheduler
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,7 @@ class Supervisor:
         from screening.store.embedded import EmbeddedRedis
 
         embedded: EmbeddedRedis | None = None
+        scheduler: RefreshScheduler | None = None
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         try:
@@ -55,6 +60,7 @@ class Supervisor:
                 redis_url = embedded.url
             if self.settings.lists_dir is not None:
                 self._ingest(redis_url)
+            scheduler = self._start_refresh(redis_url)
             if self.settings.metrics_port:
                 from screening.observability.metrics import serve_metrics
 
@@ -72,6 +78,8 @@ class Supervisor:
             )
             return self._monitor(redis_url)
         finally:
+            if scheduler is not None:
+                scheduler.stop()
             self._stop_workers()
             if embedded is not None:
                 embedded.stop()
@@ -100,6 +108,35 @@ class Supervisor:
                 "rejected": result.rejected,
             },
         )
+
+    def _start_refresh(self, redis_url: str) -> RefreshScheduler | None:
+        """The periodic refresh from the official URLs (a thread of the supervisor)."""
+        from screening.observability.metrics import PUBLICATION_AGE
+        from screening.refresh import RefreshOptions, RefreshScheduler, targets
+        from screening.store.connection import connect
+        from screening.store.snapshots import ListStore
+
+        store = ListStore(connect(redis_url), self.settings.redis_prefix)
+        manifest = store.manifest()
+        if manifest is not None:
+            PUBLICATION_AGE.update({k: v.publication_date for k, v in manifest.sources.items()})
+        interval = self.settings.effective_refresh_interval
+        if interval <= 0:
+            log.info("list refresh off", extra={"lists_dir": str(self.settings.lists_dir)})
+            return None
+        to_fetch = targets(self.settings.refresh_formats, self.settings.refresh_urls)
+        options = RefreshOptions(
+            max_drop_share=self.settings.max_drop_share,
+            timeout=self.settings.refresh_timeout,
+            max_seconds=self.settings.refresh_max_seconds,
+        )
+        scheduler = RefreshScheduler(store, to_fetch, options, interval)
+        scheduler.start()
+        log.info(
+            "list refresh scheduled",
+            extra={"interval_seconds": interval, "formats": [t.format.name for t in to_fetch]},
+        )
+        return scheduler
 
     def _start(self, worker_id: int, redis_url: str) -> None:
         from screening.api.server import run_worker

@@ -21,6 +21,8 @@ from screening.matching.names import (
     CONFLICT,
     LEGAL_FORM_WEIGHT,
     MISSING,
+    MISSING_IN_LISTED,
+    SKELETON_MARK,
     Alignment,
     PreparedName,
     compare_names,
@@ -39,6 +41,19 @@ from screening.matching.translit import ABJAD, LATIN, latin_variants, script_of,
 from screening.model import DateBasis, Entity, EntityType, Name
 
 DEFAULT_THRESHOLD = 0.80
+# Order of lists among matches that tie on score and evidence: the UN designation, which
+# member states implement, first; then the lists in the order compliance teams read them.
+DEFAULT_SOURCE_ORDER = (
+    "un",
+    "ofac-sdn",
+    "ofac-cons",
+    "eu",
+    "uk-sl",
+    "uk",
+    "ca-sema",
+    "us-bis-dpl",
+    "us-csl",
+)
 # Names scored exactly per query name, and how far below min_score an estimate may be.
 CANDIDATES_PER_NAME = 64
 ESTIMATE_SLACK = 0.15
@@ -54,11 +69,26 @@ class MatchResult:
     # Sum of the evidence before clamping to 0-1: orders matches that both reach 1.0.
     evidence: float = 0.0
 
-    def sort_key(self) -> tuple[float, float, int, str]:
-        """Best first: score, then more corroborating evidence, then an entry with an
-        official designation date before one known only from first sight, then id."""
+    # Set by the index: 0 for an entry other lists cite as the origin of theirs, then the
+    # position of its list in the source order.
+    precedence: tuple[int, int] = (1, 99)
+
+    def sort_key(self) -> tuple[float, int, float, tuple[int, int], int, str]:
+        """Best first: score; then more features that agree (birth date, country,
+        identifiers), then more evidence in all; then the origin designation
+        before the lists' copies of it (a UK entry citing its UN reference comes after the UN
+        entry) and the source order; then an official designation date before one known
+        only from first sight; then id."""
         official = self.entity.designation_date_basis == DateBasis.OFFICIAL
-        return (-self.score, -self.evidence, 0 if official else 1, self.entity.id)
+        agreeing = sum(1 for c in self.components[1:] if c.contribution > 0)
+        return (
+            -self.score,
+            -agreeing,
+            -self.evidence,
+            self.precedence,
+            0 if official else 1,
+            self.entity.id,
+        )
 
 
 def kind_of(entity_type: EntityType) -> str:
@@ -86,9 +116,21 @@ def _variants(token: str) -> set[str]:
 class MatchIndex:
     """Every name of every entity of a snapshot, indexed for candidate search."""
 
-    def __init__(self, entities: Iterable[Entity]) -> None:
+    def __init__(
+        self, entities: Iterable[Entity], source_order: Iterable[str] = DEFAULT_SOURCE_ORDER
+    ) -> None:
         self.entities: list[Entity] = list(entities)
         self.by_id = {e.id: i for i, e in enumerate(self.entities)}
+        # Entries cited by other lists and citing none are origins of a designation.
+        cited = {ref for e in self.entities for ref in e.related}
+        source_rank = {source: i for i, source in enumerate(source_order)}
+        self._precedence = [
+            (
+                0 if e.id in cited and not e.related else 1,
+                source_rank.get(e.source, len(source_rank)),
+            )
+            for e in self.entities
+        ]
         raw_names: list[tuple[int, str, str, bool]] = []  # entity idx, text, kind, weak
         doc_freq: dict[str, int] = {}
         for idx, entity in enumerate(self.entities):
@@ -202,7 +244,9 @@ class MatchIndex:
         for variant in _deletions(key):
             for tid in self._skeletons.get(variant, ()):
                 if tid not in found:
-                    found[tid] = token_similarity(key, skeleton(self.vocab_tokens[tid]))
+                    found[tid] = token_similarity(
+                        SKELETON_MARK + key, SKELETON_MARK + skeleton(self.vocab_tokens[tid])
+                    )
         return [(tid, sim) for tid, sim in found.items() if sim > 0]
 
     def _candidates(self, query: PreparedName, floor: float) -> np.ndarray:
@@ -284,15 +328,17 @@ class MatchIndex:
     def score_entity(
         self, query: Query, alignment: Alignment, name_idx: int, query_name: PreparedName
     ) -> MatchResult:
-        entity = self.entities[int(self.name_entity[name_idx])]
-        return score_pair(
+        e_idx = int(self.name_entity[name_idx])
+        result = score_pair(
             query,
-            entity,
+            self.entities[e_idx],
             alignment,
             query_name,
             self.names[name_idx],
             weak=bool(self.name_weak[name_idx]),
         )
+        result.precedence = self._precedence[e_idx]
+        return result
 
     def screen(
         self,
@@ -337,6 +383,7 @@ class MatchIndex:
                 continue
             entity = self.entities[e_idx]
             result = self._best_pair(query, prepared, entity)
+            result.precedence = self._precedence[e_idx]
             current = best.get(e_idx)
             if current is None or result.sort_key() < current.sort_key():
                 best[e_idx] = result
@@ -350,7 +397,13 @@ class MatchIndex:
         """Score every name of every entity (slow): the reference for candidate-stage loss."""
         return self.screen(query, min_score=min_score, limit=0, exhaustive=True)
 
-    def _best_pair(self, query: Query, prepared: list[PreparedName], entity: Entity) -> MatchResult:
+    def _best_pair(
+        self,
+        query: Query,
+        prepared: list[PreparedName],
+        entity: Entity,
+        query_extra: float = MISSING_IN_LISTED,
+    ) -> MatchResult:
         kind = kind_of(entity.entity_type)
         best: MatchResult | None = None
         for qname in prepared or [PreparedName.of("", (), ())]:
@@ -359,7 +412,7 @@ class MatchIndex:
                 result = score_pair(
                     query,
                     entity,
-                    compare_names(qname, cname),
+                    compare_names(qname, cname, query_extra=query_extra),
                     qname,
                     cname,
                     weak=name.quality == "weak",
@@ -403,7 +456,8 @@ class MatchIndex:
             identifiers=list(right.identifiers),
         )
         left = Query(left.names, left_type, left.birth_date, left.country, left.identifiers)
-        result = self._best_pair(left, self.prepare_query(left), right_entity)
+        # Same party or not is symmetric: extra words on either side weigh alike.
+        result = self._best_pair(left, self.prepare_query(left), right_entity, MISSING)
         return result.score, result.components
 
 

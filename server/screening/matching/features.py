@@ -13,7 +13,7 @@ from screening.model import Entity, EntityType, Identifier
 
 DOB_EXACT = 0.05
 DOB_SAME_YEAR = 0.03
-DOB_NEAR_YEAR = -0.04
+DOB_NEAR_YEAR = 0.0  # a year apart is common noise in both lists and requests
 DOB_MISMATCH = -0.22
 COUNTRY_MATCH = 0.03
 COUNTRY_MISMATCH = -0.05

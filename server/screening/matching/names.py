@@ -38,6 +38,10 @@ MIN_TOKEN_SIMILARITY = 0.70
 MIN_GLUED_SIMILARITY = 0.85
 CONFLICT = 1.2
 MISSING = 0.35
+# Screening: words of the query that the listed name lacks weigh more than the reverse.
+# Lists hold full names that requests shorten ("Dost Mohammad" for "Dost Mohammad Khan
+# Haqqani"), while an innocent person's full name often contains a shorter listed one.
+MISSING_IN_LISTED = 0.5
 # Aligned words that are not spelled the same: weighs like a typo, not like a missing word.
 TYPO = 1.0
 # "Salman bin Muhammad" is not "Muhammad bin Salman": a reversed patronymic chain.
@@ -49,8 +53,11 @@ WHOLE_NAME_GLUED = 0.95
 # Scripts whose romanisation merges different names (Korean 종/정 are both "jong"; Chinese
 # homophones): two names in one of them compare in that script.
 NATIVE_SCRIPTS = frozenset({"hangul", "han", "kana"})
-# An abjad name matched to a Latin one through consonant skeletons is less certain.
-SKELETON_FACTOR = 0.95
+# Consonant skeletons (abjad against Latin) are weaker evidence than spellings: an equal
+# skeleton counts as this similar, and one or two consonants must match exactly.
+SKELETON_MARK = "\x00"
+SKELETON_SIMILARITY = 0.85
+SHORT_SKELETON_SIMILARITY = 0.7
 
 _KEY_RULES = [
     (re.compile(r"(.)\1+"), r"\1"),
@@ -95,6 +102,8 @@ def max_edits(length: int) -> int:
 @functools.lru_cache(maxsize=524288)
 def token_similarity(a: str, b: str) -> float:
     """0-1 similarity of two tokens. Numbers must be equal; short words nearly so."""
+    if a[:1] == SKELETON_MARK == b[:1]:
+        return _skeleton_similarity(a[1:], b[1:])
     if a == b:
         return 1.0
     if a.isdigit() or b.isdigit():
@@ -119,6 +128,16 @@ def token_similarity(a: str, b: str) -> float:
         if kdist <= klimit:
             best = max(best, 0.92 * (1.0 - kdist / max(len(ka), len(kb))))
     return best if best >= MIN_TOKEN_SIMILARITY else 0.0
+
+
+def _skeleton_similarity(a: str, b: str) -> float:
+    if min(len(a), len(b)) <= 2:
+        return SHORT_SKELETON_SIMILARITY if a == b else 0.0
+    if a == b:
+        return SKELETON_SIMILARITY
+    if min(len(a), len(b)) >= 4 and OSA.distance(a, b, score_cutoff=1) <= 1:
+        return SKELETON_SIMILARITY * (1.0 - 1.0 / max(len(a), len(b)))
+    return 0.0
 
 
 def glued_similarity(a: str, b: str) -> float:
@@ -155,7 +174,7 @@ class PreparedName:
         return cls(text, tokens, weights, sum(weights), script, native)
 
     def as_skeletons(self) -> PreparedName:
-        tokens = tuple(skeleton(t) for t in self.tokens)
+        tokens = tuple(SKELETON_MARK + skeleton(t) for t in self.tokens)
         return PreparedName(self.text, tokens, self.weights, self.total, self.script)
 
     def as_native(self) -> PreparedName:
@@ -221,8 +240,11 @@ class _State:
         )
 
 
-def compare_names(q: PreparedName, c: PreparedName) -> Alignment:
-    """Align the tokens of two names and score the alignment (0-1)."""
+def compare_names(
+    q: PreparedName, c: PreparedName, *, query_extra: float = MISSING_IN_LISTED
+) -> Alignment:
+    """Align the tokens of two names and score the alignment (0-1). `query_extra` is the
+    weight of query words the listed name lacks (MISSING to compare symmetrically)."""
     if not q.tokens or not c.tokens:
         return Alignment(0.0, (), q.tokens, c.tokens)
     q, c, form = comparable_forms(q, c)
@@ -245,7 +267,8 @@ def compare_names(q: PreparedName, c: PreparedName) -> Alignment:
     u_c = max(0.0, 1.0 - state.aligned_c / c.total) if c.total else 1.0
     aligned = state.aligned_q + state.aligned_c
     distance = state.deficit / aligned if aligned else 0.0
-    score = 1.0 - CONFLICT * min(u_q, u_c) - MISSING * max(u_q, u_c) - TYPO * distance
+    missing = query_extra if u_q > u_c else MISSING
+    score = 1.0 - CONFLICT * min(u_q, u_c) - missing * max(u_q, u_c) - TYPO * distance
     notes: list[str] = []
     if u_q or u_c:
         # The same letters cut into words at other places ("AREFULLAHA REF" / "AREFULLAH
@@ -258,7 +281,6 @@ def compare_names(q: PreparedName, c: PreparedName) -> Alignment:
         score -= PATRONYMIC_REVERSED
         notes.append("patronymic chain reversed")
     if form == "skeleton":
-        score *= SKELETON_FACTOR
         notes.append("compared as consonant skeletons (abjad script)")
     elif form == "native":
         notes.append(f"compared in {q.script} script")
