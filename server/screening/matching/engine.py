@@ -342,7 +342,8 @@ class MatchIndex:
         similar = self.similar_tokens(token, script)
         if not similar:
             return 1.0
-        tid, _ = max(similar, key=lambda item: item[1])
+        # Deterministic among equally similar words (set order varies between processes).
+        tid, _ = max(similar, key=lambda item: (item[1], self.vocab_tokens[item[0]]))
         return self.weight(self.vocab_tokens[tid])
 
     def prepare_query(self, query: Query) -> list[PreparedName]:
