@@ -10,6 +10,7 @@ import logging
 import signal
 
 import grpc
+import redis
 from grpc_health.v1 import _async as health_aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -61,6 +62,9 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
     )
     address = f"{settings.host}:{settings.port}"
     server.add_insecure_port(address)
+    await _load_first_index(holder, worker_id)
+    # Bind only now: with SO_REUSEPORT the kernel hands connections to every bound worker,
+    # so a worker still building its index must not be bound yet.
     await server.start()
     log.info("worker serving", extra={"address": address, "worker": worker_id})
 
@@ -78,6 +82,18 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
     with contextlib.suppress(asyncio.CancelledError):
         await watcher
     log.info("worker stopped", extra={"worker": worker_id})
+
+
+async def _load_first_index(holder: IndexHolder, worker_id: int) -> None:
+    """Build the index of the current snapshot before taking calls. Without a snapshot yet
+    (or without Redis) the worker starts NOT_SERVING and the watcher loads one later."""
+    try:
+        loaded = await holder.refresh()
+    except (redis.RedisError, OSError, LookupError) as exc:
+        log.warning("no index at start", extra={"worker": worker_id, "error": str(exc)})
+        return
+    if not loaded:
+        log.warning("no snapshot in Redis yet; serving NOT_SERVING", extra={"worker": worker_id})
 
 
 async def _set_serving(servicer: health_aio.HealthServicer, serving: bool) -> None:

@@ -7,12 +7,14 @@ import datetime as dt
 import logging
 import secrets
 import time
+from collections.abc import AsyncIterator
 
 import grpc
 import redis
 
-from screening.api import convert
+from screening.api import batch, convert
 from screening.api.errors import abort, abort_invalid
+from screening.api.shipment import ShipmentScreener
 from screening.api.validation import (
     Limits,
     Violations,
@@ -25,6 +27,7 @@ from screening.config import Settings
 from screening.index.holder import IndexHolder, LoadedIndex
 from screening.matching.engine import MatchResult
 from screening.risk.party import PartyThresholds, decide_party
+from screening.risk.policy import PolicyHolder
 from screening.store.snapshots import ListStore
 from screening.v1 import screening_pb2 as pb
 from screening.v1 import screening_pb2_grpc as pb_grpc
@@ -62,6 +65,7 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):
         self.thresholds = PartyThresholds(
             review=settings.review_threshold, block=settings.block_threshold
         )
+        self.shipments = ShipmentScreener(settings, self.limits, PolicyHolder(settings.policy_file))
 
     async def _index(self, context: grpc.aio.ServicerContext) -> LoadedIndex:
         index = self.holder.current
@@ -265,12 +269,23 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):
             publications.append(item)
         return pb.ListChangesResponse(publications=publications)
 
-    # -- not yet implemented -------------------------------------------------------------
+    # -- ScreenShipment, ScreenParties ----------------------------------------------------
 
     async def ScreenShipment(
         self, request: pb.ScreenShipmentRequest, context: grpc.aio.ServicerContext
     ) -> pb.ScreenShipmentResponse:
-        await abort(context, grpc.StatusCode.UNIMPLEMENTED, "ScreenShipment is not implemented yet")
+        index = await self._index(context)
+        errors = Violations()
+        response = self.shipments.screen(request, index, errors)
+        if errors:
+            await abort_invalid(context, errors)
+        return response
 
-    async def ScreenParties(self, request_iterator, context):  # type: ignore[no-untyped-def]
-        await abort(context, grpc.StatusCode.UNIMPLEMENTED, "ScreenParties is not implemented yet")
+    async def ScreenParties(
+        self,
+        request_iterator: AsyncIterator[pb.ScreenPartiesRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[pb.ScreenPartiesResponse]:
+        await self._index(context)
+        async for response in batch.screen_parties(self, request_iterator):
+            yield response
