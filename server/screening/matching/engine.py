@@ -76,9 +76,9 @@ class MatchResult:
     # Sum of the evidence before clamping to 0-1: orders matches that both reach 1.0.
     evidence: float = 0.0
 
-    # Set by the index: 0 for an entry other lists cite as the origin of theirs, then the
-    # position of its list in the source order.
-    precedence: tuple[int, int] = (1, 99)
+    # Set by the index: the position of its list in the source order, then 0 for an entry
+    # other lists cite as the origin of theirs.
+    precedence: tuple[int, int] = (99, 1)
     alignment: Alignment | None = None
     weak: bool = False
 
@@ -92,10 +92,10 @@ class MatchResult:
 
     def sort_key(self) -> tuple[float, int, float, tuple[int, int], int, str]:
         """Best first: score; then more features that agree (birth date, country,
-        identifiers), then more evidence in all; then the origin designation
-        before the lists' copies of it (a UK entry citing its UN reference comes after the UN
-        entry) and the source order; then an official designation date before one known
-        only from first sight; then id."""
+        identifiers), then more evidence in all; then the source order (the UN designation,
+        which member states implement, before national lists) and, within a list, the
+        origin before entries citing it; then an official designation date before one
+        known only from first sight; then id."""
         official = self.entity.designation_date_basis == DateBasis.OFFICIAL
         agreeing = sum(1 for c in self.components[1:] if c.contribution > 0)
         return (
@@ -177,13 +177,14 @@ class MatchIndex:
         """Build the index, yielding every few hundred names."""
         self.entities: list[Entity] = list(entities)
         self.by_id = {e.id: i for i, e in enumerate(self.entities)}
-        # Entries cited by other lists and citing none are origins of a designation.
+        # Ties go to the list first in the source order, then to the entry other lists cite
+        # as the origin of theirs (cited, citing none).
         cited = {ref for e in self.entities for ref in e.related}
         source_rank = {source: i for i, source in enumerate(source_order)}
         self._precedence = [
             (
-                0 if e.id in cited and not e.related else 1,
                 source_rank.get(e.source, len(source_rank)),
+                0 if e.id in cited and not e.related else 1,
             )
             for e in self.entities
         ]
