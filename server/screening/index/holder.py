@@ -23,7 +23,7 @@ import redis
 from screening.matching.engine import MatchIndex
 from screening.model import Entity
 from screening.store.connection import AsyncRedis, open_pubsub
-from screening.store.snapshots import ListStore, Manifest, decode_entities
+from screening.store.snapshots import ListStore, Manifest, entity_chunks
 
 log = logging.getLogger(__name__)
 
@@ -132,8 +132,9 @@ class IndexHolder:
         blobs = await asyncio.to_thread(self.store.blobs, manifest)
         entities: list[Entity] = []
         for blob in blobs.values():
-            entities.extend(decode_entities(blob))
-            await asyncio.sleep(0)
+            for chunk in entity_chunks(blob):
+                entities.extend(chunk)
+                await asyncio.sleep(0)
         return await LoadedIndex.build_async(manifest, entities)
 
     async def _restore_if_lost(self) -> None:

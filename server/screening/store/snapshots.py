@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import logging
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import msgspec
 from redis.typing import EncodableT, FieldT
@@ -127,12 +127,36 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+# Entities per encoded chunk: a worker decodes a blob chunk by chunk, answering calls in
+# between (decoding a whole list at once holds the interpreter for a quarter second).
+ENTITY_CHUNK = 1000
+_CHUNKS_DECODER = msgspec.msgpack.Decoder(list[bytes])
+
+
 def encode_entities(entities: Sequence[Entity]) -> bytes:
-    return zlib.compress(ENTITY_ENCODER.encode(list(entities)), 6)
+    """zlib(msgpack list of msgpack-encoded chunks of entities)."""
+    items = list(entities)
+    chunks = [
+        ENTITY_ENCODER.encode(items[i : i + ENTITY_CHUNK])
+        for i in range(0, len(items), ENTITY_CHUNK)
+    ]
+    return zlib.compress(ENTITY_ENCODER.encode(chunks), 6)
+
+
+def entity_chunks(blob: bytes) -> Iterator[list[Entity]]:
+    """Decode a blob a chunk at a time (blobs written before chunking: all at once)."""
+    raw = zlib.decompress(blob)
+    try:
+        chunks = _CHUNKS_DECODER.decode(raw)
+    except msgspec.ValidationError:
+        yield ENTITY_LIST_DECODER.decode(raw)
+        return
+    for chunk in chunks:
+        yield ENTITY_LIST_DECODER.decode(chunk)
 
 
 def decode_entities(blob: bytes) -> list[Entity]:
-    return ENTITY_LIST_DECODER.decode(zlib.decompress(blob))
+    return [entity for chunk in entity_chunks(blob) for entity in chunk]
 
 
 def diff(
