@@ -42,6 +42,15 @@ class Settings(BaseSettings):
     poll_seconds: float = Field(5.0, gt=0, description="Snapshot pointer poll interval")
     grace_seconds: float = Field(10.0, ge=0, description="Drain time for in-flight calls")
     log_level: str = Field("INFO", description="Log level")
+    result_cache_ttl_seconds: int = Field(
+        3600, ge=0, description="Keep screening results in Redis this long (0: no result cache)"
+    )
+    result_cache_local_entries: int = Field(
+        20000, ge=0, description="Results each worker also keeps in memory (0: Redis only)"
+    )
+    result_cache_timeout_seconds: float = Field(
+        0.1, gt=0, description="Give up on a result-cache read or write after this long"
+    )
     max_name_length: int = Field(512, description="Longest accepted name or alias")
     max_aliases: int = Field(50, description="Most aliases per party")
     max_identifiers: int = Field(50, description="Most identifiers per party")

@@ -36,13 +36,17 @@ class Supervisor:
         self._stopping = True
 
     def run(self) -> int:
-        from screening.observability import metrics as _preload  # noqa: F401
+        from screening.observability.multiproc import (
+            cleanup_multiprocess_dir,
+            prepare_multiprocess_dir,
+        )
 
         metrics_dir = ""
         if self.settings.metrics_port:
-            from screening.observability.metrics import prepare_multiprocess_dir
-
+            # Before prometheus_client is imported: the supervisor's own samples (refresh
+            # outcomes) then go to the shared directory too.
             metrics_dir = prepare_multiprocess_dir()
+        from screening.observability import metrics as _preload  # noqa: F401
         from screening.store.embedded import EmbeddedRedis
 
         embedded: EmbeddedRedis | None = None
@@ -76,8 +80,6 @@ class Supervisor:
             if embedded is not None:
                 embedded.stop()
             if metrics_dir:
-                from screening.observability.metrics import cleanup_multiprocess_dir
-
                 cleanup_multiprocess_dir(metrics_dir)
 
     def _ingest(self, redis_url: str) -> None:

@@ -7,11 +7,13 @@ import datetime as dt
 import logging
 import secrets
 import time
+from dataclasses import dataclass
 
 import grpc
 import redis
 
 from screening.api import convert
+from screening.api.cache import ResultCache, request_digest
 from screening.api.errors import abort, abort_invalid
 from screening.api.validation import (
     Limits,
@@ -24,6 +26,8 @@ from screening.api.validation import (
 from screening.config import Settings
 from screening.index.holder import IndexHolder, LoadedIndex
 from screening.matching.engine import MatchResult
+from screening.matching.features import Query
+from screening.observability.metrics import record_screening
 from screening.risk.party import PartyThresholds, decide_party
 from screening.store.snapshots import ListStore
 from screening.v1 import screening_pb2 as pb
@@ -49,11 +53,36 @@ def _iso_to_date(value: str) -> dt.date | None:
         return None
 
 
+@dataclass(frozen=True)
+class PartyCheck:
+    """A valid ScreenParty request, as the matcher takes it."""
+
+    query: Query
+    min_score: float
+    sources: list[str]
+    limit: int
+
+
 class ScreeningServicer(pb_grpc.ScreeningServiceServicer):
-    def __init__(self, holder: IndexHolder, settings: Settings, store: ListStore) -> None:
+    def __init__(
+        self,
+        holder: IndexHolder,
+        settings: Settings,
+        store: ListStore,
+        cache: ResultCache | None = None,
+    ) -> None:
         self.holder = holder
         self.settings = settings
         self.store = store
+        self.cache = cache
+        # Settings that shape an answer are part of its cache key: replicas configured
+        # differently never share answers.
+        self._answer_settings = (
+            settings.alert_threshold,
+            settings.review_threshold,
+            settings.block_threshold,
+            settings.max_results,
+        )
         self.limits = Limits(
             max_name_length=settings.max_name_length,
             max_aliases=settings.max_aliases,
@@ -76,18 +105,56 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):
     ) -> pb.ScreenPartyResponse:
         index = await self._index(context)
         errors = Violations()
-        response = self.screen_party(request, index, errors)
-        if errors:
+        check = self.check_party(request, index, errors)
+        if check is None:
             await abort_invalid(context, errors)
+        response = await self._screen_party_cached(request, index, check)
+        record_screening(
+            "party",
+            convert.DECISION_NAME[response.decision],
+            [(m.source, m.score) for m in response.matches],
+        )
+        return response
+
+    async def _screen_party_cached(
+        self, request: pb.ScreenPartyRequest, index: LoadedIndex, check: PartyCheck
+    ) -> pb.ScreenPartyResponse:
+        """The answer from the result cache when this request was answered on this data."""
+        if self.cache is None or not self.cache.enabled:
+            return self._screen_checked(request, index, check)
+        digest = request_digest(self._answer_settings, check)
+        cached = await self.cache.get(index.version, digest)
+        if cached is not None:
+            response = pb.ScreenPartyResponse.FromString(cached)
+            response.screening_id = new_screening_id()
+            response.screened_at.FromDatetime(dt.datetime.now(dt.UTC))
+            response.client_ref = request.client_ref
+            return response
+        response = self._screen_checked(request, index, check)
+        answer = pb.ScreenPartyResponse()
+        answer.CopyFrom(response)
+        answer.ClearField("screening_id")
+        answer.ClearField("screened_at")
+        answer.ClearField("client_ref")
+        self.cache.put(index.version, digest, answer.SerializeToString())
         return response
 
     def screen_party(
         self, request: pb.ScreenPartyRequest, index: LoadedIndex, errors: Violations
     ) -> pb.ScreenPartyResponse:
         """Screen one party; on bad input fills `errors` and returns an empty response."""
+        check = self.check_party(request, index, errors)
+        if check is None:
+            return pb.ScreenPartyResponse()
+        return self._screen_checked(request, index, check)
+
+    def check_party(
+        self, request: pb.ScreenPartyRequest, index: LoadedIndex, errors: Violations
+    ) -> PartyCheck | None:
+        """Validate a ScreenParty request; on bad input fill `errors` and return None."""
         if not request.HasField("party"):
             errors.add("party", "is required")
-            return pb.ScreenPartyResponse()
+            return None
         query = party_to_query(request.party, "party", errors, self.limits)
         min_score = check_min_score(request, self.settings.alert_threshold, errors)
         sources = check_sources(
@@ -97,10 +164,17 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):
         if not 0 <= request.max_results <= 100:
             errors.add("max_results", "must be between 0 and 100")
         if errors:
-            return pb.ScreenPartyResponse()
+            return None
         limit = request.max_results or self.settings.max_results
-        results = index.matcher.screen(query, min_score=min_score, sources=sources, limit=limit)
-        return self._party_response(request, index, results, min_score)
+        return PartyCheck(query, min_score, sorted(set(sources)), limit)
+
+    def _screen_checked(
+        self, request: pb.ScreenPartyRequest, index: LoadedIndex, check: PartyCheck
+    ) -> pb.ScreenPartyResponse:
+        results = index.matcher.screen(
+            check.query, min_score=check.min_score, sources=check.sources, limit=check.limit
+        )
+        return self._party_response(request, index, results, check.min_score)
 
     def _party_response(
         self,

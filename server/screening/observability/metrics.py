@@ -1,14 +1,24 @@
 """Prometheus metrics, correct across worker processes (prometheus-client multiprocess mode).
 
-The supervisor points PROMETHEUS_MULTIPROC_DIR at a fresh directory before it starts the
-workers; each worker writes its samples there and the supervisor serves the sum.
+The supervisor points PROMETHEUS_MULTIPROC_DIR at a fresh directory (observability.multiproc)
+before anything imports prometheus_client, so the supervisor and every worker write their
+samples there, and the supervisor serves the sum on --metrics-port.
+
+Two families:
+- the standard gRPC server metrics, with the names and labels of go-grpc-prometheus (what the
+  stock Grafana gRPC dashboards query), recorded by observability.grpc_metrics;
+- screening metrics (`screening_*`), recorded through the small functions below so callers
+  never handle label names.
+
+Ages are exported as Unix timestamps (`*_timestamp_seconds`), the Prometheus convention: a
+timestamp stays true between scrapes, and `time() - metric` is the age in any query.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
-import shutil
-import tempfile
+from collections.abc import Iterable, Mapping
 
 from prometheus_client import (
     CollectorRegistry,
@@ -19,8 +29,60 @@ from prometheus_client import (
     start_http_server,
 )
 
-SCREENINGS = Counter(
-    "screening_decisions_total", "Screenings by kind and decision", ["kind", "decision"]
+# -- gRPC server metrics (go-grpc-prometheus names) ----------------------------------------
+
+GRPC_LABELS = ("grpc_type", "grpc_service", "grpc_method")
+# Finer than the Prometheus defaults below 25 ms: the latency objective is a 10 ms p99.
+LATENCY_BUCKETS = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.0075,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
+
+GRPC_STARTED = Counter(
+    "grpc_server_started_total", "Total number of RPCs started on the server.", GRPC_LABELS
+)
+GRPC_HANDLED = Counter(
+    "grpc_server_handled_total",
+    "Total number of RPCs completed on the server, regardless of success or failure.",
+    (*GRPC_LABELS, "grpc_code"),
+)
+GRPC_HANDLING_SECONDS = Histogram(
+    "grpc_server_handling_seconds",
+    "Histogram of response latency (seconds) of gRPC that had been application-level "
+    "handled by the server.",
+    GRPC_LABELS,
+    buckets=LATENCY_BUCKETS,
+)
+GRPC_MSG_RECEIVED = Counter(
+    "grpc_server_msg_received_total",
+    "Total number of RPC stream messages received on the server.",
+    GRPC_LABELS,
+)
+GRPC_MSG_SENT = Counter(
+    "grpc_server_msg_sent_total",
+    "Total number of gRPC stream messages sent by the server.",
+    GRPC_LABELS,
+)
+
+# -- screening -----------------------------------------------------------------------------
+
+DECISIONS = Counter(
+    "screening_decisions_total",
+    "Screened parties by kind (party, shipment party, batch item) and decision",
+    ["kind", "decision"],
 )
 MATCHES = Counter("screening_matches_total", "Matches returned, by list source", ["source"])
 MATCH_SCORE = Histogram(
@@ -30,26 +92,146 @@ MATCH_SCORE = Histogram(
 )
 ENTITIES_LOADED = Gauge(
     "screening_entities_loaded",
-    "Entities in the worker's index, by source",
+    "Entities in the served index, by source",
+    ["source"],
+    multiprocess_mode="livemax",
+)
+LIST_PUBLISHED = Gauge(
+    "screening_list_published_timestamp_seconds",
+    "Publication date of the served list, by source (age: time() - this)",
+    ["source"],
+    multiprocess_mode="livemax",
+)
+# Per-worker gauges carry a `worker` label: a process only writes a labelled sample once it
+# sets one, so the supervisor (which imports this module too) adds no stray zeros.
+INDEX_BUILD_SECONDS = Gauge(
+    "screening_index_build_seconds",
+    "Time the worker took to build its current index",
+    ["worker"],
+    multiprocess_mode="livemax",
+)
+INDEX_LOADED = Gauge(
+    "screening_index_loaded_timestamp_seconds",
+    "When the worker swapped in its current index",
+    ["worker"],
+    multiprocess_mode="livemax",
+)
+REFRESHES = Counter(
+    "screening_refresh_total",
+    "List refresh attempts by source and outcome (updated, unchanged, rejected, failed)",
+    ["source", "outcome"],
+)
+REFRESH_SUCCESS = Gauge(
+    "screening_refresh_last_success_timestamp_seconds",
+    "When a refresh of the source last succeeded (updated or unchanged)",
     ["source"],
     multiprocess_mode="max",
 )
-INDEX_BUILD_SECONDS = Gauge(
-    "screening_index_build_seconds", "Time to build the last index", multiprocess_mode="max"
+RESULT_CACHE = Counter(
+    "screening_result_cache_requests_total",
+    "Result-cache lookups by result: local_hit (worker memory), redis_hit, miss, "
+    "skipped (Redis unavailable)",
+    ["result"],
+)
+REDIS_ERRORS = Counter(
+    "screening_redis_errors_total", "Failed Redis operations, by operation", ["operation"]
+)
+REDIS_UP = Gauge(
+    "screening_redis_up",
+    "1 when the worker's last Redis operation succeeded, 0 when it failed",
+    ["worker"],
+    multiprocess_mode="livemin",
 )
 
-
-def prepare_multiprocess_dir() -> str:
-    """Create (or reuse) the shared samples directory; call before starting workers."""
-    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if not path:
-        path = tempfile.mkdtemp(prefix="screening-metrics-")
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
-    return path
+REFRESH_OUTCOMES = frozenset({"updated", "unchanged", "rejected", "failed"})
+_worker = "0"
+_DECISION_CHILDREN: dict[tuple[str, str], Counter] = {}
+_MATCH_CHILDREN: dict[str, Counter] = {}
+_CACHE_CHILDREN: dict[str, Counter] = {}
 
 
-def cleanup_multiprocess_dir(path: str) -> None:
-    shutil.rmtree(path, ignore_errors=True)
+def identify_worker(worker_id: int) -> None:
+    """Name this process's worker in per-worker gauges (call once at worker start)."""
+    global _worker
+    _worker = str(worker_id)
+
+
+def record_screening(kind: str, decision: str, matches: Iterable[tuple[str, float]]) -> None:
+    """One screened party: its decision and the (source, score) of each returned match."""
+    key = (kind, decision)
+    child = _DECISION_CHILDREN.get(key)
+    if child is None:
+        child = _DECISION_CHILDREN[key] = DECISIONS.labels(kind, decision)
+    child.inc()
+    for source, score in matches:
+        counter = _MATCH_CHILDREN.get(source)
+        if counter is None:
+            counter = _MATCH_CHILDREN[source] = MATCHES.labels(source)
+        counter.inc()
+        MATCH_SCORE.observe(score)
+
+
+def record_index(
+    build_seconds: float,
+    entities_by_source: Mapping[str, int],
+    published_by_source: Mapping[str, str],
+) -> None:
+    """A worker swapped in a new index. Publication dates are ISO ('2024-02-23', '2025-12')."""
+    INDEX_BUILD_SECONDS.labels(_worker).set(build_seconds)
+    INDEX_LOADED.labels(_worker).set_to_current_time()
+    for source, count in entities_by_source.items():
+        ENTITIES_LOADED.labels(source).set(count)
+    for source, published in published_by_source.items():
+        stamp = iso_to_timestamp(published)
+        if stamp is not None:
+            LIST_PUBLISHED.labels(source).set(stamp)
+
+
+def record_refresh(source: str, outcome: str, published: str | None = None) -> None:
+    """One refresh attempt of a source list: updated, unchanged, rejected or failed.
+
+    `published` (ISO date of the publication now live) updates the source's publication
+    timestamp, so staleness is visible even before the workers swap.
+    """
+    if outcome not in REFRESH_OUTCOMES:
+        raise ValueError(f"refresh outcome must be one of {sorted(REFRESH_OUTCOMES)}")
+    REFRESHES.labels(source, outcome).inc()
+    if outcome in ("updated", "unchanged"):
+        REFRESH_SUCCESS.labels(source).set_to_current_time()
+    if published:
+        stamp = iso_to_timestamp(published)
+        if stamp is not None:
+            LIST_PUBLISHED.labels(source).set(stamp)
+
+
+def record_cache(result: str) -> None:
+    child = _CACHE_CHILDREN.get(result)
+    if child is None:
+        child = _CACHE_CHILDREN[result] = RESULT_CACHE.labels(result)
+    child.inc()
+
+
+def record_redis(operation: str, ok: bool) -> None:
+    if ok:
+        REDIS_UP.labels(_worker).set(1)
+    else:
+        REDIS_UP.labels(_worker).set(0)
+        REDIS_ERRORS.labels(operation).inc()
+
+
+def iso_to_timestamp(value: str) -> float | None:
+    """'2024-02-23', '2024-02' or '2024' -> Unix seconds at UTC midnight of its first day."""
+    parts = value.strip()[:10].split("-")
+    try:
+        day = dt.datetime(
+            int(parts[0]),
+            int(parts[1]) if len(parts) > 1 else 1,
+            int(parts[2]) if len(parts) > 2 else 1,
+            tzinfo=dt.UTC,
+        )
+    except (ValueError, IndexError):
+        return None
+    return day.timestamp()
 
 
 def mark_worker_dead(pid: int) -> None:

@@ -44,6 +44,11 @@ class Keys:
     def refresh_status(self, source: str) -> str:
         return f"{self.tag}:refresh:{source}"
 
+    def result(self, data_version: str, digest: str) -> str:
+        """A cached screening result. Without the hash tag, on purpose: results spread over
+        a Cluster's slots instead of crowding the list data's."""
+        return f"{self.tag[1:-1]}:result:{data_version}:{digest}"
+
     @property
     def ingest_lock(self) -> str:
         return f"{self.tag}:lock:ingest"
