@@ -127,7 +127,7 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):
         if cached is not None:
             response = pb.ScreenPartyResponse.FromString(cached)
             response.screening_id = new_screening_id()
-            response.screened_at.FromDatetime(dt.datetime.now(dt.UTC))
+            response.screened_at.FromNanoseconds(time.time_ns())
             response.client_ref = request.client_ref
             return response
         response = self._screen_checked(request, index, check)

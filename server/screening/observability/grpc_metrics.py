@@ -5,7 +5,8 @@ dashboards query: `grpc_type` is unary, client_stream, server_stream or bidi_str
 `grpc_code` is the Go name of the status code (OK, InvalidArgument, Canceled...).
 
 The interceptor wraps each method handler once and caches the wrapper with its label
-children resolved, so a call costs a few counter increments and one histogram observation.
+children resolved; counters are buffered in the worker (flushed every second), so a call
+costs a few integer additions and one histogram observation.
 Aborted calls (`context.abort`) count under their status code, cancelled ones under Canceled
 (DeadlineExceeded when the deadline passed), and unhandled exceptions under Unknown.
 """
@@ -26,6 +27,8 @@ from screening.observability.metrics import (
     GRPC_MSG_RECEIVED,
     GRPC_MSG_SENT,
     GRPC_STARTED,
+    BufferedCount,
+    buffered,
 )
 
 # grpc.StatusCode -> the Go name used as `grpc_code` (codes.Code.String() in grpc-go).
@@ -76,17 +79,17 @@ class _MethodMetrics:
 
     def __init__(self, grpc_type: str, service: str, method: str) -> None:
         self._labels = (grpc_type, service, method)
-        self.started = GRPC_STARTED.labels(*self._labels)
-        self.received = GRPC_MSG_RECEIVED.labels(*self._labels)
-        self.sent = GRPC_MSG_SENT.labels(*self._labels)
+        self.started = buffered(GRPC_STARTED.labels(*self._labels))
+        self.received = buffered(GRPC_MSG_RECEIVED.labels(*self._labels))
+        self.sent = buffered(GRPC_MSG_SENT.labels(*self._labels))
         self.handling = GRPC_HANDLING_SECONDS.labels(*self._labels)
-        self._handled: dict[str, Any] = {}
+        self._handled: dict[str, BufferedCount] = {}
 
     def handled(self, code: str, started: float) -> None:
-        child = self._handled.get(code)
-        if child is None:
-            child = self._handled[code] = GRPC_HANDLED.labels(*self._labels, code)
-        child.inc()
+        count = self._handled.get(code)
+        if count is None:
+            count = self._handled[code] = buffered(GRPC_HANDLED.labels(*self._labels, code))
+        count.inc()
         self.handling.observe(time.perf_counter() - started)
 
 
