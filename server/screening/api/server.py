@@ -26,6 +26,7 @@ from screening.observability.metrics import (
     flush_buffered,
     flush_periodically,
     identify_worker,
+    init_worker_series,
     record_index,
 )
 from screening.store.connection import connect, connect_async
@@ -51,6 +52,7 @@ def server_options() -> list[tuple[str, int]]:
 
 async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -> None:
     identify_worker(worker_id)
+    init_worker_series()
     store = ListStore(connect(redis_url), settings.redis_prefix)
     cache = ResultCache(
         connect_async(redis_url, timeout=settings.result_cache_timeout_seconds),

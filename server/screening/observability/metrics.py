@@ -207,13 +207,40 @@ def identify_worker(worker_id: int) -> None:
     _worker = str(worker_id)
 
 
+CACHE_RESULTS = ("local_hit", "redis_hit", "miss", "skipped")
+REDIS_OPERATIONS = ("cache_get", "cache_set", "ping")
+DECISION_NAMES = ("clear", "review", "block")
+
+
+def init_worker_series(kinds: Iterable[str] = ("party",)) -> None:
+    """Known label values start at 0 in every worker, so rates and ratios have data (and
+    absence means something) before the first event."""
+    for kind in kinds:
+        for decision in DECISION_NAMES:
+            _decision_count(kind, decision)
+    for result in CACHE_RESULTS:
+        _cache_count(result)
+    for operation in REDIS_OPERATIONS:
+        REDIS_ERRORS.labels(operation)
+
+
+def _decision_count(kind: str, decision: str) -> BufferedCount:
+    count = _DECISION_COUNTS.get((kind, decision))
+    if count is None:
+        count = _DECISION_COUNTS[(kind, decision)] = buffered(DECISIONS.labels(kind, decision))
+    return count
+
+
+def _cache_count(result: str) -> BufferedCount:
+    count = _CACHE_COUNTS.get(result)
+    if count is None:
+        count = _CACHE_COUNTS[result] = buffered(RESULT_CACHE.labels(result))
+    return count
+
+
 def record_screening(kind: str, decision: str, matches: Iterable[tuple[str, float]]) -> None:
     """One screened party: its decision and the (source, score) of each returned match."""
-    key = (kind, decision)
-    count = _DECISION_COUNTS.get(key)
-    if count is None:
-        count = _DECISION_COUNTS[key] = buffered(DECISIONS.labels(kind, decision))
-    count.inc()
+    _decision_count(kind, decision).inc()
     for source, score in matches:
         per_source = _MATCH_COUNTS.get(source)
         if per_source is None:
@@ -256,10 +283,7 @@ def record_refresh(source: str, outcome: str, published: str | None = None) -> N
 
 
 def record_cache(result: str) -> None:
-    count = _CACHE_COUNTS.get(result)
-    if count is None:
-        count = _CACHE_COUNTS[result] = buffered(RESULT_CACHE.labels(result))
-    count.inc()
+    _cache_count(result).inc()
 
 
 def record_redis(operation: str, ok: bool) -> None:
