@@ -121,7 +121,9 @@ def traffic(prometheus: str, stub) -> str:  # type: ignore[no-untyped-def]
             stub.ScreenParty(pb.ScreenPartyRequest(party=pb.Party(name=name)), timeout=10)
             sent += 1
         stub.CompareParties(
-            pb.ComparePartiesRequest(left=pb.Party(name="Anna Smith"), right=pb.Party(name="A Smith")),
+            pb.ComparePartiesRequest(
+                left=pb.Party(name="Anna Smith"), right=pb.Party(name="A Smith")
+            ),
             timeout=10,
         )
         for bad in (
@@ -179,7 +181,9 @@ def test_stock_grpc_dashboard_names_and_labels(traffic: str):
     )
     codes = {s["metric"]["grpc_code"] for s in by_code}
     assert {"OK", "InvalidArgument"} <= codes
-    assert query(traffic, 'grpc_server_handled_total{grpc_method="GetEntity", grpc_code="NotFound"}')
+    assert query(
+        traffic, 'grpc_server_handled_total{grpc_method="GetEntity", grpc_code="NotFound"}'
+    )
     for name in (
         "grpc_server_started_total",
         "grpc_server_msg_received_total",
