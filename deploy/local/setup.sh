@@ -11,6 +11,8 @@ need_apt=()
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 if [ "$dev" = 1 ]; then
   command -v redis-sentinel >/dev/null 2>&1 || need_apt+=(redis-sentinel)
+  # tests/e2e/test_prometheus.py runs a real Prometheus against the service.
+  command -v prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
 fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
   sudo_cmd=""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,6 +43,9 @@ class Settings(BaseSettings):
     poll_seconds: float = Field(5.0, gt=0, description="Snapshot pointer poll interval")
     grace_seconds: float = Field(10.0, ge=0, description="Drain time for in-flight calls")
     log_level: str = Field("INFO", description="Log level")
+    event_loop: Literal["uvloop", "asyncio"] = Field(
+        "uvloop", description="Workers' event loop (uvloop measured faster under load)"
+    )
     result_cache_ttl_seconds: int = Field(
         3600, ge=0, description="Keep screening results in Redis this long (0: no result cache)"
     )

@@ -18,6 +18,7 @@ import signal
 import grpc
 from screening.api.reflection import enable_reflection
 from screening.api.server import SERVICE_NAME, run_event_loop, server_options
+from screening.config import Settings
 from screening.v1 import screening_pb2 as pb
 from screening.v1 import screening_pb2_grpc as pb_grpc
 
@@ -48,7 +49,7 @@ async def serve(host: str, port: int) -> None:
 
 
 def run(host: str, port: int) -> None:
-    run_event_loop(serve(host, port))
+    run_event_loop(serve(host, port), Settings().event_loop)
 
 
 def main() -> None:

@@ -124,11 +124,9 @@ async def _set_serving(servicer: health_aio.HealthServicer, serving: bool) -> No
     await servicer.set(SERVICE_NAME, status)
 
 
-def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
-    """Run a worker's event loop (uvloop unless SCREENING_EVENT_LOOP=asyncio)."""
-    import os
-
-    if os.environ.get("SCREENING_EVENT_LOOP", "uvloop") == "uvloop":
+def run_event_loop(main: Coroutine[Any, Any, None], kind: str = "uvloop") -> None:
+    """Run a worker's event loop: uvloop (the default) or the standard asyncio loop."""
+    if kind == "uvloop":
         import uvloop
 
         uvloop.run(main)
@@ -141,4 +139,4 @@ def run_worker(settings: Settings, redis_url: str, worker_id: int) -> None:
     from screening.observability.logging import setup_logging
 
     setup_logging(settings.log_level)
-    run_event_loop(serve_worker(settings, redis_url, worker_id))
+    run_event_loop(serve_worker(settings, redis_url, worker_id), settings.event_loop)
