@@ -1,22 +1,25 @@
 """The benchmark: the service under ghz, against an empty-handler ceiling, in one run.
 
-    .venv/bin/python -m tests.load.bench            # from the repository root
-    .venv/bin/python -m tests.load.bench --help     # durations, workers, concurrency...
+    .venv/bin/python -m tests.load.bench            # from the repository root, ~6 minutes
+    .venv/bin/python -m tests.load.bench --help     # durations, rounds, workers, load...
 
-1. Ceiling: tests/load/empty_server.py, the same grpc.aio stack (options, event loop,
-   reflection, SO_REUSEPORT, worker count) answering empty messages.
-2. The service (`screening serve`) with every shared list, on its own redis-server:
-   index build time and resident memory per worker, then ScreenParty, CompareParties and
-   ScreenShipment with the request data of deploy/ghz/, each as a ratio to the ceiling.
-3. ScreenParty held at half the throughput it reached: p99 there.
-4. A data reload during a ghz run: a new snapshot is published while ghz runs; every
-   request must succeed and every worker must swap to the new version.
-5. ScreenParty with the result cache off (every request runs the matcher), for reference.
+- Ceiling: tests/load/empty_server.py, the same grpc.aio stack (options, event loop,
+  reflection, SO_REUSEPORT, worker count) answering empty messages.
+- The service (`screening serve`) with every shared list, on its own redis-server: index
+  build time and resident memory per worker; then ScreenParty, CompareParties and
+  ScreenShipment with the request data of deploy/ghz/ (result cache warm: every distinct
+  request has been seen once), each against the ceiling. Ceiling and service runs
+  alternate for several rounds, so a change in the machine's background load hits both.
+- ScreenParty held at half the throughput it reached: p50 and p99 there.
+- A data reload during a ghz run: a new snapshot is published while ghz runs; every
+  request must succeed and every worker must swap to the new version.
+- ScreenParty with the result cache off (every request runs the matcher), for reference.
 
-ghz runs on the same 2 cores as the servers. Its CPU time and the servers' CPU time are
-measured per run and printed per request: `srv us/req` does not depend on how much CPU the
-load generator or other processes took, so it is the steadiest figure on a busy machine.
-Where ghz is missing (and `go install` cannot get it), h2load sends one pre-encoded request.
+ghz runs on the same cores as the servers (limited to --ghz-cpus). The servers' CPU time and
+ghz's are measured per run and printed per request: `srv us/req` does not depend on how much
+CPU the load generator or other processes took, so it is the steadiest figure on a busy
+machine. Where ghz is missing (and `go install` cannot get it), h2load sends one
+pre-encoded request.
 """
 
 from __future__ import annotations
@@ -312,7 +315,7 @@ class Loader:
 # -- the phases -----------------------------------------------------------------------------
 
 
-def measure_ceiling(loader: Loader, args: argparse.Namespace, calls: list[str]) -> dict[str, Run]:
+def start_ceiling(args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -327,16 +330,8 @@ def measure_ceiling(loader: Loader, args: argparse.Namespace, calls: list[str]) 
         cwd=ROOT,
     )
     target = f"127.0.0.1:{port}"
-    try:
-        wait_answering(target, "/screening.v1.ScreeningService/ScreenParty")
-        pids = worker_pids(proc.pid)
-        loader.run("warm-up", "ScreenParty", target, pids, duration=2)
-        return {
-            call: loader.run("ceiling", call, target, pids, duration=args.duration)
-            for call in calls
-        }
-    finally:
-        stop(proc)
+    wait_answering(target, "/screening.v1.ScreeningService/ScreenParty")
+    return proc, target
 
 
 @dataclass
@@ -432,24 +427,90 @@ def reload_during_run(
 # -- report ---------------------------------------------------------------------------------
 
 
-def line(run: Run, ceiling: Run | None = None) -> str:
-    ratio = f"{run.rps / ceiling.rps:6.0%}" if ceiling and ceiling.rps else "      "
-    cpu_ratio = (
-        f"{ceiling.server_us / run.server_us:6.0%}"
-        if ceiling and ceiling.server_us and run.server_us
-        else "      "
-    )
-    return (
-        f"  {run.call:<15} {run.label:<22} {run.rps:8.0f} {ratio} {run.p50_ms:8.2f} "
-        f"{run.p99_ms:8.2f} {run.server_us:9.0f} {cpu_ratio} {run.client_us:9.0f} "
-        f"{run.count:8d} {run.errors:7d}"
-    )
+@dataclass
+class Pair:
+    """One call measured in alternating rounds: ceiling, service, ceiling, service..."""
+
+    call: str
+    label: str
+    ceiling: list[Run] = field(default_factory=list)
+    service: list[Run] = field(default_factory=list)
+
+    def ratios(self) -> list[float]:
+        return [s.rps / c.rps for c, s in zip(self.ceiling, self.service, strict=True) if c.rps]
+
+    def summary(self, runs: list[Run]) -> Run:
+        """The median of each figure over the rounds."""
+
+        def med(values: list[float]) -> float:
+            return statistics.median(values) if values else 0.0
+
+        return Run(
+            label=self.label,
+            call=self.call,
+            count=sum(r.count for r in runs),
+            errors=sum(r.errors for r in runs),
+            rps=med([r.rps for r in runs]),
+            p50_ms=med([r.p50_ms for r in runs]),
+            p99_ms=med([r.p99_ms for r in runs]),
+            server_us=med([r.server_us for r in runs]),
+            client_us=med([r.client_us for r in runs]),
+        )
 
 
 HEADER = (
-    f"  {'call':<15} {'run':<22} {'req/s':>8} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8} "
-    f"{'srv us/req':>9} {'cpu r.':>6} {'ghz us/req':>9} {'requests':>8} {'errors':>7}"
+    f"  {'call':<15} {'run':<20} {'req/s':>7} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} "
+    f"{'srv us/req':>10} {'cpu r.':>6} {'ghz us/req':>10} {'requests':>8} {'errors':>6}"
 )
+
+
+def line(run: Run, ratio: float | None = None, cpu_ratio: float | None = None) -> str:
+    r = f"{ratio:6.0%}" if ratio is not None else " " * 6
+    c = f"{cpu_ratio:6.0%}" if cpu_ratio is not None else " " * 6
+    return (
+        f"  {run.call:<15} {run.label:<20} {run.rps:7.0f} {r} {run.p50_ms:7.2f} {run.p99_ms:7.2f} "
+        f"{run.server_us:10.0f} {c} {run.client_us:10.0f} {run.count:8d} {run.errors:6d}"
+    )
+
+
+def report_pair(pair: Pair) -> dict[str, object]:
+    ceiling, service = pair.summary(pair.ceiling), pair.summary(pair.service)
+    ratio = statistics.median(pair.ratios()) if pair.ratios() else 0.0
+    cpu_ratio = ceiling.server_us / service.server_us if service.server_us else 0.0
+    ceiling.label = "ceiling"
+    print(line(ceiling))
+    print(line(service, ratio, cpu_ratio))
+    rounds = ", ".join(
+        f"{s.rps:.0f}/{c.rps:.0f}" for c, s in zip(pair.ceiling, pair.service, strict=True)
+    )
+    print(f"  {'':<15} {'rounds (svc/ceiling)':<20} {rounds}", flush=True)
+    return {
+        "ceiling": asdict(ceiling),
+        "service": asdict(service),
+        "ratio": ratio,
+        "cpu_ratio": cpu_ratio,
+        "rounds": [
+            {"ceiling": asdict(c), "service": asdict(s)}
+            for c, s in zip(pair.ceiling, pair.service, strict=True)
+        ],
+    }
+
+
+def alternate(
+    loader: Loader,
+    args: argparse.Namespace,
+    label: str,
+    call: str,
+    ceiling: tuple[str, list[int]],
+    service: Service,
+) -> Pair:
+    pair = Pair(call, label)
+    for _ in range(args.rounds):
+        pair.ceiling.append(loader.run("ceiling", call, *ceiling, duration=args.duration))
+        pair.service.append(
+            loader.run(label, call, service.target, service.pids(), duration=args.duration)
+        )
+    return pair
 
 
 def main() -> int:
@@ -457,14 +518,15 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--duration", type=float, default=15, help="seconds per run")
+    parser.add_argument("--duration", type=float, default=10, help="seconds per run")
+    parser.add_argument("--rounds", type=int, default=3, help="ceiling/service alternations")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--ghz-cpus", type=int, default=1, help="cores ghz may use (GOMAXPROCS)")
     parser.add_argument("--lists-dir", type=Path, default=DEFAULT_LISTS)
     parser.add_argument("--calls", default=",".join(CALLS), help="comma-separated RPCs")
     parser.add_argument("--reload-after", type=float, default=4, help="seconds into the run")
-    parser.add_argument("--no-uncached", action="store_true", help="skip the cache-off run")
+    parser.add_argument("--no-uncached", action="store_true", help="skip the cache-off runs")
     parser.add_argument("--h2load", action="store_true", help="use h2load even if ghz is here")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
@@ -477,28 +539,23 @@ def main() -> int:
         f"benchmark: {args.workers} workers, {os.cpu_count()} cores, load average "
         f"{os.getloadavg()[0]:.1f} at start; {loader.tool} ({loader.ghz or loader.h2load}) "
         f"with {args.connections} connections, concurrency {args.concurrency}, "
-        f"{args.ghz_cpus} core(s) for ghz, {args.duration:.0f}s per run",
+        f"{args.ghz_cpus} core(s) for ghz; {args.rounds} rounds of {args.duration:.0f}s runs, "
+        "ceiling and service alternating",
         flush=True,
     )
-    results: dict[str, object] = {"tool": loader.tool, "workers": args.workers}
-
-    ceilings = measure_ceiling(loader, args, calls)
-    print("\nceiling: empty handlers on the same stack", flush=True)
-    print(HEADER)
-    for run in ceilings.values():
-        print(line(run), flush=True)
-
+    results: dict[str, object] = {"tool": loader.tool, "workers": args.workers, "calls": {}}
     redis = EmbeddedRedis().start()
+    ceiling_proc, ceiling_target = start_ceiling(args)
     prefix = "bench"
-    runs: list[Run] = []
+    failed = 0
     try:
+        ceiling = (ceiling_target, worker_pids(ceiling_proc.pid))
         started = time.monotonic()
         service = start_service(args, redis.url, {"SCREENING_REDIS_PREFIX": prefix})
         ready = time.monotonic() - started
         try:
             build = scrape(service.metrics_port, "screening_index_build_seconds")
             entities = scrape(service.metrics_port, "screening_entities_loaded")
-            memory = {pid: rss_mib(pid) for pid in service.pids()}
             print(
                 f"\nservice: every shared list ({int(sum(entities.values()))} entities: "
                 + ", ".join(f"{k[9:-2]} {int(v)}" for k, v in sorted(entities.items()))
@@ -508,79 +565,72 @@ def main() -> int:
                 "  index build per worker: "
                 + ", ".join(f"{v:.2f}s" for v in sorted(build.values()))
             )
-            print(
-                "  resident memory per worker: "
-                + ", ".join(f"{v:.0f} MiB" for v in memory.values())
-            )
-            results.update(
-                build_seconds=sorted(build.values()),
-                rss_mib=list(memory.values()),
-                entities=entities,
-            )
-            pids = service.pids()
-            loader.run("warm-up", "ScreenParty", service.target, pids, duration=args.duration)
+            loader.run("warm-up", "ScreenParty", *ceiling, duration=2)
+            for call in calls:  # every distinct request once: the result cache is warm
+                loader.run("warm-up", call, service.target, service.pids(), duration=5)
+            memory = [rss_mib(pid) for pid in service.pids()]
+            print("  resident memory per worker: " + ", ".join(f"{v:.0f} MiB" for v in memory))
+            results.update(build_seconds=sorted(build.values()), rss_mib=memory, entities=entities)
             print(HEADER)
+            party: Pair | None = None
             for call in calls:
-                run = loader.run("saturated", call, service.target, pids, duration=args.duration)
-                runs.append(run)
-                print(line(run, ceilings[call]), flush=True)
-            party = next((r for r in runs if r.call == "ScreenParty"), None)
-            if party and party.rps:
+                pair = alternate(loader, args, "saturated", call, ceiling, service)
+                results["calls"][call] = report_pair(pair)  # type: ignore[index]
+                if call == "ScreenParty":
+                    party = pair
+                    failed += pair.summary(pair.service).errors
+            if party is not None:
+                target_rps = party.summary(party.service).rps / 2
                 half = loader.run(
                     "at half throughput",
                     "ScreenParty",
                     service.target,
-                    pids,
-                    duration=args.duration,
-                    rps=party.rps / 2,
+                    service.pids(),
+                    duration=args.duration * 1.5,
+                    rps=target_rps,
                 )
-                runs.append(half)
-                print(line(half, ceilings["ScreenParty"]), flush=True)
+                failed += half.errors
+                print(line(half), flush=True)
+                results["half_throughput"] = asdict(half)
             reload_run, info = reload_during_run(loader, args, service, prefix)
-            runs.append(reload_run)
-            print(line(reload_run, ceilings["ScreenParty"]), flush=True)
+            failed += reload_run.errors
+            print(line(reload_run), flush=True)
             print(
                 f"  reload: published snapshot {info.get('version')} "
                 f"{args.reload_after:.0f}s into the run; every worker swapped after "
                 f"{info.get('all_workers_swapped_after_s', 'NOT SEEN')}s; "
-                f"failed requests: {reload_run.errors} {reload_run.error_kinds or ''}"
+                f"failed requests: {reload_run.errors} {reload_run.error_kinds or ''}",
+                flush=True,
             )
-            results["reload"] = {**info, "failed_requests": reload_run.errors}
+            results["reload"] = {**info, "run": asdict(reload_run)}
         finally:
             stop(service.proc)
 
-        if not args.no_uncached:
+        if not args.no_uncached and "ScreenParty" in calls:
             service = start_service(
                 args,
                 redis.url,
                 {"SCREENING_REDIS_PREFIX": prefix, "SCREENING_RESULT_CACHE_TTL_SECONDS": "0"},
             )
             try:
-                run = loader.run(
-                    "result cache off",
-                    "ScreenParty",
-                    service.target,
-                    service.pids(),
-                    duration=args.duration,
-                )
-                runs.append(run)
-                print(line(run, ceilings["ScreenParty"]), flush=True)
+                pair = alternate(loader, args, "result cache off", "ScreenParty", ceiling, service)
+                failed += pair.summary(pair.service).errors
+                results["cache_off"] = report_pair(pair)
             finally:
                 stop(service.proc)
     finally:
+        stop(ceiling_proc)
         redis.stop()
 
-    failures = [r for r in runs if r.errors and r.call == "ScreenParty"]
     print(
-        "\nratio: req/s against the ceiling's in the same run; cpu r.: the ceiling's server "
-        "CPU per request over this run's (independent of what else used the cores)"
+        "\nreq/s, p50, p99 and us/req: medians over the rounds; ratio: median of each round's "
+        "service/ceiling req/s; cpu r.: ceiling server CPU per request / service server CPU "
+        "per request (does not depend on what else ran on the cores)"
     )
-    print(f"ScreenParty failed requests in all runs: {sum(r.errors for r in failures)}")
+    print(f"ScreenParty failed requests in all runs: {failed}")
     if args.json:
-        results["ceiling"] = {k: asdict(v) for k, v in ceilings.items()}
-        results["runs"] = [asdict(r) for r in runs]
         args.json.write_text(json.dumps(results, indent=2))
-    return 1 if failures else 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
