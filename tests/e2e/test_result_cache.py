@@ -96,6 +96,17 @@ def test_repeated_request_is_a_cache_hit(cached: Cached):
         cached.wait_metric("screening_result_cache_requests_total", hits + 1, result="local_hit")
         >= hits + 1
     )
+    # Written differently, the same after validation: answered from Redis.
+    redis_hits = cached.metric("screening_result_cache_requests_total", result="redis_hit")
+    padded = pb.Party(name="  ERIC BADEGE ", entity_type=pb.ENTITY_TYPE_PERSON)
+    third = cached.stub.ScreenParty(pb.ScreenPartyRequest(party=padded), timeout=10)
+    assert [m.entity_id for m in third.matches] == [m.entity_id for m in first.matches]
+    assert (
+        cached.wait_metric(
+            "screening_result_cache_requests_total", redis_hits + 1, result="redis_hit"
+        )
+        >= redis_hits + 1
+    )
 
 
 def test_new_data_version_never_serves_an_old_answer(cached: Cached):

@@ -51,30 +51,28 @@ async def test_another_data_version_is_a_miss(redis_server: RedisServer, prefix:
     c = cache(redis_server.url, prefix, local_entries=10)
     try:
         c.put("v1", "abc", b"old answer")
+        c.put_exact("v1", b"request", b"old answer")
         await settle(c)
         assert await c.get("v1", "abc") == b"old answer"
+        assert c.get_exact("v1", b"request") == b"old answer"
         assert await c.get("v2", "abc") is None
-        c.put("v2", "abc", b"new answer")
-        await settle(c)
-        assert await c.get("v2", "abc") == b"new answer"
+        assert c.get_exact("v2", b"request") is None
+        c.put_exact("v2", b"request", b"new answer")
+        assert c.get_exact("v2", b"request") == b"new answer"
         # The worker's memory only keeps answers of the data it serves.
-        assert all(version == "v2" for version, _ in c._local)
+        assert c.get_exact("v1", b"request") is None
     finally:
         await c.aclose()
 
 
-async def test_memory_tier_is_bounded_and_serves_without_redis(
-    redis_server: RedisServer, prefix: str
-):
-    c = cache(redis_server.url, prefix, local_entries=2)
+async def test_memory_tier_is_bounded_and_needs_no_redis(prefix: str):
+    c = cache("redis://127.0.0.1:1/0", prefix, local_entries=2)  # nothing listens on port 1
     try:
-        for digest in ("a", "b", "c"):
-            c.put("v1", digest, digest.encode())
-        await settle(c)
-        assert len(c._local) == 2
-        redis_server.client().delete(*[Keys(prefix).result("v1", d) for d in "abc"])
-        assert await c.get("v1", "c") == b"c"  # from memory
-        assert await c.get("v1", "a") is None  # evicted, and gone from Redis
+        for request in (b"a", b"b", b"c"):
+            c.put_exact("v1", request, request.upper())
+        assert c.get_exact("v1", b"c") == b"C"
+        assert c.get_exact("v1", b"b") == b"B"
+        assert c.get_exact("v1", b"a") is None  # the least recently used went first
     finally:
         await c.aclose()
 
@@ -83,8 +81,10 @@ async def test_disabled_cache_stores_nothing(redis_server: RedisServer, prefix: 
     c = cache(redis_server.url, prefix, ttl=0, local_entries=10)
     try:
         c.put("v1", "abc", b"answer")
+        c.put_exact("v1", b"request", b"answer")
         await settle(c)
         assert await c.get("v1", "abc") is None
+        assert c.get_exact("v1", b"request") is None
         assert not redis_server.client().keys(f"{prefix}:result:*")
     finally:
         await c.aclose()
@@ -106,9 +106,10 @@ async def test_redis_down_costs_one_short_timeout_then_nothing(prefix: str):
         for i in range(100):
             assert await c.get("v1", f"new-{i}") is None
             c.put("v1", f"new-{i}", b"answer")
+            c.put_exact("v1", f"request-{i}".encode(), b"answer")
         assert time.perf_counter() - started < 0.2
         assert not c._pending
-        assert await c.get("v1", "new-99") == b"answer"
+        assert c.get_exact("v1", b"request-99") == b"answer"
         # Redis comes up: the monitor's ping closes the circuit and the cache is back.
         server = start_redis(port)
         for _ in range(50):
@@ -116,10 +117,8 @@ async def test_redis_down_costs_one_short_timeout_then_nothing(prefix: str):
                 break
             await asyncio.sleep(0.1)
         assert c.breaker.closed
-        c._local.clear()
         c.put("v1", "xyz", b"answer")
         await settle(c)
-        c._local.clear()
         assert await c.get("v1", "xyz") == b"answer"
     finally:
         stop.set()

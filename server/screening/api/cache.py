@@ -1,9 +1,12 @@
-"""The result cache: a screening answer kept by data version and normalised request.
+"""The result cache: a screening answer kept by data version and request.
 
-A repeated counterparty costs one lookup: in the worker's memory when that worker has
-answered the same request on the same data, else one Redis GET shared by every worker and
-replica. The key holds the data version, so an answer is only ever served for the data it
-was computed on; entries expire after a TTL.
+A repeated counterparty costs one lookup. Two tiers:
+- the worker's memory, keyed by the exact request bytes: a request this worker has
+  answered on this data is answered again without validation or hashing;
+- Redis, keyed by a hash of the normalised request (what the matcher sees), shared by every
+  worker and replica and tolerant of spelling differences the validation irons out.
+Both keys hold the data version, so an answer is only ever served for the data it was
+computed on; Redis entries expire after a TTL.
 
 Redis trouble never fails or slows a screening: commands have a short timeout and no
 retries; after a failure the cache bypasses Redis (circuit open) until a background ping
@@ -69,7 +72,7 @@ class ResultCache:
         self.local_entries = local_entries
         self.max_pending_writes = max_pending_writes
         self.breaker = CircuitBreaker()
-        self._local: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        self._local: OrderedDict[tuple[str, bytes], bytes] = OrderedDict()
         self._local_version = ""
         self._pending: set[asyncio.Task[None]] = set()
 
@@ -77,15 +80,29 @@ class ResultCache:
     def enabled(self) -> bool:
         return self.ttl_seconds > 0
 
+    def get_exact(self, data_version: str, request: bytes) -> bytes | None:
+        """The answer this worker gave to exactly this request on this data, or None."""
+        answer = self._local.get((data_version, request))
+        if answer is not None:
+            self._local.move_to_end((data_version, request))
+            record_cache("local_hit")
+        return answer
+
+    def put_exact(self, data_version: str, request: bytes, payload: bytes) -> None:
+        if self.local_entries <= 0 or not self.enabled:
+            return
+        if data_version != self._local_version:
+            # Answers for other data are never served again: free them at once.
+            self._local.clear()
+            self._local_version = data_version
+        self._local[(data_version, request)] = payload
+        if len(self._local) > self.local_entries:
+            self._local.popitem(last=False)
+
     async def get(self, data_version: str, digest: str) -> bytes | None:
-        """The cached answer for this request on this data version, or None."""
+        """The answer to this normalised request on this data version from Redis, or None."""
         if not self.enabled:
             return None
-        local = self._local.get((data_version, digest))
-        if local is not None:
-            self._local.move_to_end((data_version, digest))
-            record_cache("local_hit")
-            return local
         if self.redis is None or not self.breaker.closed:
             record_cache("skipped")
             return None
@@ -98,15 +115,13 @@ class ResultCache:
         if not isinstance(value, bytes):
             record_cache("miss")
             return None
-        self._remember(data_version, digest, value)
         record_cache("redis_hit")
         return value
 
     def put(self, data_version: str, digest: str, payload: bytes) -> None:
-        """Keep an answer; the Redis write happens in the background."""
+        """Keep an answer in Redis; the write happens in the background."""
         if not self.enabled:
             return
-        self._remember(data_version, digest, payload)
         if (
             self.redis is None
             or not self.breaker.closed
@@ -125,17 +140,6 @@ class ResultCache:
             await self.redis.set(key, payload, ex=self.ttl_seconds)
         except REDIS_FAILURES as exc:
             self._failed("cache_set", exc)
-
-    def _remember(self, data_version: str, digest: str, payload: bytes) -> None:
-        if self.local_entries <= 0:
-            return
-        if data_version != self._local_version:
-            # Answers for other data are never served again: free them at once.
-            self._local.clear()
-            self._local_version = data_version
-        self._local[(data_version, digest)] = payload
-        if len(self._local) > self.local_entries:
-            self._local.popitem(last=False)
 
     def _failed(self, operation: str, exc: BaseException) -> None:
         record_redis(operation, ok=False)

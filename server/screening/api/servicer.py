@@ -63,6 +63,26 @@ class PartyCheck:
     limit: int
 
 
+def _exact_key(request: pb.ScreenPartyRequest) -> bytes:
+    """The request as bytes, without the caller's reference (echoed, not screened)."""
+    ref = request.client_ref
+    if not ref:
+        return request.SerializeToString(deterministic=True)
+    request.client_ref = ""
+    try:
+        return request.SerializeToString(deterministic=True)
+    finally:
+        request.client_ref = ref
+
+
+def _from_cache(request: pb.ScreenPartyRequest, answer: bytes) -> pb.ScreenPartyResponse:
+    response = pb.ScreenPartyResponse.FromString(answer)
+    response.screening_id = new_screening_id()
+    response.screened_at.FromNanoseconds(time.time_ns())
+    response.client_ref = request.client_ref
+    return response
+
+
 class ScreeningServicer(pb_grpc.ScreeningServiceServicer):
     def __init__(
         self,
@@ -104,11 +124,7 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):
         self, request: pb.ScreenPartyRequest, context: grpc.aio.ServicerContext
     ) -> pb.ScreenPartyResponse:
         index = await self._index(context)
-        errors = Violations()
-        check = self.check_party(request, index, errors)
-        if check is None:
-            await abort_invalid(context, errors)
-        response = await self._screen_party_cached(request, index, check)
+        response = await self._screen_party_cached(request, index, context)
         record_screening(
             "party",
             convert.DECISION_NAME[response.decision],
@@ -117,26 +133,38 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):
         return response
 
     async def _screen_party_cached(
-        self, request: pb.ScreenPartyRequest, index: LoadedIndex, check: PartyCheck
+        self, request: pb.ScreenPartyRequest, index: LoadedIndex, context: grpc.aio.ServicerContext
     ) -> pb.ScreenPartyResponse:
-        """The answer from the result cache when this request was answered on this data."""
-        if self.cache is None or not self.cache.enabled:
+        """Validate and screen through the result cache: an exact repeat of a request this
+        worker answered on this data costs a memory lookup; a request any worker or replica
+        answered on this data (after normalisation), one Redis GET."""
+        cache = self.cache
+        exact = b""
+        if cache is not None and cache.enabled:
+            exact = _exact_key(request)
+            answer = cache.get_exact(index.version, exact)
+            if answer is not None:
+                return _from_cache(request, answer)
+        errors = Violations()
+        check = self.check_party(request, index, errors)
+        if check is None:
+            await abort_invalid(context, errors)
+        if cache is None or not exact:
             return self._screen_checked(request, index, check)
         digest = request_digest(self._answer_settings, check)
-        cached = await self.cache.get(index.version, digest)
-        if cached is not None:
-            response = pb.ScreenPartyResponse.FromString(cached)
-            response.screening_id = new_screening_id()
-            response.screened_at.FromNanoseconds(time.time_ns())
-            response.client_ref = request.client_ref
-            return response
-        response = self._screen_checked(request, index, check)
-        answer = pb.ScreenPartyResponse()
-        answer.CopyFrom(response)
-        answer.ClearField("screening_id")
-        answer.ClearField("screened_at")
-        answer.ClearField("client_ref")
-        self.cache.put(index.version, digest, answer.SerializeToString())
+        answer = await cache.get(index.version, digest)
+        if answer is None:
+            response = self._screen_checked(request, index, check)
+            kept = pb.ScreenPartyResponse()
+            kept.CopyFrom(response)
+            kept.ClearField("screening_id")
+            kept.ClearField("screened_at")
+            kept.ClearField("client_ref")
+            answer = kept.SerializeToString()
+            cache.put(index.version, digest, answer)
+        else:
+            response = _from_cache(request, answer)
+        cache.put_exact(index.version, exact, answer)
         return response
 
     def screen_party(
