@@ -1,4 +1,4 @@
-"""The `screening` command: serve, ingest, eval, status."""
+"""The `screening` command: serve, ingest, refresh, eval, status."""
 
 from __future__ import annotations
 
@@ -6,9 +6,14 @@ import argparse
 import json
 import logging
 import sys
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from screening.config import Settings
+
+if TYPE_CHECKING:
+    from screening.ingest import FileOutcome
 
 log = logging.getLogger("screening.cli")
 
@@ -24,6 +29,7 @@ def _settings(args: argparse.Namespace) -> Settings:
             "redis_url": getattr(args, "redis_url", None),
             "lists_dir": getattr(args, "lists_dir", None),
             "log_level": getattr(args, "log_level", None),
+            "refresh_interval": getattr(args, "refresh_interval", None),
         }.items()
         if value is not None
     }
@@ -62,24 +68,84 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         url = embedded.url
     try:
         store = ListStore(connect(url), settings.redis_prefix)
-        result = ingest_directory(store, settings.lists_dir, max_drop_share=settings.max_drop_share)
-        for note in result.notes:
-            print(note)
+        started = time.perf_counter()
+        result = ingest_directory(
+            store,
+            settings.lists_dir,
+            max_drop_share=settings.max_drop_share,
+            describe_dates=True,
+        )
+        seconds = time.perf_counter() - started
+        print(format_ingest_table(result.files))
         for rejected in result.rejected:
             print(f"REJECTED {rejected}", file=sys.stderr)
         manifest = store.manifest()
         if manifest is not None:
-            print(f"\ndata version {manifest.version}")
-            print(f"{'source':<14} {'published':<12} {'entities':>9}  files")
+            print(f"\ndata version {manifest.version}  ({seconds:.1f} s)")
+            print(f"{'source':<11} {'published':<11} {'entities':>8}  format")
             for name, state in sorted(manifest.sources.items()):
                 print(
-                    f"{name:<14} {state.publication_date:<12} {state.entity_count:>9}  "
-                    f"{', '.join(state.files)}"
+                    f"{name:<11} {state.publication_date:<11} {state.entity_count:>8}  "
+                    f"{state.format}"
                 )
         return 1 if result.rejected and args.strict else 0
     finally:
         if embedded is not None:
             embedded.stop()
+
+
+def format_ingest_table(files: list[FileOutcome]) -> str:
+    """One line per publication found: what it holds and what became of it."""
+    lines = [
+        f"{'source':<11} {'file':<40} {'published':<11} {'entities':>8} {'secs':>5}  "
+        f"{'outcome':<17} dates / detail"
+    ]
+    for f in sorted(files, key=lambda f: (f.source, f.publication_date, f.file)):
+        detail = f.dates if f.dates else f.detail
+        lines.append(
+            f"{f.source:<11} {f.file[:40]:<40} {f.publication_date:<11} {f.entities:>8} "
+            f"{f.seconds:>5.1f}  {f.outcome:<17} {detail}"
+        )
+    return "\n".join(lines)
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    """Fetch the official lists once into the given Redis (the same as a scheduled round)."""
+    from screening.refresh import RefreshOptions, refresh, targets
+    from screening.sources.registry import FORMATS_BY_NAME
+    from screening.store.connection import connect
+    from screening.store.snapshots import ListStore
+
+    settings = _settings(args)
+    if not settings.redis_url:
+        raise SystemExit("--redis-url (or REDIS_URL) is required: refresh updates that Redis")
+    formats = args.format or settings.refresh_formats
+    unknown = [f for f in formats if f not in FORMATS_BY_NAME]
+    if unknown:
+        raise SystemExit(f"unknown format(s) {unknown}; known: {sorted(FORMATS_BY_NAME)}")
+    overrides = dict(settings.refresh_urls)
+    for item in args.url or []:
+        key, sep, url = item.partition("=")
+        if not sep or not url:
+            raise SystemExit(f"--url takes FORMAT=URL (or FORMAT:FILE=URL), got {item!r}")
+        overrides[key] = url
+    store = ListStore(connect(settings.redis_url), settings.redis_prefix)
+    options = RefreshOptions(
+        max_drop_share=settings.max_drop_share,
+        timeout=settings.refresh_timeout,
+        max_seconds=settings.refresh_max_seconds,
+    )
+    result = refresh(store, targets(formats, overrides), options, wait_for_lock=args.wait)
+    print(
+        f"{'source':<11} {'format':<24} {'outcome':<10} {'published':<11} {'entities':>8}  detail"
+    )
+    for item in result.sources:
+        print(
+            f"{item.source:<11} {item.format:<24} {item.outcome:<10} "
+            f"{item.publication_date:<11} {item.entities:>8}  {item.detail}"
+        )
+    print(f"\ndata version {result.data_version}")
+    return 0 if result.ok else 1
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -118,6 +184,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="gRPC port (default 50051)")
     serve.add_argument("--metrics-port", type=int, help="Prometheus port (default 9464, 0: off)")
     serve.add_argument("--workers", type=int, help="worker processes (default: one per core)")
+    serve.add_argument(
+        "--refresh-interval",
+        type=float,
+        help="seconds between refreshes from the official URLs, 0: off "
+        "(default: off with --lists-dir, else 3600)",
+    )
     redis_flags(serve)
     serve.set_defaults(func=cmd_serve)
 
@@ -126,11 +198,35 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--strict", action="store_true", help="exit 1 if a file was rejected")
     ingest.set_defaults(func=cmd_ingest)
 
+    refresh_cmd = sub.add_parser(
+        "refresh", help="fetch the official lists once, check them and publish into Redis"
+    )
+    refresh_cmd.add_argument("--redis-url", help="Redis URL (default: REDIS_URL)")
+    refresh_cmd.add_argument(
+        "--format", action="append", help="format to fetch (repeatable; default: one per source)"
+    )
+    refresh_cmd.add_argument(
+        "--url", action="append", help="FORMAT=URL or FORMAT:FILE=URL (a mirror; repeatable)"
+    )
+    refresh_cmd.add_argument(
+        "--wait", type=float, default=60.0, help="seconds to wait for another replica's lock"
+    )
+    refresh_cmd.add_argument("--log-level", help="log level (default INFO)")
+    refresh_cmd.set_defaults(func=cmd_refresh)
+
     evaluate = sub.add_parser("eval", help="run evaluation cases against a running server")
     evaluate.add_argument("dir", help="directory of *.jsonl case files")
     evaluate.add_argument("--target", default="127.0.0.1:50051", help="server host:port")
     evaluate.add_argument("--concurrency", type=int, default=8)
     evaluate.add_argument("--json", help="also write the figures to this JSON file")
+    evaluate.add_argument(
+        "--lists-dir",
+        type=Path,
+        help="also measure the candidate-stage loss in-process against these lists",
+    )
+    evaluate.add_argument(
+        "--loss-sample", type=int, default=40, help="screening cases for the loss measure"
+    )
     evaluate.set_defaults(func=cmd_eval)
 
     status = sub.add_parser("status", help="print GetDataStatus of a running server")

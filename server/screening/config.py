@@ -42,6 +42,22 @@ class Settings(BaseSettings):
     max_results: int = Field(10, ge=1, le=100, description="Default matches per party")
     poll_seconds: float = Field(5.0, gt=0, description="Snapshot pointer poll interval")
     grace_seconds: float = Field(10.0, ge=0, description="Drain time for in-flight calls")
+    refresh_interval: float | None = Field(
+        None,
+        ge=0,
+        description="Seconds between list refreshes from the official URLs; 0: off. "
+        "Default: off when --lists-dir is given, else 3600",
+    )
+    refresh_formats: list[str] = Field(
+        default_factory=list,
+        description="List formats to refresh (JSON list of format names); empty: one per source",
+    )
+    refresh_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description='URL overrides (JSON): {"<format>": url, "<format>:<file>": companion url}',
+    )
+    refresh_timeout: float = Field(30.0, gt=0, description="Per-operation HTTP timeout (s)")
+    refresh_max_seconds: float = Field(300.0, gt=0, description="Longest one download may take")
     log_level: str = Field("INFO", description="Log level")
     event_loop: Literal["uvloop", "asyncio"] = Field(
         "uvloop", description="Workers' event loop (uvloop measured faster under load)"
@@ -55,6 +71,13 @@ class Settings(BaseSettings):
     result_cache_timeout_seconds: float = Field(
         0.1, gt=0, description="Give up on a result-cache read or write after this long"
     )
+
+    @property
+    def effective_refresh_interval(self) -> float:
+        if self.refresh_interval is not None:
+            return self.refresh_interval
+        return 0.0 if self.lists_dir is not None else 3600.0
+
     max_name_length: int = Field(512, description="Longest accepted name or alias")
     max_aliases: int = Field(50, description="Most aliases per party")
     max_identifiers: int = Field(50, description="Most identifiers per party")

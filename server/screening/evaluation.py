@@ -249,6 +249,57 @@ def print_report(summary: dict[str, Any], stats: dict[str, SetStats], show: int 
                 print(f"  {line}")
 
 
+def load_latest_entities(lists_dir: Path) -> list[Any]:
+    """Every entity of the newest publication of each source under `lists_dir`."""
+    from screening.sources.registry import discover, parse_fileset
+
+    newest: dict[str, Any] = {}
+    for fileset in discover(lists_dir):  # oldest first within a source
+        newest[fileset.source] = fileset
+    entities: list[Any] = []
+    for fileset in newest.values():
+        entities.extend(parse_fileset(fileset).entities)
+    return entities
+
+
+def candidate_loss(
+    cases: list[dict[str, Any]], lists_dir: Path, sample: int, threshold: float
+) -> dict[str, Any]:
+    """What the candidate stage loses: matches at or above `threshold` that scoring every
+    listed name (brute force) finds and the indexed search does not, on a sample of the
+    screening cases (every n-th one, so each set is represented)."""
+    from screening.api.validation import Limits, Violations, party_to_query
+    from screening.matching.engine import MatchIndex
+
+    started = time.perf_counter()
+    index = MatchIndex(load_latest_entities(lists_dir))
+    screening = [c for c in cases if "query" in c]
+    step = max(1, len(screening) // max(1, sample))
+    chosen = screening[::step][:sample]
+    found = lost = 0
+    lost_cases = []
+    for case in chosen:
+        errors = Violations()
+        query = party_to_query(party_from_case(case["query"]), "party", errors, Limits())
+        if errors:
+            continue
+        fast = {m.entity.id for m in index.screen(query, min_score=threshold, limit=0)}
+        full = {m.entity.id for m in index.brute_force(query, min_score=threshold)}
+        found += len(full)
+        missing = full - fast
+        lost += len(missing)
+        if missing:
+            lost_cases.append(f"{case['id']}: {sorted(missing)[:3]}")
+    return {
+        "queries": len(chosen),
+        "brute_force_matches": found,
+        "lost_by_candidate_stage": lost,
+        "loss_rate": round(lost / found, 4) if found else 0.0,
+        "seconds": round(time.perf_counter() - started, 1),
+        "examples": lost_cases[:5],
+    }
+
+
 def run_evaluation(
     directory: Path,
     target: str,
@@ -256,6 +307,9 @@ def run_evaluation(
     concurrency: int = 8,
     json_out: str | None = None,
     show: int = 10,
+    lists_dir: Path | None = None,
+    loss_sample: int = 0,
+    threshold: float = 0.8,
 ) -> int:
     cases = load_cases(directory)
     if not cases:
@@ -266,6 +320,12 @@ def run_evaluation(
     summary = summarize(stats)
     print(f"{len(cases)} cases against {target} in {time.perf_counter() - started:.1f}s\n")
     print_report(summary, stats, show)
+    if lists_dir is not None and loss_sample > 0:
+        loss = candidate_loss(cases, lists_dir, loss_sample, threshold)
+        summary["candidate stage loss (vs brute force)"] = loss
+        print("\ncandidate stage loss against a brute-force scan of every listed name:")
+        for key, value in loss.items():
+            print(f"  {key:<26} {value}")
     if json_out:
         Path(json_out).write_text(json.dumps(summary, indent=2))
     return 1 if any(s.errors for s in stats.values()) else 0

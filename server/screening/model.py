@@ -74,6 +74,9 @@ class Entity(msgspec.Struct, omit_defaults=True):
     designation_date: str = ""
     designation_date_basis: DateBasis = DateBasis.NONE
     first_seen: str = ""
+    # Ids of entries on other lists this entry implements or mirrors, as the list cites them
+    # (a UK entry's "UN Ref" -> "un:QDi.001").
+    related: list[str] = msgspec.field(default_factory=list)
 
     def all_names(self) -> list[Name]:
         """The primary name followed by every alias, without repeats."""
@@ -105,6 +108,7 @@ class Publication(msgspec.Struct, omit_defaults=True):
     dates_are_official: bool = False
     version: str = ""
     url: str = ""
+    format: str = ""  # ListFormat.name: two formats of one publication are told apart
 
 
 ENTITY_ENCODER = msgspec.msgpack.Encoder()

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from screening.config import Settings
 
 if TYPE_CHECKING:
+    from screening.refresh import RefreshScheduler
     from screening.store.snapshots import Manifest
 
 log = logging.getLogger(__name__)
@@ -40,20 +41,17 @@ class Supervisor:
         self._stopping = True
 
     def run(self) -> int:
-        from screening.observability.multiproc import (
-            cleanup_multiprocess_dir,
-            prepare_multiprocess_dir,
-        )
+        from screening.observability import metrics as _preload  # noqa: F401
 
         metrics_dir = ""
         if self.settings.metrics_port:
-            # Before prometheus_client is imported: the supervisor's own samples (refresh
-            # outcomes) then go to the shared directory too.
+            from screening.observability.metrics import prepare_multiprocess_dir
+
             metrics_dir = prepare_multiprocess_dir()
-        from screening.observability import metrics as _preload  # noqa: F401
         from screening.store.embedded import EmbeddedRedis
 
         embedded: EmbeddedRedis | None = None
+        scheduler: RefreshScheduler | None = None
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         try:
@@ -63,6 +61,7 @@ class Supervisor:
                 redis_url = embedded.url
             if self.settings.lists_dir is not None:
                 self._ingest(redis_url)
+            scheduler = self._start_refresh(redis_url)
             if self.settings.metrics_port:
                 from screening.observability.metrics import serve_metrics
 
@@ -80,10 +79,14 @@ class Supervisor:
             )
             return self._monitor(redis_url)
         finally:
+            if scheduler is not None:
+                scheduler.stop()
             self._stop_workers()
             if embedded is not None:
                 embedded.stop()
             if metrics_dir:
+                from screening.observability.metrics import cleanup_multiprocess_dir
+
                 cleanup_multiprocess_dir(metrics_dir)
 
     def _ingest(self, redis_url: str) -> None:
@@ -108,6 +111,35 @@ class Supervisor:
                 "rejected": result.rejected,
             },
         )
+
+    def _start_refresh(self, redis_url: str) -> RefreshScheduler | None:
+        """The periodic refresh from the official URLs (a thread of the supervisor)."""
+        from screening.observability.metrics import PUBLICATION_AGE
+        from screening.refresh import RefreshOptions, RefreshScheduler, targets
+        from screening.store.connection import connect
+        from screening.store.snapshots import ListStore
+
+        store = ListStore(connect(redis_url), self.settings.redis_prefix)
+        manifest = store.manifest()
+        if manifest is not None:
+            PUBLICATION_AGE.update({k: v.publication_date for k, v in manifest.sources.items()})
+        interval = self.settings.effective_refresh_interval
+        if interval <= 0:
+            log.info("list refresh off", extra={"lists_dir": str(self.settings.lists_dir)})
+            return None
+        to_fetch = targets(self.settings.refresh_formats, self.settings.refresh_urls)
+        options = RefreshOptions(
+            max_drop_share=self.settings.max_drop_share,
+            timeout=self.settings.refresh_timeout,
+            max_seconds=self.settings.refresh_max_seconds,
+        )
+        scheduler = RefreshScheduler(store, to_fetch, options, interval)
+        scheduler.start()
+        log.info(
+            "list refresh scheduled",
+            extra={"interval_seconds": interval, "formats": [t.format.name for t in to_fetch]},
+        )
+        return scheduler
 
     def _start(self, worker_id: int, redis_url: str) -> None:
         from screening.api.server import run_worker
@@ -162,14 +194,15 @@ class Supervisor:
 def _record_refresh_outcomes(
     before: Manifest | None, after: Manifest | None, rejected: list[str]
 ) -> None:
-    """Refresh metrics for an ingest: each live source updated or unchanged; each rejected
-    publication (noted as '<source> <file>: rejected: ...') rejected."""
+    """Refresh metrics for the start-up ingest of --lists-dir (a refresh from files): each
+    live source published or unchanged, each rejected publication (noted as
+    '<source> <file>: rejected: ...') rejected."""
     from screening.observability.metrics import record_refresh
 
     previous = before.sources if before else {}
     for source, state in (after.sources if after else {}).items():
         old = previous.get(source)
-        outcome = "unchanged" if old is not None and old.version == state.version else "updated"
-        record_refresh(source, outcome, state.publication_date)
+        same = old is not None and old.version == state.version
+        record_refresh(source, "unchanged" if same else "published")
     for note in rejected:
         record_refresh(note.split(" ", 1)[0], "rejected")

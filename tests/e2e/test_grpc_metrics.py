@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator, Iterator
 import grpc
 import pytest
 from prometheus_client import REGISTRY
+
 from screening.observability.grpc_metrics import GrpcMetricsInterceptor
 from screening.observability.metrics import flush_buffered
-
 from tests.conftest import free_port
 
 SERVICE = "test.v1.Probe"

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import grpc
 import pytest
-from screening.v1 import screening_pb2 as pb
 
+from screening.v1 import screening_pb2 as pb
 from tests.conftest import ROOT, Service, free_port
 
 DASHBOARD = ROOT / "deploy" / "grafana" / "dashboards" / "screening.json"

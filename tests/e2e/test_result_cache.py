@@ -16,12 +16,12 @@ from pathlib import Path
 
 import grpc
 import pytest
+
 from screening.model import Publication
 from screening.store.connection import connect
 from screening.store.snapshots import ListStore
 from screening.v1 import screening_pb2 as pb
 from screening.v1 import screening_pb2_grpc as pb_grpc
-
 from tests.conftest import LISTS_DIR, RedisServer, Service, start_redis, start_service
 
 PREFIX = "cache-test"

@@ -9,7 +9,6 @@ import time
 from screening.api.cache import ResultCache
 from screening.store.connection import connect_async
 from screening.store.keys import Keys
-
 from tests.conftest import RedisServer, free_port, start_redis
 
 TIMEOUT = 0.1

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from screening.ingest import ingest_directory
 from screening.model import DateBasis
 from screening.store.connection import connect

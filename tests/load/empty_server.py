@@ -16,6 +16,7 @@ import multiprocessing
 import signal
 
 import grpc
+
 from screening.api.reflection import enable_reflection
 from screening.api.server import SERVICE_NAME, run_event_loop, server_options
 from screening.config import Settings

@@ -23,28 +23,28 @@ OUT_DIR = ROOT / "deploy" / "ghz" / "data"
 DEFAULT_LISTS = ROOT.parent / "shared" / "data" / "lists"
 
 # Word lists, kept as text for readability.
-GIVEN = (  # noqa: SIM905
+GIVEN = (
     "Anna Maria Jose Ahmed Mohamed Wei Li Juan Sofia Olga Ivan Peter Laura Hiroshi Yuki "
     "Carlos Fatima Priya Rahul Chen Kim Minjun Seo-yeon Lucas Emma Noah Mia Giulia Marco "
     "Andreas Katarzyna Piotr Elena Dmitri Aisha Omar Grace Samuel Chloe Mateo Valentina "
     "Ngozi Chinedu Thabo Ayesha Bilal Mehmet Zeynep Lars Ingrid Sean Siobhan"
 ).split()
-FAMILY = (  # noqa: SIM905
+FAMILY = (
     "Smith Garcia Muller Rossi Novak Kowalski Tanaka Sato Kim Park Nguyen Tran Silva Santos "
     "Johansson Nielsen Dubois Martin Fischer Weber Schneider Moreau Costa Pereira Fernandez "
     "Lopez Gonzalez Hernandez Wilson Taylor Brown Okafor Adeyemi Mensah Khumalo Patel Sharma "
     "Gupta Yilmaz Kaya Demir Jansen de-Vries Bakker Lindqvist Horvath Popescu Ionescu Murphy"
 ).split()
-COMPANY_WORDS = (  # noqa: SIM905
+COMPANY_WORDS = (
     "Atlas Meridian Northwind Harbor Summit Pioneer Evergreen Sterling Orion Delta Crescent "
     "Bluewater Granite Horizon Lighthouse Keystone Redwood Silverline Trident Cobalt"
 ).split()
-INDUSTRIES = (  # noqa: SIM905
+INDUSTRIES = (
     "Trading Logistics Shipping Electronics Components Textiles Foods Machinery Chemicals "
     "Automotive Instruments Supply Freight Industrial Packaging"
 ).split()
 LEGAL_FORMS = ("Ltd", "LLC", "GmbH", "S.p.A.", "SARL", "Co., Ltd.", "Inc.", "B.V.", "AB", "AG")
-COUNTRIES = "DE IT KR CN HK US GB FR NL PL TR IN JP AE SG BR ES SE".split()  # noqa: SIM905
+COUNTRIES = "DE IT KR CN HK US GB FR NL PL TR IN JP AE SG BR ES SE".split()
 ENTITY_TYPE_JSON = {
     EntityType.PERSON: "ENTITY_TYPE_PERSON",
     EntityType.ORGANIZATION: "ENTITY_TYPE_ORGANIZATION",

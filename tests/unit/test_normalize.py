@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from screening.matching.names import token_similarity, translit_key
 from screening.matching.normalize import ORGANIZATION, PERSON, UNKNOWN, fold, name_tokens
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import grpc
 import pytest
+
 from screening.api.cache import CircuitBreaker, request_digest
 from screening.matching.features import Query
 from screening.model import EntityType, Identifier
 from screening.observability.grpc_metrics import code_name, split_method
-from screening.observability.metrics import iso_to_timestamp, record_refresh
+from screening.observability.metrics import record_refresh
 
 
 def test_code_names_are_the_go_names_grafana_dashboards_use():
@@ -29,16 +28,8 @@ def test_split_method():
     )
 
 
-def test_publication_dates_become_utc_midnight_timestamps():
-    assert iso_to_timestamp("2024-02-23") == dt.datetime(2024, 2, 23, tzinfo=dt.UTC).timestamp()
-    assert iso_to_timestamp("2025-12") == dt.datetime(2025, 12, 1, tzinfo=dt.UTC).timestamp()
-    assert iso_to_timestamp("2019") == dt.datetime(2019, 1, 1, tzinfo=dt.UTC).timestamp()
-    assert iso_to_timestamp("") is None
-    assert iso_to_timestamp("not a date") is None
-
-
 def test_refresh_outcome_must_be_known():
-    record_refresh("un", "updated", "2026-02-27")
+    record_refresh("un", "published")
     with pytest.raises(ValueError):
         record_refresh("un", "ok")
 

@@ -67,7 +67,6 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
         record_index(
             loaded.build_seconds,
             {name: state.entity_count for name, state in loaded.manifest.sources.items()},
-            {name: state.publication_date for name, state in loaded.manifest.sources.items()},
         )
         # The index is a few hundred MB of long-lived objects: keep the cyclic garbage
         # collector from walking them again and again (a full pass took ~0.3 s, a stall

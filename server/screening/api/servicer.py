@@ -279,6 +279,7 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):
     ) -> pb.GetDataStatusResponse:
         index = await self._index(context)
         now = dt.datetime.now(dt.UTC)
+        refreshes = await self._refresh_statuses(sorted(index.manifest.sources))
         sources = []
         for name, state in sorted(index.manifest.sources.items()):
             published = _iso_to_date(state.publication_date)
@@ -300,6 +301,12 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):
                 changed=state.changed,
             )
             status.loaded_at.FromDatetime(dt.datetime.fromisoformat(state.loaded_at))
+            refreshed = refreshes.get(name, {})
+            if refreshed.get("last_attempt_at"):
+                status.last_refresh_at.FromDatetime(
+                    dt.datetime.fromisoformat(refreshed["last_attempt_at"])
+                )
+                status.last_refresh_outcome = refreshed.get("last_outcome", "")
             sources.append(status)
         return pb.GetDataStatusResponse(
             data_version=index.version,
@@ -307,6 +314,15 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):
             index_loaded_at=convert.timestamp(index.loaded_at),
             entity_count=len(index.entities),
         )
+
+    async def _refresh_statuses(self, names: list[str]) -> dict[str, dict[str, str]]:
+        """Last refresh per source, from Redis; empty when Redis is away (status still answers)."""
+        try:
+            return {
+                name: await asyncio.to_thread(self.store.refresh_status, name) for name in names
+            }
+        except redis.RedisError:
+            return {}
 
     # -- ListChanges ---------------------------------------------------------------------
 

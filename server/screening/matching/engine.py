@@ -18,6 +18,11 @@ import numpy as np
 from screening.matching import features
 from screening.matching.features import Component, Query
 from screening.matching.names import (
+    CONFLICT,
+    LEGAL_FORM_WEIGHT,
+    MISSING,
+    MISSING_IN_LISTED,
+    SKELETON_MARK,
     Alignment,
     PreparedName,
     compare_names,
@@ -25,13 +30,33 @@ from screening.matching.names import (
     token_similarity,
     translit_key,
 )
-from screening.matching.normalize import ORGANIZATION, PERSON, UNKNOWN
-from screening.model import Entity, EntityType
+from screening.matching.normalize import (
+    LEGAL_FORM_TOKENS,
+    ORGANIZATION,
+    PERSON,
+    UNKNOWN,
+    name_tokens,
+)
+from screening.matching.translit import ABJAD, LATIN, latin_variants, script_of, skeleton
+from screening.model import DateBasis, Entity, EntityType, Name
 
 DEFAULT_THRESHOLD = 0.80
-# Names scored exactly per query name, and the lowest estimate worth scoring.
+# Order of lists among matches that tie on score and evidence: the UN designation, which
+# member states implement, first; then the lists in the order compliance teams read them.
+DEFAULT_SOURCE_ORDER = (
+    "un",
+    "ofac-sdn",
+    "ofac-cons",
+    "eu",
+    "uk-sl",
+    "uk",
+    "ca-sema",
+    "us-bis-dpl",
+    "us-csl",
+)
+# Names scored exactly per query name, and how far below min_score an estimate may be.
 CANDIDATES_PER_NAME = 64
-MIN_ESTIMATE_SHARE = 0.55
+ESTIMATE_SLACK = 0.15
 
 
 @dataclass(slots=True)
@@ -41,6 +66,29 @@ class MatchResult:
     matched_name: str
     query_name: str
     components: list[Component]
+    # Sum of the evidence before clamping to 0-1: orders matches that both reach 1.0.
+    evidence: float = 0.0
+
+    # Set by the index: 0 for an entry other lists cite as the origin of theirs, then the
+    # position of its list in the source order.
+    precedence: tuple[int, int] = (1, 99)
+
+    def sort_key(self) -> tuple[float, int, float, tuple[int, int], int, str]:
+        """Best first: score; then more features that agree (birth date, country,
+        identifiers), then more evidence in all; then the origin designation
+        before the lists' copies of it (a UK entry citing its UN reference comes after the UN
+        entry) and the source order; then an official designation date before one known
+        only from first sight; then id."""
+        official = self.entity.designation_date_basis == DateBasis.OFFICIAL
+        agreeing = sum(1 for c in self.components[1:] if c.contribution > 0)
+        return (
+            -self.score,
+            -agreeing,
+            -self.evidence,
+            self.precedence,
+            0 if official else 1,
+            self.entity.id,
+        )
 
 
 def kind_of(entity_type: EntityType) -> str:
@@ -51,24 +99,40 @@ def kind_of(entity_type: EntityType) -> str:
     return ORGANIZATION
 
 
-def _deletions(key: str) -> set[str]:
-    variants = {key}
-    if len(key) >= 4:
-        variants.update(key[:i] + key[i + 1 :] for i in range(len(key)))
+def _deletions(word: str) -> set[str]:
+    variants = {word}
+    if len(word) >= 4:
+        variants.update(word[:i] + word[i + 1 :] for i in range(len(word)))
     return variants
+
+
+def _variants(token: str) -> set[str]:
+    """Lookup keys of a token: it and its transliteration key, each with one letter deleted.
+    Two tokens share a key when they are about two edits apart (a deletion on each side)."""
+    key = translit_key(token)
+    return _deletions(token) | {"~" + v for v in _deletions(key)}
 
 
 class MatchIndex:
     """Every name of every entity of a snapshot, indexed for candidate search."""
 
-    def __init__(self, entities: Iterable[Entity]) -> None:
+    def __init__(
+        self, entities: Iterable[Entity], source_order: Iterable[str] = DEFAULT_SOURCE_ORDER
+    ) -> None:
         self.entities: list[Entity] = list(entities)
         self.by_id = {e.id: i for i, e in enumerate(self.entities)}
+        # Entries cited by other lists and citing none are origins of a designation.
+        cited = {ref for e in self.entities for ref in e.related}
+        source_rank = {source: i for i, source in enumerate(source_order)}
+        self._precedence = [
+            (
+                0 if e.id in cited and not e.related else 1,
+                source_rank.get(e.source, len(source_rank)),
+            )
+            for e in self.entities
+        ]
         raw_names: list[tuple[int, str, str, bool]] = []  # entity idx, text, kind, weak
         doc_freq: dict[str, int] = {}
-        tokenized: list[tuple[str, ...]] = []
-        from screening.matching.normalize import name_tokens
-
         for idx, entity in enumerate(self.entities):
             kind = kind_of(entity.entity_type)
             entity_tokens: set[str] = set()
@@ -77,7 +141,6 @@ class MatchIndex:
                 if not tokens:
                     continue
                 raw_names.append((idx, name.full, kind, name.quality == "weak"))
-                tokenized.append(tokens)
                 entity_tokens.update(tokens)
             for token in entity_tokens:
                 doc_freq[token] = doc_freq.get(token, 0) + 1
@@ -89,7 +152,19 @@ class MatchIndex:
         self.name_entity = np.zeros(len(raw_names), dtype=np.int32)
         name_total = np.zeros(len(raw_names), dtype=np.float32)
         vocab: dict[str, int] = {}
+        # Per vocabulary token: names holding it as a word, and names holding it as two
+        # adjacent words glued together (so "jscargument" finds "JSC ARGUMENT").
         postings: list[list[int]] = []
+        glued_postings: list[list[int]] = []
+
+        def token_id(token: str) -> int:
+            tid = vocab.get(token)
+            if tid is None:
+                tid = vocab[token] = len(postings)
+                postings.append([])
+                glued_postings.append([])
+            return tid
+
         for n, (idx, text, kind, weak) in enumerate(raw_names):
             prepared = prepare_name(text, kind, self.weight)
             self.names.append(prepared)
@@ -97,27 +172,30 @@ class MatchIndex:
             self.name_weak[n] = weak
             name_total[n] = prepared.total
             toks = prepared.tokens
-            keys = set(toks) | {toks[i] + toks[i + 1] for i in range(len(toks) - 1)}
-            for token in keys:
-                tid = vocab.get(token)
-                if tid is None:
-                    tid = vocab[token] = len(postings)
-                    postings.append([])
-                postings[tid].append(n)
+            for token in set(toks):
+                postings[token_id(token)].append(n)
+            for token in {toks[i] + toks[i + 1] for i in range(len(toks) - 1)} - set(toks):
+                glued_postings[token_id(token)].append(n)
         self.name_total = name_total
         self.vocab_tokens = list(vocab)
         self.postings = [np.asarray(p, dtype=np.int32) for p in postings]
+        self.glued_postings = [np.asarray(p, dtype=np.int32) for p in glued_postings]
 
-        # Deletion neighbourhood of each vocabulary token's transliteration key.
+        # Deletion neighbourhood of each vocabulary token and of its transliteration key.
         hashes: list[int] = []
         tids: list[int] = []
         for token, tid in vocab.items():
-            for variant in _deletions(translit_key(token)):
+            for variant in _variants(token):
                 hashes.append(hash(variant))
                 tids.append(tid)
         order = np.argsort(np.asarray(hashes, dtype=np.int64), kind="stable")
         self._variant_hash = np.asarray(hashes, dtype=np.int64)[order]
         self._variant_tid = np.asarray(tids, dtype=np.int32)[order]
+        # Consonant skeletons, for names written in an abjad (Arabic, Persian, Hebrew).
+        self._skeletons: dict[str, list[int]] = {}
+        for token, tid in vocab.items():
+            if not token.isdigit():
+                self._skeletons.setdefault(skeleton(token), []).append(tid)
 
         self.sources = sorted({e.source for e in self.entities})
         source_ids = {s: i for i, s in enumerate(self.sources)}
@@ -142,9 +220,15 @@ class MatchIndex:
 
     # -- candidate search -----------------------------------------------------------------
 
-    def similar_tokens(self, token: str) -> list[tuple[int, float]]:
+    def similar_tokens(self, token: str, script: str = "") -> list[tuple[int, float]]:
         """Vocabulary tokens similar to `token`: (token id, similarity)."""
-        variants = np.asarray([hash(v) for v in _deletions(translit_key(token))], dtype=np.int64)
+        if script == ABJAD:
+            return self._similar_skeletons(token)
+        lookups = _variants(token)
+        if len(token) == 3:
+            # Two letters swapped in a short word ("sko" / "sok"): too short for deletions.
+            lookups |= {token[1] + token[0] + token[2], token[0] + token[2] + token[1]}
+        variants = np.asarray([hash(v) for v in lookups], dtype=np.int64)
         left = np.searchsorted(self._variant_hash, variants, side="left")
         right = np.searchsorted(self._variant_hash, variants, side="right")
         found: dict[int, float] = {}
@@ -154,55 +238,107 @@ class MatchIndex:
                     found[tid] = token_similarity(token, self.vocab_tokens[tid])
         return [(tid, sim) for tid, sim in found.items() if sim > 0]
 
+    def _similar_skeletons(self, token: str) -> list[tuple[int, float]]:
+        key = skeleton(token)
+        found: dict[int, float] = {}
+        for variant in _deletions(key):
+            for tid in self._skeletons.get(variant, ()):
+                if tid not in found:
+                    found[tid] = token_similarity(
+                        SKELETON_MARK + key, SKELETON_MARK + skeleton(self.vocab_tokens[tid])
+                    )
+        return [(tid, sim) for tid, sim in found.items() if sim > 0]
+
     def _candidates(self, query: PreparedName, floor: float) -> np.ndarray:
+        """Names worth scoring exactly for one query name (sparse: cost follows the
+        postings touched, not the size of the lists)."""
         if not query.tokens:
             return np.empty(0, dtype=np.int32)
-        acc = np.zeros(self.name_count, dtype=np.float32)
         toks = query.tokens
-        lookups = [(t, w) for t, w in zip(toks, query.weights, strict=True)]
+        # (token, weight, also match glued word pairs of listed names)
+        lookups = [(t, w, True) for t, w in zip(toks, query.weights, strict=True)]
         lookups += [
-            (toks[i] + toks[i + 1], query.weights[i] + query.weights[i + 1])
+            (toks[i] + toks[i + 1], query.weights[i] + query.weights[i + 1], False)
             for i in range(len(toks) - 1)
         ]
-        for token, weight in lookups:
-            best: np.ndarray | None = None
-            touched: list[np.ndarray] = []
-            for tid, sim in self.similar_tokens(token):
-                post = self.postings[tid]
-                touched.append(post)
-                if best is None:
-                    best = np.zeros(self.name_count, dtype=np.float32)
-                np.maximum.at(best, post, weight * sim)
-            if best is not None:
-                idx = np.unique(np.concatenate(touched))
-                acc[idx] += best[idx]
-        # Estimate of the weighted Dice score: both sides matched about as much weight.
-        estimate = 2.0 * acc / (query.total + self.name_total)
+        hit_names: list[np.ndarray] = []
+        hit_gains: list[np.ndarray] = []
+        for token, weight, with_glued in lookups:
+            posts: list[tuple[float, np.ndarray]] = []
+            for tid, sim in self.similar_tokens(token, query.script):
+                for post in (self.postings[tid], self.glued_postings[tid] if with_glued else None):
+                    if post is not None and post.size:
+                        posts.append((weight * sim, post))
+            if not posts:
+                continue
+            if len(posts) == 1:
+                gain, names = posts[0]
+                hit_names.append(names)
+                hit_gains.append(np.full(names.size, gain, dtype=np.float32))
+                continue
+            # A name reached through several similar words counts the best one once.
+            posts.sort(key=lambda item: -item[0])
+            names = np.concatenate([p for _, p in posts])
+            gains = np.concatenate([np.full(p.size, g, dtype=np.float32) for g, p in posts])
+            names, first = np.unique(names, return_index=True)
+            hit_names.append(names)
+            hit_gains.append(gains[first])
+        if not hit_names:
+            return np.empty(0, dtype=np.int32)
+        touched, inverse = np.unique(np.concatenate(hit_names), return_inverse=True)
+        acc = np.bincount(inverse, weights=np.concatenate(hit_gains))
+        # Optimistic estimate of the name score (see names.py): the listed name aligns about
+        # as much weight as the query did, and what did not align may still align as glued
+        # or cut words, so it counts as missing, not as a conflict.
+        u_q = np.clip(1.0 - acc / max(query.total, 1e-6), 0.0, 1.0)
+        u_c = np.clip(1.0 - acc / np.maximum(self.name_total[touched], 1e-6), 0.0, 1.0)
+        estimate = 1.0 - CONFLICT * np.minimum(u_q, u_c) * 0.5 - MISSING * np.maximum(u_q, u_c)
         keep = np.flatnonzero(estimate >= floor)
         if keep.size > CANDIDATES_PER_NAME:
-            top = np.argpartition(-estimate[keep], CANDIDATES_PER_NAME)[:CANDIDATES_PER_NAME]
-            keep = keep[top]
-        return keep
+            keep = keep[np.argpartition(-estimate[keep], CANDIDATES_PER_NAME)[:CANDIDATES_PER_NAME]]
+        return touched[keep].astype(np.int32)
 
     # -- scoring --------------------------------------------------------------------------
 
+    def query_weight(self, token: str, script: str = "") -> float:
+        """Weight of a query token; a spelling the lists don't use weighs like its nearest
+        listed spelling ("mohamad" like "mohammad"), an unknown word as rare."""
+        if token in LEGAL_FORM_TOKENS:
+            return LEGAL_FORM_WEIGHT
+        if token in self._doc_freq or (len(token) < 4 and script != ABJAD):
+            return self.weight(token)
+        similar = self.similar_tokens(token, script)
+        if not similar:
+            return 1.0
+        tid, _ = max(similar, key=lambda item: item[1])
+        return self.weight(self.vocab_tokens[tid])
+
     def prepare_query(self, query: Query) -> list[PreparedName]:
         kind = kind_of(query.entity_type)
-        prepared = [prepare_name(n, kind, self.weight) for n in query.names if n.strip()]
-        return [p for p in prepared if p.tokens]
+        prepared = []
+        for text in query.names:
+            script = script_of(text)
+            for latin in latin_variants(text):
+                tokens = name_tokens(latin, kind)
+                if tokens:
+                    weights = tuple(self.query_weight(t, script) for t in tokens)
+                    prepared.append(PreparedName.of(text, tokens, weights, script))
+        return prepared
 
     def score_entity(
         self, query: Query, alignment: Alignment, name_idx: int, query_name: PreparedName
     ) -> MatchResult:
-        entity = self.entities[int(self.name_entity[name_idx])]
-        return score_pair(
+        e_idx = int(self.name_entity[name_idx])
+        result = score_pair(
             query,
-            entity,
+            self.entities[e_idx],
             alignment,
             query_name,
             self.names[name_idx],
             weak=bool(self.name_weak[name_idx]),
         )
+        result.precedence = self._precedence[e_idx]
+        return result
 
     def screen(
         self,
@@ -216,13 +352,15 @@ class MatchIndex:
         prepared = self.prepare_query(query)
         allowed = self._source_mask(sources)
         best: dict[int, MatchResult] = {}
-        floor = min_score * MIN_ESTIMATE_SHARE
+        floor = min_score - ESTIMATE_SLACK
         for qname in prepared:
             names = (
                 np.arange(self.name_count, dtype=np.int32)
                 if exhaustive
                 else self._candidates(qname, floor)
             )
+            # Many entries share a spelling (one person on several lists): align it once.
+            aligned: dict[tuple[str, ...], Alignment] = {}
             for n in names.tolist():
                 e_idx = int(self.name_entity[n])
                 if allowed is not None and not allowed[self.entity_source[e_idx]]:
@@ -230,23 +368,27 @@ class MatchIndex:
                 entity = self.entities[e_idx]
                 if not features.types_compatible(query.entity_type, entity.entity_type):
                     continue
-                alignment = compare_names(qname, self.names[n])
+                listed = self.names[n]
+                alignment = aligned.get(listed.tokens)
+                if alignment is None or listed.script != LATIN or qname.script != LATIN:
+                    alignment = aligned[listed.tokens] = compare_names(qname, listed)
                 if alignment.score < floor:
                     continue
                 result = self.score_entity(query, alignment, n, qname)
                 current = best.get(e_idx)
-                if current is None or result.score > current.score:
+                if current is None or result.sort_key() < current.sort_key():
                     best[e_idx] = result
         for e_idx in self._identifier_hits(query):
             if allowed is not None and not allowed[self.entity_source[e_idx]]:
                 continue
             entity = self.entities[e_idx]
             result = self._best_pair(query, prepared, entity)
+            result.precedence = self._precedence[e_idx]
             current = best.get(e_idx)
-            if current is None or result.score > current.score:
+            if current is None or result.sort_key() < current.sort_key():
                 best[e_idx] = result
         results = [r for r in best.values() if r.score >= min_score]
-        results.sort(key=lambda r: (-r.score, r.entity.id))
+        results.sort(key=MatchResult.sort_key)
         return results[:limit] if limit > 0 else results
 
     def brute_force(
@@ -255,21 +397,27 @@ class MatchIndex:
         """Score every name of every entity (slow): the reference for candidate-stage loss."""
         return self.screen(query, min_score=min_score, limit=0, exhaustive=True)
 
-    def _best_pair(self, query: Query, prepared: list[PreparedName], entity: Entity) -> MatchResult:
+    def _best_pair(
+        self,
+        query: Query,
+        prepared: list[PreparedName],
+        entity: Entity,
+        query_extra: float = MISSING_IN_LISTED,
+    ) -> MatchResult:
         kind = kind_of(entity.entity_type)
         best: MatchResult | None = None
-        for qname in prepared or [PreparedName("", (), ())]:
+        for qname in prepared or [PreparedName.of("", (), ())]:
             for name in entity.all_names():
                 cname = prepare_name(name.full, kind, self.weight)
                 result = score_pair(
                     query,
                     entity,
-                    compare_names(qname, cname),
+                    compare_names(qname, cname, query_extra=query_extra),
                     qname,
                     cname,
                     weak=name.quality == "weak",
                 )
-                if best is None or result.score > best.score:
+                if best is None or result.sort_key() < best.sort_key():
                     best = result
         assert best is not None
         return best
@@ -288,26 +436,28 @@ class MatchIndex:
         return np.asarray([s in wanted for s in self.sources], dtype=bool)
 
     def compare(self, left: Query, right: Query) -> tuple[float, list[Component]]:
-        """Score two parties against each other (CompareParties), using list word weights."""
+        """Score two parties against each other (CompareParties), using list word weights.
+        The right party is treated as a list entry; an unknown type takes the other's."""
+        left_type = left.entity_type
+        right_type = right.entity_type
+        if left_type == EntityType.UNKNOWN:
+            left_type = right_type
+        if right_type == EntityType.UNKNOWN:
+            right_type = left_type
         right_entity = Entity(
             id="compare:right",
             source="compare",
             source_ref="right",
-            entity_type=right.entity_type,
+            entity_type=right_type,
             name=right.names[0] if right.names else "",
-            aliases=[],
+            aliases=[Name(n) for n in right.names[1:]],
             birth_dates=[right.birth_date] if right.birth_date else [],
             countries=[right.country] if right.country else [],
             identifiers=list(right.identifiers),
         )
-        from screening.model import Name
-
-        right_entity.aliases = [Name(n) for n in right.names[1:]]
-        if left.entity_type == EntityType.UNKNOWN and right.entity_type != EntityType.UNKNOWN:
-            left = Query(
-                left.names, right.entity_type, left.birth_date, left.country, left.identifiers
-            )
-        result = self._best_pair(left, self.prepare_query(left), right_entity)
+        left = Query(left.names, left_type, left.birth_date, left.country, left.identifiers)
+        # Same party or not is symmetric: extra words on either side weigh alike.
+        result = self._best_pair(left, self.prepare_query(left), right_entity, MISSING)
         return result.score, result.components
 
 
@@ -330,6 +480,8 @@ def score_pair(
         detail += f"; unmatched in listed name: {' '.join(alignment.unmatched_candidate)}"
     if weak:
         detail += "; weak alias"
+    for note in alignment.notes:
+        detail += f"; {note}"
     components = [Component("name", round(name_score, 4), detail)]
     for component in (
         features.birth_date_component(query.birth_date, entity),
@@ -340,8 +492,9 @@ def score_pair(
             components.append(component)
     components.extend(features.identifier_components(query.identifiers, entity))
     decisive = any(c.feature == "identifier" and c.contribution >= 1.0 for c in components)
-    score = name_score + sum(c.contribution for c in components[1:] if c.contribution < 1.0)
-    if decisive:
-        score = max(score, features.IDENTIFIER_DECISIVE)
+    evidence = name_score + sum(c.contribution for c in components[1:] if c.contribution < 1.0)
+    score = max(evidence, features.IDENTIFIER_DECISIVE) if decisive else evidence
     score = max(0.0, min(1.0, score))
-    return MatchResult(entity, round(score, 4), listed_name.text, query_name.text, components)
+    return MatchResult(
+        entity, round(score, 4), listed_name.text, query_name.text, components, round(evidence, 4)
+    )

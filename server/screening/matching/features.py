@@ -13,7 +13,7 @@ from screening.model import Entity, EntityType, Identifier
 
 DOB_EXACT = 0.05
 DOB_SAME_YEAR = 0.03
-DOB_NEAR_YEAR = -0.04
+DOB_NEAR_YEAR = 0.0  # a year apart is common noise in both lists and requests
 DOB_MISMATCH = -0.22
 COUNTRY_MATCH = 0.03
 COUNTRY_MISMATCH = -0.05
@@ -49,7 +49,11 @@ class Component:
 
 
 def normalize_identifier(value: str) -> str:
-    return re.sub(r"[^0-9A-Z]", "", value.upper())
+    """Letters and digits only, upper case; 'IMO 9187629' and '9187629' are one number."""
+    compact = re.sub(r"[^0-9A-Z]", "", value.upper())
+    if compact.startswith("IMO") and compact[3:].isdigit():
+        return compact[3:]
+    return compact
 
 
 def scheme_family(scheme: str) -> str:

@@ -1,10 +1,21 @@
 """Name comparison: token alignment weighted by how identifying each token is.
 
-A name is a bag of tokens. Two names are aligned token to token (any order), each pair
-scored by edit similarity of the tokens or of their transliteration keys; words split or
-glued ("JSC ARGUMENT" / "JSCARGUMENT") align as one. The name score is the weighted share of
-both names that aligned (a weighted Dice coefficient), so a rare word that matches counts
-for more than "Mohammad" or "LLC", and words on either side with no partner lower the score.
+A name is a set of tokens, each weighted by its rarity in the lists. Two names are aligned
+token to token in any order; a pair scores by edit similarity of the tokens or of their
+transliteration keys. Words split, glued or cut at another place ("JSC ARGUMENT" /
+"JSCARGUMENT", "AREFULLAHA REF" / "AREFULLAH AREF"), initials ("JC" / "Jean Claude") and
+acronyms ("PLA" / "People's Liberation Army") align too.
+
+The score then asks two questions of what did not align:
+- conflict: do *both* names hold identifying words the other lacks? ("Habib ben Mohamed"
+  vs "Habib ben Ahmed": two different people) - weighs heavily;
+- missing: does one name hold words the other lacks? ("Dost Mohammad" vs "Dost Mohammad
+  Khan Haqqani": a shorter form of the same name) - weighs lightly.
+
+    score = 1 - CONFLICT * min(u_q, u_c) - MISSING * max(u_q, u_c) - TYPO * d
+
+where u_q and u_c are the shares of each name's weight left unaligned, and d is the
+spelling distance of what aligned: the weighted mean of (1 - similarity) over aligned words.
 """
 
 from __future__ import annotations
@@ -14,25 +25,53 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rapidfuzz.distance import OSA
+from rapidfuzz.distance import OSA, Indel
 
-from screening.matching.normalize import LEGAL_FORM_TOKENS, name_tokens
+from screening.matching.normalize import LEGAL_FORM_TOKENS, PATRONYMIC_PARTICLES, name_tokens
+from screening.matching.translit import ABJAD, LATIN, native_words, script_of, skeleton
 
 # Weight of a legal-form token ("llc", "jsc"): present in the score, never decisive.
 LEGAL_FORM_WEIGHT = 0.08
 # Lowest token similarity that counts as an alignment.
 MIN_TOKEN_SIMILARITY = 0.70
+# Lowest similarity of glued-together unaligned words that counts as an alignment.
+MIN_GLUED_SIMILARITY = 0.85
+CONFLICT = 1.2
+MISSING = 0.35
+# Screening: words of the query that the listed name lacks weigh more than the reverse.
+# Lists hold full names that requests shorten ("Dost Mohammad" for "Dost Mohammad Khan
+# Haqqani"), while an innocent person's full name often contains a shorter listed one.
+MISSING_IN_LISTED = 0.5
+# Aligned words that are not spelled the same: weighs like a typo, not like a missing word.
+TYPO = 1.0
+# "Salman bin Muhammad" is not "Muhammad bin Salman": a reversed patronymic chain.
+PATRONYMIC_REVERSED = 0.25
+INITIALS_SIMILARITY = 0.8
+# Whole names glued together this similar align as one word (nearly the same letters:
+# a different word inside a long name must not pass for a cut).
+WHOLE_NAME_GLUED = 0.95
+# Scripts whose romanisation merges different names (Korean 종/정 are both "jong"; Chinese
+# homophones): two names in one of them compare in that script.
+NATIVE_SCRIPTS = frozenset({"hangul", "han", "kana"})
+# Consonant skeletons (abjad against Latin) are weaker evidence than spellings: an equal
+# skeleton counts as this similar, and one or two consonants must match exactly.
+SKELETON_MARK = "\x00"
+SKELETON_SIMILARITY = 0.85
+SHORT_SKELETON_SIMILARITY = 0.7
 
 _KEY_RULES = [
     (re.compile(r"(.)\1+"), r"\1"),
     (re.compile(r"dzh|dj|zh"), "j"),
     (re.compile(r"tch|tsch"), "ch"),
+    (re.compile(r"hs|sh|x"), "s"),
+    (re.compile(r"ts|tz"), "z"),
     (re.compile(r"kh"), "h"),
     (re.compile(r"ph"), "f"),
     (re.compile(r"ck|q|c(?!h)"), "k"),
     (re.compile(r"w"), "v"),
+    (re.compile(r"eo|eu"), "u"),
     (re.compile(r"ou|oo|o"), "u"),
-    (re.compile(r"ee|ie|iy|ij|y|e"), "i"),
+    (re.compile(r"ee|ie|iy|ii|ij|ei|y|e"), "i"),
     (re.compile(r"(?<=[aiu])h\b"), ""),
     (re.compile(r"(.)\1+"), r"\1"),
 ]
@@ -41,8 +80,8 @@ _KEY_RULES = [
 @functools.lru_cache(maxsize=262144)
 def translit_key(token: str) -> str:
     """Spelling key that merges common romanisation variants (Yuriy/Yuri/Iouri,
-    Mohammed/Muhammad, Khalil/Halil): similar keys mean similar pronunciation."""
-    if token.isdigit() or len(token) <= 2:
+    Mohammed/Muhammad, Xi/Shi, Tse/Ze): similar keys mean similar pronunciation."""
+    if token.isdigit():
         return token
     key = token
     for pattern, repl in _KEY_RULES:
@@ -63,6 +102,8 @@ def max_edits(length: int) -> int:
 @functools.lru_cache(maxsize=524288)
 def token_similarity(a: str, b: str) -> float:
     """0-1 similarity of two tokens. Numbers must be equal; short words nearly so."""
+    if a[:1] == SKELETON_MARK == b[:1]:
+        return _skeleton_similarity(a[1:], b[1:])
     if a == b:
         return 1.0
     if a.isdigit() or b.isdigit():
@@ -71,12 +112,13 @@ def token_similarity(a: str, b: str) -> float:
         # An initial stands for any word with that first letter.
         return 0.75 if a[0] == b[0] else 0.0
     best = 0.0
-    longest = max(len(a), len(b))
     limit = max_edits(min(len(a), len(b)))
-    if limit:
+    if not limit and len(a) == len(b) == 3 and OSA.distance(a, b) == 1 and sorted(a) == sorted(b):
+        best = 0.75  # two letters swapped in a short word ("sko" / "sok")
+    elif limit:
         dist = OSA.distance(a, b, score_cutoff=limit)
         if dist <= limit:
-            best = 1.0 - dist / longest
+            best = 1.0 - dist / max(len(a), len(b))
     ka, kb = translit_key(a), translit_key(b)
     if ka == kb:
         best = max(best, 0.92)
@@ -88,37 +130,125 @@ def token_similarity(a: str, b: str) -> float:
     return best if best >= MIN_TOKEN_SIMILARITY else 0.0
 
 
+def _skeleton_similarity(a: str, b: str) -> float:
+    if min(len(a), len(b)) <= 2:
+        return SHORT_SKELETON_SIMILARITY if a == b else 0.0
+    if a == b:
+        return SKELETON_SIMILARITY
+    if min(len(a), len(b)) >= 4 and OSA.distance(a, b, score_cutoff=1) <= 1:
+        return SKELETON_SIMILARITY * (1.0 - 1.0 / max(len(a), len(b)))
+    return 0.0
+
+
+def glued_similarity(a: str, b: str) -> float:
+    """Similarity of two runs of words glued together (spaces and cuts don't count)."""
+    if a == b:
+        return 1.0
+    if min(len(a), len(b)) < 4:
+        return 0.0
+    return Indel.normalized_similarity(a, b)
+
+
 @dataclass(frozen=True, slots=True)
 class PreparedName:
-    """A name ready for comparison."""
+    """A name ready for comparison: Latin tokens in written order and their weights, the
+    script it was written in, and its words in that script when it is not Latin."""
 
     text: str
     tokens: tuple[str, ...]
     weights: tuple[float, ...]
+    total: float
+    script: str = LATIN
+    native: tuple[str, ...] = ()
 
-    @property
-    def total(self) -> float:
-        return sum(self.weights)
+    @classmethod
+    def of(
+        cls,
+        text: str,
+        tokens: tuple[str, ...],
+        weights: tuple[float, ...],
+        script: str | None = None,
+    ) -> PreparedName:
+        script = script or script_of(text)
+        native = native_words(text) if script != LATIN else ()
+        return cls(text, tokens, weights, sum(weights), script, native)
+
+    def as_skeletons(self) -> PreparedName:
+        tokens = tuple(SKELETON_MARK + skeleton(t) for t in self.tokens)
+        return PreparedName(self.text, tokens, self.weights, self.total, self.script)
+
+    def as_native(self) -> PreparedName:
+        if len(self.native) == len(self.tokens):
+            weights = self.weights
+        else:
+            weights = tuple(1.0 for _ in self.native)
+        return PreparedName(self.text, self.native, weights, sum(weights), self.script)
 
 
 def prepare_name(text: str, kind: str, weigh: Callable[[str], float]) -> PreparedName:
-    tokens = tuple(dict.fromkeys(name_tokens(text, kind)))  # dedupe, keep order
+    tokens = name_tokens(text, kind)
     weights = tuple(LEGAL_FORM_WEIGHT if t in LEGAL_FORM_TOKENS else weigh(t) for t in tokens)
-    return PreparedName(text, tokens, weights)
+    return PreparedName.of(text, tokens, weights)
+
+
+def comparable_forms(q: PreparedName, c: PreparedName) -> tuple[PreparedName, PreparedName, str]:
+    """The forms two names compare in: their own script when they share a non-Latin one,
+    consonant skeletons when one is written in an abjad and the other is not, else Latin."""
+    if q.script == c.script:
+        if q.script in NATIVE_SCRIPTS and q.native and c.native:
+            return q.as_native(), c.as_native(), "native"
+        return q, c, ""
+    if ABJAD in (q.script, c.script):
+        return q.as_skeletons(), c.as_skeletons(), "skeleton"
+    return q, c, ""
 
 
 @dataclass(frozen=True, slots=True)
 class Alignment:
     score: float
-    pairs: tuple[tuple[str, str, float], ...]  # (query part, candidate part, similarity)
+    pairs: tuple[tuple[str, str, float], ...]  # (query part, listed part, similarity)
     unmatched_query: tuple[str, ...]
     unmatched_candidate: tuple[str, ...]
+    notes: tuple[str, ...] = ()
 
 
-def compare_names(q: PreparedName, c: PreparedName) -> Alignment:
-    """Align the tokens of two names and score the alignment (0-1)."""
+class _State:
+    """Alignment in progress: which tokens are used, how much weight each side aligned."""
+
+    __slots__ = ("aligned_c", "aligned_q", "deficit", "pairs", "used_c", "used_q")
+
+    def __init__(self) -> None:
+        self.used_q: set[int] = set()
+        self.used_c: set[int] = set()
+        self.aligned_q = 0.0  # weight of the query's aligned words
+        self.aligned_c = 0.0
+        self.deficit = 0.0  # sum of (1 - similarity) * weight over aligned words
+        self.pairs: list[tuple[str, str, float]] = []
+
+    def take(
+        self, q: PreparedName, qi: list[int], c: PreparedName, ci: list[int], sim: float
+    ) -> None:
+        self.used_q.update(qi)
+        self.used_c.update(ci)
+        weight_q = sum(q.weights[i] for i in qi)
+        weight_c = sum(c.weights[j] for j in ci)
+        self.aligned_q += weight_q
+        self.aligned_c += weight_c
+        self.deficit += (1.0 - sim) * (weight_q + weight_c)
+        self.pairs.append(
+            (" ".join(q.tokens[i] for i in qi), " ".join(c.tokens[j] for j in ci), sim)
+        )
+
+
+def compare_names(
+    q: PreparedName, c: PreparedName, *, query_extra: float = MISSING_IN_LISTED
+) -> Alignment:
+    """Align the tokens of two names and score the alignment (0-1). `query_extra` is the
+    weight of query words the listed name lacks (MISSING to compare symmetrically)."""
     if not q.tokens or not c.tokens:
         return Alignment(0.0, (), q.tokens, c.tokens)
+    q, c, form = comparable_forms(q, c)
+    state = _State()
     scored = []
     for i, qt in enumerate(q.tokens):
         for j, ct in enumerate(c.tokens):
@@ -126,53 +256,128 @@ def compare_names(q: PreparedName, c: PreparedName) -> Alignment:
             if sim:
                 scored.append((sim * (q.weights[i] + c.weights[j]), sim, i, j))
     scored.sort(reverse=True)
-    used_q: set[int] = set()
-    used_c: set[int] = set()
-    matched = 0.0
-    pairs = []
-    for gain, sim, i, j in scored:
-        if i in used_q or j in used_c:
-            continue
-        used_q.add(i)
-        used_c.add(j)
-        matched += gain
-        pairs.append((q.tokens[i], c.tokens[j], sim))
-    # Split or glued words: one token on one side against two adjacent ones on the other.
-    matched += _glued(q, c, used_q, used_c, pairs, flip=False)
-    matched += _glued(c, q, used_c, used_q, pairs, flip=True)
-    total = q.total + c.total
-    score = matched / total if total else 0.0
+    for _, sim, i, j in scored:
+        if i not in state.used_q and j not in state.used_c:
+            state.take(q, [i], c, [j], sim)
+    if len(state.used_q) < len(q.tokens) and len(state.used_c) < len(c.tokens):
+        _align_initials(q, c, state)
+        if _glue_possible(q, c, state):
+            _align_glued(q, c, state)
+    u_q = max(0.0, 1.0 - state.aligned_q / q.total) if q.total else 1.0
+    u_c = max(0.0, 1.0 - state.aligned_c / c.total) if c.total else 1.0
+    aligned = state.aligned_q + state.aligned_c
+    distance = state.deficit / aligned if aligned else 0.0
+    missing = query_extra if u_q > u_c else MISSING
+    score = 1.0 - CONFLICT * min(u_q, u_c) - missing * max(u_q, u_c) - TYPO * distance
+    notes: list[str] = []
+    if u_q or u_c:
+        # The same letters cut into words at other places ("AREFULLAHA REF" / "AREFULLAH
+        # AREF"): compare the whole names glued together, in their written order.
+        whole = glued_similarity("".join(q.tokens), "".join(c.tokens))
+        if whole >= WHOLE_NAME_GLUED and 1.0 - TYPO * (1.0 - whole) > score:
+            score = 1.0 - TYPO * (1.0 - whole)
+            notes.append(f"same letters when glued ({whole:.2f})")
+    if _patronymic_reversed(q, c, state):
+        score -= PATRONYMIC_REVERSED
+        notes.append("patronymic chain reversed")
+    if form == "skeleton":
+        notes.append("compared as consonant skeletons (abjad script)")
+    elif form == "native":
+        notes.append(f"compared in {q.script} script")
     return Alignment(
-        min(1.0, score),
-        tuple(pairs),
-        tuple(t for i, t in enumerate(q.tokens) if i not in used_q),
-        tuple(t for j, t in enumerate(c.tokens) if j not in used_c),
+        max(0.0, min(1.0, score)),
+        tuple(state.pairs),
+        tuple(t for i, t in enumerate(q.tokens) if i not in state.used_q),
+        tuple(t for j, t in enumerate(c.tokens) if j not in state.used_c),
+        tuple(notes),
     )
 
 
-def _glued(
-    one: PreparedName,
-    two: PreparedName,
-    used_one: set[int],
-    used_two: set[int],
-    pairs: list[tuple[str, str, float]],
-    *,
-    flip: bool,
-) -> float:
-    gained = 0.0
-    for i, token in enumerate(one.tokens):
-        if i in used_one or len(token) < 4:
-            continue
-        for j in range(len(two.tokens) - 1):
-            if j in used_two or j + 1 in used_two:
+def _runs(name: PreparedName, used: set[int], size: int) -> list[list[int]]:
+    """Runs of `size` adjacent unused token positions."""
+    free = [i for i in range(len(name.tokens)) if i not in used]
+    return [
+        free[k : k + size]
+        for k in range(len(free) - size + 1)
+        if free[k + size - 1] - free[k] == size - 1
+    ]
+
+
+def _align_initials(q: PreparedName, c: PreparedName, state: _State) -> None:
+    """A short token made of the initials of adjacent words on the other side ("jc" /
+    "jean claude", "pla" / "peoples liberation army")."""
+    for short, long_, flip in ((q, c, False), (c, q, True)):
+        used_s, used_l = (state.used_c, state.used_q) if flip else (state.used_q, state.used_c)
+        for i, token in enumerate(short.tokens):
+            if i in used_s or not 2 <= len(token) <= 6 or token.isdigit():
                 continue
-            glued = two.tokens[j] + two.tokens[j + 1]
-            sim = token_similarity(token, glued)
-            if sim >= 0.85:
-                used_one.add(i)
-                used_two.update((j, j + 1))
-                gained += sim * (one.weights[i] + two.weights[j] + two.weights[j + 1])
-                joined = f"{two.tokens[j]} {two.tokens[j + 1]}"
-                pairs.append((joined, token, sim) if flip else (token, joined, sim))
-                break
-    return gained
+            for run in _runs(long_, used_l, len(token)):
+                words = [long_.tokens[j] for j in run]
+                if "".join(w[0] for w in words) == token and all(len(w) > 1 for w in words):
+                    if flip:
+                        state.take(q, run, c, [i], INITIALS_SIMILARITY)
+                    else:
+                        state.take(q, [i], c, run, INITIALS_SIMILARITY)
+                    break
+
+
+def _glue_possible(q: PreparedName, c: PreparedName, state: _State) -> bool:
+    """Can any glued run of unaligned words on one side match one on the other? Only if
+    both sides have some unaligned letters and the shorter run fits in the longer."""
+    left = [t for i, t in enumerate(q.tokens) if i not in state.used_q]
+    right = [t for j, t in enumerate(c.tokens) if j not in state.used_c]
+    if not left or not right:
+        return False
+    if len(left) == 1 and len(right) == 1:
+        return False  # one word each: the token similarity already decided
+    if min(sum(map(len, left)), sum(map(len, right))) < 4:
+        return False
+    # Glued runs that match start with the same letter.
+    return bool({t[0] for t in left} & {t[0] for t in right})
+
+
+_GLUE_SHAPES = ((1, 2), (2, 1), (2, 2), (1, 3), (3, 1), (2, 3), (3, 2), (3, 3))
+
+
+def _align_glued(q: PreparedName, c: PreparedName, state: _State) -> None:
+    """Words split, glued or cut elsewhere: compare runs of unaligned words glued together."""
+    # Two glued runs can only reach the similarity bar if their lengths are close.
+    max_gap = (1.0 - MIN_GLUED_SIMILARITY) / (1.0 + MIN_GLUED_SIMILARITY)
+    for size_q, size_c in _GLUE_SHAPES:
+        runs_c = [
+            (run, "".join(c.tokens[j] for j in run)) for run in _runs(c, state.used_c, size_c)
+        ]
+        if not runs_c:
+            continue
+        for run_q in _runs(q, state.used_q, size_q):
+            if any(i in state.used_q for i in run_q):
+                continue
+            glued_q = "".join(q.tokens[i] for i in run_q)
+            for run_c, glued_c in runs_c:
+                total = len(glued_q) + len(glued_c)
+                if abs(len(glued_q) - len(glued_c)) > max_gap * total:
+                    continue
+                if any(j in state.used_c for j in run_c):
+                    continue
+                sim = glued_similarity(glued_q, glued_c)
+                if sim >= MIN_GLUED_SIMILARITY:
+                    state.take(q, run_q, c, run_c, sim)
+                    break
+
+
+def _patronymic_reversed(q: PreparedName, c: PreparedName, state: _State) -> bool:
+    """Does "X bin Y" in one name appear as "Y bin X" in the other?"""
+
+    def chains(name: PreparedName) -> list[tuple[str, str]]:
+        t = name.tokens
+        return [(t[k - 1], t[k + 1]) for k in range(1, len(t) - 1) if t[k] in PATRONYMIC_PARTICLES]
+
+    q_chains = chains(q)
+    if not q_chains:
+        return False
+    c_chains = chains(c)
+    for a, b in q_chains:
+        for x, y in c_chains:
+            if token_similarity(a, y) and token_similarity(b, x) and not token_similarity(a, x):
+                return True
+    return False

@@ -73,8 +73,46 @@ HONORIFICS = frozenset(
         "sergeant",
         "cmdr",
         "commander",
+        "monsieur",
+        "madame",
+        "mme",
+        "mlle",
+        "herr",
+        "frau",
+        "senor",
+        "senora",
+        "sr",
+        "sra",
+        "hon",
+        "honourable",
+        "honorable",
+        "rev",
+        "reverend",
     ]
 )
+
+# Arabic articles and patronymic particles, spelled one way ("el-Assad" = "al-Assad").
+_PARTICLES = {"el": "al", "ul": "al", "ibn": "bin", "ben": "bin", "bn": "bin", "binti": "bint"}
+PATRONYMIC_PARTICLES = frozenset({"bin", "bint", "ould", "walad"})
+
+_NUMBER_WORDS = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen "
+        "fourteen fifteen sixteen seventeen eighteen nineteen".split()
+    )
+}
+_TENS = {
+    w: 10 * (i + 2)
+    for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())
+}
+_ORDINALS = {
+    w: i + 1
+    for i, w in enumerate(
+        "first second third fourth fifth sixth seventh eighth ninth tenth".split()
+    )
+}
+_ORDINAL_SUFFIX = re.compile(r"^(\d+)(st|nd|rd|th)$")
 
 # Legal forms -> canonical token. Multi-word forms are matched before single tokens.
 _LEGAL_FORMS: dict[str, str] = {
@@ -237,13 +275,57 @@ ORGANIZATION = "org"
 UNKNOWN = "unknown"
 
 
+def _numbers(words: list[str]) -> list[str]:
+    """Numbers in one spelling: 'forty four' -> '44', 'first' / '1st' -> '1'."""
+    out: list[str] = []
+    for word in words:
+        m = _ORDINAL_SUFFIX.match(word)
+        if m:
+            out.append(m[1])
+        elif word in _ORDINALS:
+            out.append(str(_ORDINALS[word]))
+        elif word in _NUMBER_WORDS:
+            if (
+                out
+                and out[-1].isdigit()
+                and int(out[-1]) in _TENS.values()
+                and _NUMBER_WORDS[word] < 10
+            ):
+                out[-1] = str(int(out[-1]) + _NUMBER_WORDS[word])
+            else:
+                out.append(str(_NUMBER_WORDS[word]))
+        elif word in _TENS:
+            out.append(str(_TENS[word]))
+        else:
+            out.append(word)
+    return out
+
+
+def _join_letters(words: list[str]) -> list[str]:
+    """Runs of single letters are one abbreviation: 'g m b h' -> 'gmbh', 'j p' -> 'jp'."""
+    out: list[str] = []
+    run: list[str] = []
+    for word in [*words, ""]:
+        if len(word) == 1 and word.isalpha():
+            run.append(word)
+            continue
+        if len(run) > 1:
+            out.append("".join(run))
+        else:
+            out.extend(run)
+        run = []
+        if word:
+            out.append(word)
+    return out
+
+
 @functools.lru_cache(maxsize=65536)
 def name_tokens(name: str, kind: str = UNKNOWN) -> tuple[str, ...]:
     """Comparable tokens of a name. `kind` is person, org or unknown: honorifics are dropped
     from persons, legal forms made canonical for organisations, both for unknown parties."""
-    words = fold(name).split()
+    words = _numbers(_join_letters(fold(name).split()))
     if kind != ORGANIZATION:
-        kept = [w for w in words if w not in HONORIFICS]
+        kept = [_PARTICLES.get(w, w) for w in words if w not in HONORIFICS]
         words = kept or words
     if kind != PERSON:
         words = canonical_legal_forms(words)

@@ -1,17 +1,14 @@
 """Prometheus metrics, correct across worker processes (prometheus-client multiprocess mode).
 
-The supervisor points PROMETHEUS_MULTIPROC_DIR at a fresh directory (observability.multiproc)
-before anything imports prometheus_client, so the supervisor and every worker write their
-samples there, and the supervisor serves the sum on --metrics-port.
+The supervisor points PROMETHEUS_MULTIPROC_DIR at a fresh directory before it starts the
+workers; each worker writes its samples there and the supervisor serves the sum, with its
+own refresh metrics and the publication age computed at scrape time.
 
 Two families:
 - the standard gRPC server metrics, with the names and labels of go-grpc-prometheus (what the
   stock Grafana gRPC dashboards query), recorded by observability.grpc_metrics;
 - screening metrics (`screening_*`), recorded through the small functions below so callers
   never handle label names.
-
-Ages are exported as Unix timestamps (`*_timestamp_seconds`), the Prometheus convention: a
-timestamp stays true between scrapes, and `time() - metric` is the age in any query.
 """
 
 from __future__ import annotations
@@ -20,7 +17,10 @@ import asyncio
 import contextlib
 import datetime as dt
 import os
-from collections.abc import Iterable, Mapping
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator, Mapping
 
 from prometheus_client import (
     CollectorRegistry,
@@ -29,7 +29,9 @@ from prometheus_client import (
     Histogram,
     multiprocess,
     start_http_server,
+    values,
 )
+from prometheus_client.core import GaugeMetricFamily
 
 # -- gRPC server metrics (go-grpc-prometheus names) ----------------------------------------
 
@@ -98,12 +100,6 @@ ENTITIES_LOADED = Gauge(
     ["source"],
     multiprocess_mode="livemax",
 )
-LIST_PUBLISHED = Gauge(
-    "screening_list_published_timestamp_seconds",
-    "Publication date of the served list, by source (age: time() - this)",
-    ["source"],
-    multiprocess_mode="livemax",
-)
 # Per-worker gauges carry a `worker` label: a process only writes a labelled sample once it
 # sets one, so the supervisor (which imports this module too) adds no stray zeros.
 INDEX_BUILD_SECONDS = Gauge(
@@ -117,17 +113,6 @@ INDEX_LOADED = Gauge(
     "When the worker swapped in its current index",
     ["worker"],
     multiprocess_mode="livemax",
-)
-REFRESHES = Counter(
-    "screening_refresh_total",
-    "List refresh attempts by source and outcome (updated, unchanged, rejected, failed)",
-    ["source", "outcome"],
-)
-REFRESH_SUCCESS = Gauge(
-    "screening_refresh_last_success_timestamp_seconds",
-    "When a refresh of the source last succeeded (updated or unchanged)",
-    ["source"],
-    multiprocess_mode="max",
 )
 RESULT_CACHE = Counter(
     "screening_result_cache_requests_total",
@@ -145,7 +130,7 @@ REDIS_UP = Gauge(
     multiprocess_mode="livemin",
 )
 
-REFRESH_OUTCOMES = frozenset({"updated", "unchanged", "rejected", "failed"})
+REFRESH_OUTCOMES = frozenset({"published", "unchanged", "rejected", "failed", "skipped"})
 FLUSH_SECONDS = 1.0
 _worker = "0"
 
@@ -249,37 +234,21 @@ def record_screening(kind: str, decision: str, matches: Iterable[tuple[str, floa
         MATCH_SCORE.observe(score)
 
 
-def record_index(
-    build_seconds: float,
-    entities_by_source: Mapping[str, int],
-    published_by_source: Mapping[str, str],
-) -> None:
-    """A worker swapped in a new index. Publication dates are ISO ('2024-02-23', '2025-12')."""
+def record_index(build_seconds: float, entities_by_source: Mapping[str, int]) -> None:
+    """A worker swapped in a new index."""
     INDEX_BUILD_SECONDS.labels(_worker).set(build_seconds)
     INDEX_LOADED.labels(_worker).set_to_current_time()
     for source, count in entities_by_source.items():
         ENTITIES_LOADED.labels(source).set(count)
-    for source, published in published_by_source.items():
-        stamp = iso_to_timestamp(published)
-        if stamp is not None:
-            LIST_PUBLISHED.labels(source).set(stamp)
 
 
-def record_refresh(source: str, outcome: str, published: str | None = None) -> None:
-    """One refresh attempt of a source list: updated, unchanged, rejected or failed.
-
-    `published` (ISO date of the publication now live) updates the source's publication
-    timestamp, so staleness is visible even before the workers swap.
-    """
+def record_refresh(source: str, outcome: str) -> None:
+    """One refresh attempt of a source list: published, unchanged, rejected, failed, skipped."""
     if outcome not in REFRESH_OUTCOMES:
         raise ValueError(f"refresh outcome must be one of {sorted(REFRESH_OUTCOMES)}")
     REFRESHES.labels(source, outcome).inc()
-    if outcome in ("updated", "unchanged"):
-        REFRESH_SUCCESS.labels(source).set_to_current_time()
-    if published:
-        stamp = iso_to_timestamp(published)
-        if stamp is not None:
-            LIST_PUBLISHED.labels(source).set(stamp)
+    if outcome in ("published", "unchanged"):
+        REFRESH_LAST_SUCCESS.labels(source).set_to_current_time()
 
 
 def record_cache(result: str) -> None:
@@ -294,19 +263,17 @@ def record_redis(operation: str, ok: bool) -> None:
         REDIS_ERRORS.labels(operation).inc()
 
 
-def iso_to_timestamp(value: str) -> float | None:
-    """'2024-02-23', '2024-02' or '2024' -> Unix seconds at UTC midnight of its first day."""
-    parts = value.strip()[:10].split("-")
-    try:
-        day = dt.datetime(
-            int(parts[0]),
-            int(parts[1]) if len(parts) > 1 else 1,
-            int(parts[2]) if len(parts) > 2 else 1,
-            tzinfo=dt.UTC,
-        )
-    except (ValueError, IndexError):
-        return None
-    return day.timestamp()
+def prepare_multiprocess_dir() -> str:
+    """Create (or reuse) the shared samples directory; call before starting workers."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not path:
+        path = tempfile.mkdtemp(prefix="screening-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    return path
+
+
+def cleanup_multiprocess_dir(path: str) -> None:
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def mark_worker_dead(pid: int) -> None:
@@ -317,4 +284,62 @@ def mark_worker_dead(pid: int) -> None:
 def serve_metrics(port: int, host: str = "0.0.0.0") -> None:
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
+    if values.ValueClass is values.MutexValue:
+        # This process (the supervisor) keeps its own samples in memory, not in the shared
+        # directory: serve its refresh metrics directly.
+        registry.register(REFRESHES)
+        registry.register(REFRESH_LAST_SUCCESS)
+    registry.register(PUBLICATION_AGE)
     start_http_server(port, addr=host, registry=registry)
+
+
+# -- list refresh (the supervisor or `screening refresh` runs it, not the workers) ---------
+
+REFRESHES = Counter(
+    "screening_refresh_total",
+    "List refresh attempts by source and outcome (published, unchanged, rejected, failed)",
+    ["source", "outcome"],
+)
+REFRESH_LAST_SUCCESS = Gauge(
+    "screening_refresh_last_success_timestamp_seconds",
+    "When a refresh of the source last succeeded (published or confirmed unchanged)",
+    ["source"],
+    multiprocess_mode="max",
+)
+
+
+class PublicationAgeCollector:
+    """screening_list_publication_age_seconds{source}: computed at scrape time from the
+    publication dates of the live snapshot (a gauge set once would stop ageing)."""
+
+    def __init__(self) -> None:
+        self._dates: dict[str, dt.date] = {}
+        self._lock = threading.Lock()
+
+    def update(self, publication_dates: dict[str, str]) -> None:
+        parsed = {}
+        for source, text in publication_dates.items():
+            try:  # partial dates ('2025', '2025-06') count from their first day
+                year, month, day = ([int(p) for p in text.split("-")] + [1, 1])[:3]
+                parsed[source] = dt.date(year, month, day)
+            except ValueError:
+                continue
+        with self._lock:
+            self._dates = parsed
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "screening_list_publication_age_seconds",
+            "Seconds since the live publication of each source was published",
+            labels=["source"],
+        )
+        now = dt.datetime.now(dt.UTC)
+        with self._lock:
+            dates = dict(self._dates)
+        for source, date in sorted(dates.items()):
+            published = dt.datetime.combine(date, dt.time(), dt.UTC)
+            family.add_metric([source], max(0.0, (now - published).total_seconds()))
+        yield family
+
+
+PUBLICATION_AGE = PublicationAgeCollector()

@@ -42,6 +42,13 @@ class ListFormat:
     parse: Callable[[FileSet], list[Entity]]
     companions: Callable[[Path, list[Path]], list[Path]] = lambda main, siblings: []
     publication_date: Callable[[Path, bytes], str] = lambda main, head: ""
+    # Production download URLs of the companion files, by the file name they are saved as.
     companion_urls: dict[str, str] = field(default_factory=dict)
     # Lowest plausible entity count for a full publication (sanity check on refresh).
     min_entities: int = 1
+    # File name a download of `url` is saved as (detect() must accept it).
+    download_name: str = ""
+    # Refresh fetches this format for its source by default (one format per source).
+    refresh: bool = False
+    # Two formats of one publication (same source and date): the lower preference is taken.
+    preference: int = 50

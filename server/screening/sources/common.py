@@ -22,7 +22,7 @@ class ParseError(ValueError):
 
 def clean(value: str | None) -> str:
     """Strip, collapse whitespace, and map OFAC's '-0-' empty marker to ''."""
-    if value is None:
+    if not value:
         return ""
     text = " ".join(value.split())
     return "" if text in ("-0-", "-0", "") else text
@@ -75,6 +75,9 @@ def date_in_name(path: Path) -> str:
         m = re.search(r"(\d{4})-(\d{2})(?!\d)", part)
         if m:
             return f"{m[1]}-{m[2]}"
+        m = re.search(r"([A-Za-z]{3})[a-z]*_(\d{1,2})_(\d{4})", part)  # FCDO: Mon_Aug_11_2025
+        if m and m[1].lower() in _MONTHS:
+            return _valid(int(m[3]), _MONTHS[m[1].lower()], int(m[2]))
         m = re.search(r"_(\d{4})(?:\.|_|$)", part)
         if m:
             return m[1]
@@ -98,3 +101,34 @@ def unique(values: Iterable[str]) -> list[str]:
             seen.add(v)
             out.append(v)
     return out
+
+
+def us_date(text: str | None) -> str:
+    """Month-first dates as US agencies write them: '06/19/2003' -> '2003-06-19'."""
+    if not text:
+        return ""
+    m = re.match(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})", text)
+    if m:
+        return _valid(int(m[3]), int(m[1]), int(m[2]))
+    return iso_date(text)
+
+
+def decode_text(raw: bytes, name: str) -> str:
+    """UTF-8 (with or without BOM), else Windows-1252, as the agencies' CSV files come."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
+def short_hash(*parts: str) -> str:
+    """A stable id for lists whose rows carry none: a digest of the row's identifying text."""
+    digest = hashlib.sha1("\x1f".join(parts).encode(), usedforsecurity=False)
+    return digest.hexdigest()[:12]
+
+
+def split_values(text: str | None, separators: str = ";") -> list[str]:
+    """Split a multi-valued cell ('A; B; C'), cleaned, without empties or repeats."""
+    if not text:
+        return []
+    return unique(clean(v) for v in re.split("[" + re.escape(separators) + "]", text))

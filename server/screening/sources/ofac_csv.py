@@ -191,13 +191,59 @@ def _parse(fileset: FileSet) -> list[Entity]:
     return parse_sdn_csv(main, list(companions), source=fileset.source)
 
 
+_EXPORTS = "https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports"
+
 OFAC_SDN_CSV = ListFormat(
     name="ofac-sdn-csv",
     source="ofac-sdn",
     title="OFAC Specially Designated Nationals (SDN) list",
-    url="https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/SDN.CSV",
+    url=f"{_EXPORTS}/SDN.CSV",
     dates_are_official=False,
     detect=lambda path, head: _is_sdn_main(path),
     companions=_sdn_companions,
     parse=_parse,
+    companion_urls={
+        "add.csv": f"{_EXPORTS}/ADD.CSV",
+        "alt.csv": f"{_EXPORTS}/ALT.CSV",
+        "sdn_comments.csv": f"{_EXPORTS}/SDN_COMMENTS.CSV",
+    },
+    min_entities=1000,
+    download_name="sdn.csv",
+    refresh=True,
+    preference=10,
+)
+
+
+def _is_cons_main(path: Path) -> bool:
+    return re.match(r"^cons_prim([_-][\d-]+)?\.csv$", path.name.lower()) is not None
+
+
+def _cons_companions(main: Path, siblings: list[Path]) -> list[Path]:
+    return [
+        p
+        for p in siblings
+        if p.name.lower().startswith("cons_")
+        and companion_kind(p) in ("add", "alt", "comments")
+        and p.suffix.lower() == ".csv"
+    ]
+
+
+OFAC_CONS_CSV = ListFormat(
+    name="ofac-cons-csv",
+    source="ofac-cons",
+    title="OFAC Consolidated (non-SDN) list",
+    url=f"{_EXPORTS}/CONS_PRIM.CSV",
+    dates_are_official=False,
+    detect=lambda path, head: _is_cons_main(path),
+    companions=_cons_companions,
+    parse=_parse,
+    companion_urls={
+        "cons_add.csv": f"{_EXPORTS}/CONS_ADD.CSV",
+        "cons_alt.csv": f"{_EXPORTS}/CONS_ALT.CSV",
+        "cons_comments.csv": f"{_EXPORTS}/CONS_COMMENTS.CSV",
+    },
+    min_entities=100,
+    download_name="cons_prim.csv",
+    refresh=True,
+    preference=10,
 )

@@ -62,6 +62,11 @@ _ID_LABELS: list[tuple[str, str]] = [
     ("Email Address", "email"),
     ("Phone Number", "phone"),
     ("Website", "website"),
+    ("ISIN", "isin"),
+    ("BIK (RU)", "bik"),
+    ("Public Registration Number", "registration"),
+    ("C.R. No.", "registration"),
+    ("Driver's License No.", "drivers_license"),
 ]
 _ID_LABELS.sort(key=lambda item: -len(item[0]))
 
@@ -172,3 +177,24 @@ def _dob_values(text: str) -> list[str]:
             return [str(y) for y in range(start, end + 1)]
     date = iso_date(text)
     return [date] if date else []
+
+
+def classify_label(label: str, value: str) -> Identifier | tuple[str, str] | None:
+    """An OFAC detail given as (label, value), as the XML formats carry them.
+
+    Returns an Identifier for identifying numbers, a (property key, value) pair for other
+    known details, or None for labels that carry neither.
+    """
+    label = " ".join(label.split())
+    for prop_label, key in _PROPERTY_LABELS.items():
+        if label == prop_label or label == prop_label.rstrip(":"):
+            return (key, value.strip())
+    for id_label, scheme in _ID_LABELS:
+        if label == id_label or label.rstrip(":") == id_label:
+            return _identifier(scheme, value) if value.strip() else None
+    return None
+
+
+def dob_values(text: str) -> list[str]:
+    """Birth dates as OFAC writes them ('10 Dec 1948', 'circa 1960', '1960 to 1965')."""
+    return _dob_values(text)

@@ -3,18 +3,54 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from screening.model import Publication
 from screening.sources.base import FileSet, ListFormat
+from screening.sources.ca_sema import CA_SEMA_XML
 from screening.sources.common import ParseError, date_in_name, sha256_files
-from screening.sources.ofac_csv import OFAC_SDN_CSV
+from screening.sources.eu_fsf import EU_FSF_XML
+from screening.sources.ofac_advanced import OFAC_CONS_ADVANCED, OFAC_SDN_ADVANCED
+from screening.sources.ofac_csv import OFAC_CONS_CSV, OFAC_SDN_CSV
+from screening.sources.ofac_xml import OFAC_CONS_XML, OFAC_SDN_XML
+from screening.sources.uk_ofsi import UK_OFSI_CSV, UK_OFSI_XLSX
+from screening.sources.uk_sanctions_list import UK_SANCTIONS_LIST_ODS
 from screening.sources.un_xml import UN_XML
+from screening.sources.us_bis_dpl import US_BIS_DPL
+from screening.sources.us_csl import US_CSL_CSV, US_CSL_JSON
 
-FORMATS: list[ListFormat] = [OFAC_SDN_CSV, UN_XML]
+log = logging.getLogger(__name__)
+
+FORMATS: list[ListFormat] = [
+    OFAC_SDN_CSV,
+    OFAC_SDN_XML,
+    OFAC_SDN_ADVANCED,
+    OFAC_CONS_CSV,
+    OFAC_CONS_XML,
+    OFAC_CONS_ADVANCED,
+    UN_XML,
+    UK_OFSI_CSV,
+    UK_OFSI_XLSX,
+    UK_SANCTIONS_LIST_ODS,
+    CA_SEMA_XML,
+    US_BIS_DPL,
+    US_CSL_CSV,
+    US_CSL_JSON,
+    EU_FSF_XML,
+]
 FORMATS_BY_NAME = {f.name: f for f in FORMATS}
 _HEAD_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class SkippedFileSet:
+    """A publication found in two formats: this copy was left out for `kept`."""
+
+    fileset: FileSet
+    kept: FileSet
 
 
 def sources() -> dict[str, list[ListFormat]]:
@@ -23,6 +59,11 @@ def sources() -> dict[str, list[ListFormat]]:
     for fmt in FORMATS:
         out.setdefault(fmt.source, []).append(fmt)
     return out
+
+
+def refresh_formats() -> list[ListFormat]:
+    """The format refresh downloads for each source, by default."""
+    return [f for f in FORMATS if f.refresh]
 
 
 def detect(path: Path) -> ListFormat | None:
@@ -34,10 +75,22 @@ def detect(path: Path) -> ListFormat | None:
     return None
 
 
-def discover(root: Path) -> list[FileSet]:
+def fileset_for(fmt: ListFormat, paths: list[Path], date: str = "") -> FileSet:
+    """A FileSet of `fmt` from a main file and its companions (e.g. fresh downloads)."""
+    main = paths[0]
+    with main.open("rb") as fh:
+        head = fh.read(_HEAD_BYTES)
+    date = date_in_name(main) or fmt.publication_date(main, head) or date or _mtime_date(main)
+    companions = [p for p in fmt.companions(main, paths) if p != main]
+    return FileSet(fmt.source, fmt.name, date, (main, *companions))
+
+
+def discover_all(root: Path) -> tuple[list[FileSet], list[SkippedFileSet]]:
     """Find every publication under `root`, oldest first within each source.
 
-    Files in one directory are grouped: a main file takes the companions beside it.
+    Files in one directory are grouped: a main file takes the companions beside it. One
+    publication (same source and date) found in several formats is taken once, in the
+    format with the lowest `preference`; the other copies are returned as skipped.
     """
     if not root.is_dir():
         raise FileNotFoundError(f"lists directory not found: {root}")
@@ -53,8 +106,28 @@ def discover(root: Path) -> list[FileSet]:
             date = date_in_name(path) or fmt.publication_date(path, head) or _mtime_date(path)
             companions = [p for p in fmt.companions(path, siblings) if p != path]
             found.append(FileSet(fmt.source, fmt.name, date, (path, *companions)))
-    found.sort(key=lambda fs: (fs.source, fs.publication_date, str(fs.main)))
-    return found
+    groups: dict[tuple[str, str], list[FileSet]] = {}
+    for fs in found:
+        groups.setdefault((fs.source, fs.publication_date), []).append(fs)
+    kept: list[FileSet] = []
+    skipped: list[SkippedFileSet] = []
+    for group in groups.values():
+        best = min(group, key=lambda f: (FORMATS_BY_NAME[f.format].preference, str(f.main)))
+        for fs in group:
+            if fs.format == best.format:
+                kept.append(fs)
+                continue
+            skipped.append(SkippedFileSet(fs, best))
+            log.info(
+                "same publication in another format; left out",
+                extra={"file": fs.main.name, "kept": best.main.name, "source": fs.source},
+            )
+    kept.sort(key=lambda fs: (fs.source, fs.publication_date, str(fs.main)))
+    return kept, skipped
+
+
+def discover(root: Path) -> list[FileSet]:
+    return discover_all(root)[0]
 
 
 def _mtime_date(path: Path) -> str:
@@ -81,7 +154,19 @@ def parse_fileset(fileset: FileSet) -> Publication:
         entities=entities,
         dates_are_official=fmt.dates_are_official,
         url=fmt.url,
+        format=fmt.name,
     )
 
 
-__all__ = ["FORMATS", "FileSet", "ListFormat", "ParseError", "discover", "parse_fileset"]
+__all__ = [
+    "FORMATS",
+    "FileSet",
+    "ListFormat",
+    "ParseError",
+    "SkippedFileSet",
+    "discover",
+    "discover_all",
+    "fileset_for",
+    "parse_fileset",
+    "refresh_formats",
+]

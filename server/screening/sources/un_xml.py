@@ -179,4 +179,6 @@ UN_XML = ListFormat(
     parse=parse_un,
     publication_date=_publication_date,
     min_entities=100,
+    download_name="un_consolidated.xml",
+    refresh=True,
 )

@@ -41,13 +41,23 @@ class Keys:
         """List of change reports (JSON), newest first."""
         return f"{self.tag}:changes:{source}"
 
+    def official_dates(self, source: str) -> str:
+        """Hash source_ref -> official designation date stated by any publication so far."""
+        return f"{self.tag}:official_dates:{source}"
+
     def refresh_status(self, source: str) -> str:
+        """Hash: last refresh attempt, outcome, error, and per-URL validators and hashes."""
         return f"{self.tag}:refresh:{source}"
 
     def result(self, data_version: str, digest: str) -> str:
         """A cached screening result. Without the hash tag, on purpose: results spread over
         a Cluster's slots instead of crowding the list data's."""
         return f"{self.tag[1:-1]}:result:{data_version}:{digest}"
+
+    @property
+    def refresh_last_run(self) -> str:
+        """When any replica last ran a scheduled refresh (replicas share one schedule)."""
+        return f"{self.tag}:refresh:last_run"
 
     @property
     def ingest_lock(self) -> str:

@@ -42,6 +42,7 @@ class SourceState(msgspec.Struct, omit_defaults=True):
     files: list[str] = msgspec.field(default_factory=list)
     url: str = ""
     dates_are_official: bool = False
+    format: str = ""
     added: int = 0
     removed: int = 0
     changed: int = 0
@@ -74,10 +75,42 @@ class RejectedPublication(Exception):
     """A publication failed a sanity check; nothing of it was applied."""
 
 
+class StageOutcome(msgspec.Struct, omit_defaults=True):
+    """What staging did with one publication.
+
+    outcome: "live" (it is the source's live data now), "superseded" (applied, then a newer
+    one of the same batch went live), "history" (older than the live one: first-seen
+    history only), "same publication" (the live publication in another format), "rejected".
+    """
+
+    source: str
+    publication_date: str
+    format: str
+    files: list[str]
+    entities: int
+    outcome: str
+    detail: str = ""
+    added: int = 0
+    removed: int = 0
+    changed: int = 0
+
+    @property
+    def note(self) -> str:
+        head = f"{self.source} {self.publication_date}"
+        if self.outcome == "rejected":
+            return f"{head}: rejected: {self.detail}"
+        if self.outcome in ("live", "superseded"):
+            return (
+                f"{head}: {self.entities} entries (+{self.added} -{self.removed} ~{self.changed})"
+            )
+        return f"{head}: {self.detail}"
+
+
 _MANIFEST_DECODER = msgspec.json.Decoder(Manifest)
 _CHANGE_DECODER = msgspec.json.Decoder(ChangeReport)
 _COMPARED_FIELDS = (
     "name",
+    "designation_date",
     "aliases",
     "entity_type",
     "programs",
@@ -102,8 +135,15 @@ def decode_entities(blob: bytes) -> list[Entity]:
     return ENTITY_LIST_DECODER.decode(zlib.decompress(blob))
 
 
-def diff(previous: Iterable[Entity], current: Iterable[Entity]) -> tuple[list, list, list]:
-    """Entries added, removed and changed between two publications of one source."""
+def diff(
+    previous: Iterable[Entity], current: Iterable[Entity], *, core_only: bool = False
+) -> tuple[list, list, list]:
+    """Entries added, removed and changed between two publications of one source.
+
+    `core_only` (two different formats of one source) compares only what every format
+    states alike: names, type, programs and identifying numbers; remarks, addresses and
+    other details are written differently by each format and would show as bogus changes.
+    """
     before = {e.id: e for e in previous}
     after = {e.id: e for e in current}
     added = [EntityChange(e.id, e.name) for k, e in after.items() if k not in before]
@@ -111,11 +151,44 @@ def diff(previous: Iterable[Entity], current: Iterable[Entity]) -> tuple[list, l
     changed = []
     for key, new in after.items():
         old = before.get(key)
-        if old is None or old.fingerprint() == new.fingerprint():
+        if old is None:
+            continue
+        if core_only:
+            fields = [f for f, get in _CORE_FIELDS.items() if get(old) != get(new)]
+            if fields:
+                changed.append(EntityChange(key, new.name, fields))
+            continue
+        old, new = _comparable(old, new)
+        if old.fingerprint() == new.fingerprint():
             continue
         fields = [f for f in _COMPARED_FIELDS if getattr(old, f) != getattr(new, f)]
         changed.append(EntityChange(key, new.name, fields or ["other"]))
     return added, removed, changed
+
+
+def _comparable(old: Entity, new: Entity) -> tuple[Entity, Entity]:
+    """Live entries carry stamped dates (first seen, or an official date remembered from an
+    earlier publication); a fresh parse carries only what its file states. When the new
+    file states no date, dates are no part of the comparison."""
+    if new.designation_date_basis == DateBasis.OFFICIAL:
+        return old, new
+    return (
+        msgspec.structs.replace(
+            old, designation_date="", designation_date_basis=DateBasis.NONE, first_seen=""
+        ),
+        msgspec.structs.replace(
+            new, designation_date="", designation_date_basis=DateBasis.NONE, first_seen=""
+        ),
+    )
+
+
+_CORE_FIELDS = {
+    "name": lambda e: e.name.casefold(),
+    "aliases": lambda e: sorted({a.full.casefold() for a in e.aliases} - {e.name.casefold()}),
+    "entity_type": lambda e: e.entity_type,
+    "programs": lambda e: sorted(e.programs),
+    "identifiers": lambda e: sorted({(i.type, i.value) for i in e.identifiers}),
+}
 
 
 class ListStore:
@@ -153,6 +226,21 @@ class ListStore:
         raw = self.redis.lrange(self.keys.changes(source), 0, max(0, limit - 1))
         return [_CHANGE_DECODER.decode(r) for r in raw]
 
+    def refresh_status(self, source: str) -> dict[str, str]:
+        """Last refresh of a source: attempt time, outcome, error, validators, content hash."""
+        raw = self.redis.hgetall(self.keys.refresh_status(source))
+        return {
+            (k.decode() if isinstance(k, bytes) else str(k)): (
+                v.decode() if isinstance(v, bytes) else str(v)
+            )
+            for k, v in raw.items()
+        }
+
+    def set_refresh_status(self, source: str, fields: dict[str, str]) -> None:
+        mapping: dict[FieldT, EncodableT] = {k: v for k, v in fields.items()}
+        if mapping:
+            self.redis.hset(self.keys.refresh_status(source), mapping=mapping)
+
     # -- writing -------------------------------------------------------------------------
 
     def apply(
@@ -169,7 +257,8 @@ class ListStore:
             by_source.setdefault(pub.source, []).append(pub)
         notes: list[str] = []
         for pubs in by_source.values():
-            notes += self.stage(pubs, sources, base, max_drop_share=max_drop_share)
+            outcomes = self.stage(pubs, sources, base, max_drop_share=max_drop_share)
+            notes += [o.note for o in outcomes]
         return self.publish(sources), notes
 
     def stage(
@@ -179,24 +268,37 @@ class ListStore:
         base: Manifest | None,
         *,
         max_drop_share: float = 0.2,
-    ) -> list[str]:
+    ) -> list[StageOutcome]:
         """Apply publications of one source, oldest first, into `sources` (not yet published).
 
-        Every publication updates the first-seen history; the newest becomes live. One that
-        drops more than `max_drop_share` of the live entries is rejected (noted, not applied).
+        Every publication updates the first-seen history; the newest becomes live. The drop
+        check guards what was live before this batch: a publication that drops more than
+        `max_drop_share` of those entries is rejected (reported, not applied). Publications
+        staged together are a history handed over at once (a directory of past files), so
+        they are not checked against each other.
         """
-        notes: list[str] = []
+        outcomes: list[StageOutcome] = []
         pubs = sorted(pubs, key=lambda p: p.publication_date)
         source = pubs[0].source
         state = sources.get(source)
         live = self.entities(base, source) if base and state else []
+        guarded = {e.id for e in live}
         newest: Publication | None = None
         history_only = False
         for pub in pubs:
+            outcome = StageOutcome(
+                source=source,
+                publication_date=pub.publication_date,
+                format=pub.format,
+                files=[f.rsplit("/", 1)[-1] for f in pub.files],
+                entities=len(pub.entities),
+                outcome="",
+            )
+            outcomes.append(outcome)
             try:
-                report = self._apply_one(pub, state, live, max_drop_share)
+                report = self._apply_one(pub, state, live, guarded, max_drop_share)
             except RejectedPublication as exc:
-                notes.append(f"{source} {pub.publication_date}: rejected: {exc}")
+                outcome.outcome, outcome.detail = "rejected", str(exc)
                 log.warning(
                     "publication rejected",
                     extra={
@@ -207,27 +309,36 @@ class ListStore:
                 )
                 continue
             if report is None:
-                notes.append(f"{source} {pub.publication_date}: older than live, history only")
+                same = state is not None and pub.publication_date == state.publication_date
+                outcome.outcome = "same publication" if same else "history"
+                outcome.detail = (
+                    f"same publication as the live {state.format} file; kept the live one"
+                    if same and state is not None
+                    else "older than live, history only"
+                )
                 history_only = True
                 continue
+            for earlier in outcomes[:-1]:
+                if earlier.outcome == "live":
+                    earlier.outcome = "superseded"
             newest, live = pub, pub.entities
             state = self._state(pub, report)
-            notes.append(
-                f"{source} {pub.publication_date}: {len(pub.entities)} entries "
-                f"(+{len(report.added)} -{len(report.removed)} ~{len(report.changed)})"
-            )
+            outcome.outcome = "live"
+            outcome.added, outcome.removed = len(report.added), len(report.removed)
+            outcome.changed = len(report.changed)
         if state is not None and (newest is not None or history_only):
             # Older publications may have moved first-seen dates back: re-stamp the live data.
             state = msgspec.structs.replace(state)
             self._write_blob(source, live, state)
             sources[source] = state
-        return notes
+        return outcomes
 
     def _apply_one(
         self,
         pub: Publication,
         state: SourceState | None,
         live: list[Entity],
+        guarded: set[str],
         max_drop_share: float,
     ) -> ChangeReport | None:
         if not pub.entities:
@@ -235,12 +346,26 @@ class ListStore:
         if state is not None and pub.publication_date < state.publication_date:
             self._record_first_seen(pub)
             return None
-        added, removed, changed = diff(live, pub.entities)
-        if live and len(removed) > max_drop_share * len(live):
-            raise RejectedPublication(
-                f"drops {len(removed)} of {len(live)} live entries "
-                f"(more than {max_drop_share:.0%}); kept the previous publication"
-            )
+        if (
+            state is not None
+            and pub.publication_date == state.publication_date
+            and pub.format
+            and state.format
+            and pub.format != state.format
+        ):
+            # One publication in two formats (OFSI csv and xlsx): one is live, the other
+            # would only report format differences as changes.
+            self._record_first_seen(pub)
+            return None
+        if guarded:
+            dropped = len(guarded - {e.id for e in pub.entities})
+            if dropped > max_drop_share * len(guarded):
+                raise RejectedPublication(
+                    f"drops {dropped} of {len(guarded)} live entries "
+                    f"(more than {max_drop_share:.0%}); kept the previous publication"
+                )
+        core_only = state is not None and bool(state.format) and state.format != pub.format
+        added, removed, changed = diff(live, pub.entities, core_only=core_only)
         self._record_first_seen(pub)
         version = publication_version(pub)
         report = ChangeReport(
@@ -263,7 +388,23 @@ class ListStore:
         return report
 
     def _record_first_seen(self, pub: Publication) -> None:
-        """Remember, per entry, the earliest publication that held it (kept across ingests)."""
+        """Remember, per entry, the earliest publication that held it (kept across ingests),
+        and any official designation date a publication stated for it."""
+        official: dict[FieldT, EncodableT] = {
+            e.source_ref: e.designation_date
+            for e in pub.entities
+            if e.designation_date and e.designation_date_basis == DateBasis.OFFICIAL
+        }
+        if official:
+            dates_key = self.keys.official_dates(pub.source)
+            known_dates = self.redis.hmget(dates_key, list(official))
+            missing = {
+                ref: date
+                for (ref, date), seen in zip(official.items(), known_dates, strict=True)
+                if not seen
+            }
+            if missing:
+                self.redis.hset(dates_key, mapping=missing)
         key = self.keys.first_seen(pub.source)
         refs = [e.source_ref for e in pub.entities]
         known = self.redis.hmget(key, refs)
@@ -287,6 +428,7 @@ class ListStore:
             files=[f.rsplit("/", 1)[-1] for f in pub.files],
             url=pub.url,
             dates_are_official=pub.dates_are_official,
+            format=pub.format,
             added=len(report.added),
             removed=len(report.removed),
             changed=len(report.changed),
@@ -296,9 +438,17 @@ class ListStore:
         """Stamp first-seen and designation dates on the live entities and store them."""
         refs = [e.source_ref for e in entities]
         seen = self.redis.hmget(self.keys.first_seen(source), refs)
-        for entity, first in zip(entities, seen, strict=True):
+        stated = self.redis.hmget(self.keys.official_dates(source), refs)
+        for entity, first, official in zip(entities, seen, stated, strict=True):
             entity.first_seen = (first.decode() if isinstance(first, bytes) else first) or ""
             if entity.designation_date and entity.designation_date_basis == DateBasis.OFFICIAL:
+                continue
+            # A date an earlier publication of the same list stated (e.g. the advanced XML)
+            # is still official when the live format carries none.
+            official_s = official.decode() if isinstance(official, bytes) else official
+            if official_s:
+                entity.designation_date = official_s
+                entity.designation_date_basis = DateBasis.OFFICIAL
                 continue
             entity.designation_date = entity.first_seen
             entity.designation_date_basis = (

@@ -1,0 +1,179 @@
+"""The matcher on a small in-memory list (pure logic, no I/O)."""
+
+from __future__ import annotations
+
+import pytest
+
+from screening.matching.engine import DEFAULT_THRESHOLD, MatchIndex
+from screening.matching.features import Query
+from screening.matching.names import compare_names, prepare_name
+from screening.matching.normalize import ORGANIZATION, PERSON
+from screening.matching.translit import hangul_to_latin, latin_variants, skeleton
+from screening.model import DateBasis, Entity, EntityType, Identifier, Name
+
+
+def entity(ref: str, name: str, kind: EntityType, **extra: object) -> Entity:
+    return Entity(id=f"t:{ref}", source="t", source_ref=ref, entity_type=kind, name=name, **extra)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def index() -> MatchIndex:
+    people = [
+        entity(
+            "1",
+            "AREFULLAH AREF GHAZI MOHAMMAD",
+            EntityType.PERSON,
+            birth_dates=["1958"],
+            countries=["AF"],
+        ),
+        entity("2", "HABIB BEN AHMED AL-LOUBIRI", EntityType.PERSON),
+        entity("3", "KIM JONG UN", EntityType.PERSON, birth_dates=["1984-01-08"]),
+        entity(
+            "4",
+            "PUTIN, Vladimir Vladimirovich",
+            EntityType.PERSON,
+            birth_dates=["1952-10-07"],
+            countries=["RU"],
+        ),
+        entity(
+            "5",
+            "LIMITED LIABILITY COMPANY AURUS",
+            EntityType.ORGANIZATION,
+            identifiers=[Identifier("tax_id", "7743237789", "RU")],
+        ),
+        entity("6", "GOLDEN DRAGON TRADING CO., LTD.", EntityType.ORGANIZATION),
+        entity("7", "JSC ARGUMENT", EntityType.ORGANIZATION),
+        entity("8", "EBANO", EntityType.VESSEL, identifiers=[Identifier("imo", "7406784")]),
+        entity("9", "MUHAMMAD BIN SALMAN AL-RAWI", EntityType.PERSON),
+    ]
+    filler = [
+        entity(f"f{i}", f"MOHAMMAD TRADING {w}", EntityType.ORGANIZATION)
+        for i, w in enumerate(["ALPHA", "BETA", "GAMMA", "DELTA", "OMEGA"])
+    ]
+    return MatchIndex(people + filler)
+
+
+def top(index: MatchIndex, name: str, kind: EntityType = EntityType.UNKNOWN, **kw: object):
+    results = index.screen(Query([name], kind, **kw))  # type: ignore[arg-type]
+    return results[0] if results else None
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("ООО «Аурус»", "t:5"),
+        ("Aurus LLC", "t:5"),
+        ("Obshchestvo s Ogranichennoy Otvetstvennostyu Aurus", "t:5"),
+        ("JSCARGUMENT", "t:7"),
+        ("Vladimir Putin", "t:4"),
+        ("PUTIN Wladimir", "t:4"),
+        ("AREFULLAHA REF GHAZI MOHAMMAD", "t:1"),  # words cut elsewhere
+        ("김정은", "t:3"),  # Hangul, DPRK romanisation
+    ],
+)
+def test_disguised_names_are_found(index, query, expected):
+    hit = top(index, query)
+    assert hit is not None and hit.entity.id == expected, hit
+    assert hit.score >= DEFAULT_THRESHOLD
+
+
+def test_shared_generic_words_do_not_match(index):
+    assert top(index, "Sunrise Trading Co., Ltd.", EntityType.ORGANIZATION) is None
+
+
+def test_different_middle_name_is_a_conflict(index):
+    assert top(index, "HABIB BEN KHALIFA AL-LOUBIRI", EntityType.PERSON) is None
+
+
+def test_reversed_patronymic_chain(index):
+    assert top(index, "SALMAN BIN MUHAMMAD AL-RAWI", EntityType.PERSON) is None
+
+
+def test_birth_date_conflict_lowers_score(index):
+    same = top(index, "Vladimir Putin", EntityType.PERSON, birth_date="1952-10-07")
+    other = index.screen(Query(["Vladimir Putin"], EntityType.PERSON, "1990-01-01"), min_score=0.0)[
+        0
+    ]
+    assert same.score > other.score
+    assert any(c.feature == "birth_date" and c.contribution < 0 for c in other.components)
+
+
+def test_identifier_is_decisive(index):
+    hit = top(index, "Some Other Name", identifiers=[Identifier("imo", "IMO 7406784")])
+    assert hit is not None and hit.entity.id == "t:8" and hit.score >= 0.99
+    tax = top(
+        index, "Aurus", EntityType.ORGANIZATION, identifiers=[Identifier("tax_id", "7743237789")]
+    )
+    assert tax.entity.id == "t:5" and tax.score >= 0.99
+
+
+def test_explanation_names_the_alias_and_features(index):
+    hit = top(index, "Vladimir Putin", EntityType.PERSON, birth_date="1952", country="RU")
+    features = {c.feature for c in hit.components}
+    assert {"name", "birth_date", "country"} <= features
+    assert "PUTIN, Vladimir Vladimirovich" in hit.components[0].detail
+
+
+def test_candidate_search_equals_brute_force(index):
+    for name in ["Aurus", "Putin", "MOHAMMAD TRADING", "Kim Jong", "EBANO"]:
+        query = Query([name])
+        fast = {m.entity.id for m in index.screen(query, min_score=0.5, limit=0)}
+        full = {m.entity.id for m in index.brute_force(query, min_score=0.5)}
+        assert fast == full, name
+
+
+def uniform(text: str, kind: str):
+    return prepare_name(text, kind, lambda _token: 1.0)
+
+
+def test_name_score_subset_vs_conflict():
+    subset = compare_names(
+        uniform("DOST MOHAMMAD", PERSON), uniform("DOST MOHAMMAD KHAN HAQQANI", PERSON)
+    )
+    conflict = compare_names(
+        uniform("DOST MOHAMMAD ALI", PERSON), uniform("DOST MOHAMMAD KHAN", PERSON)
+    )
+    assert subset.score > conflict.score
+
+
+def test_legal_form_weighs_little():
+    same = compare_names(uniform("Siemens GmbH", ORGANIZATION), uniform("Siemens", ORGANIZATION))
+    assert same.score >= 0.9
+
+
+def test_scripts():
+    assert hangul_to_latin("김정은", dprk=True) == "kim jong un"
+    assert hangul_to_latin("김정은", dprk=False) == "gim jeong eun"
+    assert len(latin_variants("김정은")) == 2
+    assert skeleton("fernando") == skeleton("frnndw")
+    assert skeleton("mohammed") == skeleton("mhmd")
+
+
+def test_first_seen_basis_ranks_after_official():
+    official = entity(
+        "a",
+        "JOHN DOE",
+        EntityType.PERSON,
+        designation_date="2001-01-01",
+        designation_date_basis=DateBasis.OFFICIAL,
+    )
+    seen = entity(
+        "b",
+        "JOHN DOE",
+        EntityType.PERSON,
+        designation_date="2001-01-01",
+        designation_date_basis=DateBasis.FIRST_SEEN,
+    )
+    results = MatchIndex([seen, official]).screen(Query(["John Doe"]))
+    assert [r.entity.id for r in results] == ["t:a", "t:b"]
+
+
+def test_aliases_are_screened():
+    ent = entity(
+        "z",
+        "ZZZ HOLDING",
+        EntityType.ORGANIZATION,
+        aliases=[Name("BLUE OCEAN SHIPPING", "aka", "strong")],
+    )
+    hit = MatchIndex([ent]).screen(Query(["Blue Ocean Shipping"]))[0]
+    assert hit.matched_name == "BLUE OCEAN SHIPPING"
