@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from screening.api.cache import CircuitBreaker, request_digest
+from screening.api.cache import CircuitBreaker, code_fingerprint, request_digest
 from screening.matching.features import Query
 from screening.model import EntityType, Identifier
 from screening.observability.grpc_metrics import code_name, split_method
@@ -66,3 +66,8 @@ def test_circuit_breaker_reports_transitions():
     assert not breaker.closed
     assert breaker.close() is True
     assert breaker.close() is False
+
+
+def test_code_fingerprint_is_stable():
+    assert code_fingerprint() == code_fingerprint()
+    assert len(code_fingerprint()) == 16

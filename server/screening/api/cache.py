@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 from collections import OrderedDict
+from pathlib import Path
 
 import msgspec
 import redis
@@ -31,6 +33,18 @@ from screening.store.keys import Keys
 log = logging.getLogger(__name__)
 
 REDIS_FAILURES = (redis.RedisError, OSError, TimeoutError)
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """A hash of the service's own code: a deployment that screens differently (a new
+    matcher, new rules) never takes answers a previous one left in Redis."""
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.blake2b(digest_size=8)
+    for path in sorted(package.rglob("*.py")):
+        digest.update(str(path.relative_to(package)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def request_digest(*parts: object) -> str:

@@ -13,7 +13,7 @@ import grpc
 import redis
 
 from screening.api import convert
-from screening.api.cache import ResultCache, request_digest
+from screening.api.cache import ResultCache, code_fingerprint, request_digest
 from screening.api.errors import abort, abort_invalid
 from screening.api.validation import (
     Limits,
@@ -95,9 +95,10 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):
         self.settings = settings
         self.store = store
         self.cache = cache
-        # Settings that shape an answer are part of its cache key: replicas configured
-        # differently never share answers.
+        # The code and settings that shape an answer are part of its cache key: replicas
+        # running other code or configured differently never share answers.
         self._answer_settings = (
+            code_fingerprint(),
             settings.alert_threshold,
             settings.review_threshold,
             settings.block_threshold,
