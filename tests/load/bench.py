@@ -10,7 +10,8 @@
   ScreenShipment with the request data of deploy/ghz/ (result cache warm: every distinct
   request has been seen once), each against the ceiling. Ceiling and service runs
   alternate for several rounds, so a change in the machine's background load hits both.
-- ScreenParty held at half the throughput it reached: p50 and p99 there.
+- ScreenParty held at half the throughput it reached: p50 and p99 there, and the ceiling
+  at the same rate (what the machine's own scheduling adds to the latency).
 - A data reload during a ghz run: a new snapshot is published while ghz runs; every
   request must succeed and every worker must swap to the new version.
 - ScreenParty with the result cache off (every request runs the matcher), for reference.
@@ -627,6 +628,16 @@ def main() -> int:
                 failed += half.errors
                 print(line(half), flush=True)
                 results["half_throughput"] = asdict(half)
+                # The ceiling at the same rate: how much of that latency the machine adds.
+                reference = loader.run(
+                    "ceiling at that rate",
+                    "ScreenParty",
+                    *ceiling,
+                    duration=args.duration * 1.5,
+                    rps=target_rps,
+                )
+                print(line(reference), flush=True)
+                results["half_throughput_ceiling"] = asdict(reference)
                 if args.half_nice:
                     # The same run with the machine's other processes kept out of the way.
                     quiet = loader.run(
