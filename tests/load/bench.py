@@ -176,6 +176,7 @@ class Run:
     p99_ms: float = 0.0
     server_us: float = 0.0  # server CPU per request
     client_us: float = 0.0  # load generator CPU per request
+    split: str = ""  # share of the server CPU time per worker (SO_REUSEPORT balance)
     statuses: dict[str, int] = field(default_factory=dict)
     error_kinds: dict[str, int] = field(default_factory=dict)
 
@@ -227,7 +228,8 @@ class Loader:
     ) -> Run:
         """One load run. `nice` < 0 raises the servers' and the load generator's priority
         over the machine's other processes for the run."""
-        cpu0, usage0 = cpu_seconds(server_pids), resource.getrusage(resource.RUSAGE_CHILDREN)
+        per_worker0 = [cpu_seconds([pid]) for pid in server_pids]
+        usage0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.nice = nice
         renice(server_pids, nice)
         try:
@@ -238,8 +240,13 @@ class Loader:
         finally:
             renice(server_pids, 0)
         usage1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        server = cpu_seconds(server_pids) - cpu0
+        per_worker = [
+            cpu_seconds([pid]) - t for pid, t in zip(server_pids, per_worker0, strict=True)
+        ]
+        server = sum(per_worker)
         client = (usage1.ru_utime + usage1.ru_stime) - (usage0.ru_utime + usage0.ru_stime)
+        if server > 0:
+            run.split = "/".join(f"{t / server:.0%}" for t in per_worker)
         if run.count:
             run.server_us = server / run.count * 1e6
             run.client_us = client / run.count * 1e6
@@ -489,7 +496,8 @@ class Pair:
 
 HEADER = (
     f"  {'call':<15} {'run':<20} {'req/s':>7} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} "
-    f"{'srv us/req':>10} {'cpu r.':>6} {'ghz us/req':>10} {'requests':>8} {'errors':>6}"
+    f"{'srv us/req':>10} {'cpu r.':>6} {'ghz us/req':>10} {'requests':>8} {'errors':>6} "
+    "workers"
 )
 
 
@@ -498,7 +506,8 @@ def line(run: Run, ratio: float | None = None, cpu_ratio: float | None = None) -
     c = f"{cpu_ratio:6.0%}" if cpu_ratio is not None else " " * 6
     return (
         f"  {run.call:<15} {run.label:<20} {run.rps:7.0f} {r} {run.p50_ms:7.2f} {run.p99_ms:7.2f} "
-        f"{run.server_us:10.0f} {c} {run.client_us:10.0f} {run.count:8d} {run.errors:6d}"
+        f"{run.server_us:10.0f} {c} {run.client_us:10.0f} {run.count:8d} {run.errors:6d} "
+        f"{run.split}"
     )
 
 
