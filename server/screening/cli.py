@@ -29,6 +29,7 @@ def _settings(args: argparse.Namespace) -> Settings:
             "redis_url": getattr(args, "redis_url", None),
             "lists_dir": getattr(args, "lists_dir", None),
             "log_level": getattr(args, "log_level", None),
+            "policy_file": getattr(args, "policy", None),
             "refresh_interval": getattr(args, "refresh_interval", None),
         }.items()
         if value is not None
@@ -43,7 +44,44 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if settings.workers < 1:
         raise SystemExit("--workers must be at least 1")
+    _check_policy(settings.policy_file)
     return Supervisor(settings).run()
+
+
+def _check_policy(path: Path | None) -> str:
+    """Refuse to start on a policy that does not validate, naming every problem."""
+    from screening.risk.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy
+
+    try:
+        policy = load_policy(path or DEFAULT_POLICY_PATH)
+    except PolicyError as exc:
+        raise SystemExit(f"screening: {exc}") from exc
+    return policy.version
+
+
+def cmd_check_policy(args: argparse.Namespace) -> int:
+    version = _check_policy(args.file)
+    print(f"policy {args.file or 'shipped with the package'}: valid, version {version}")
+    return 0
+
+
+def cmd_bench_shipment(args: argparse.Namespace) -> int:
+    from screening.benchmark import run_benchmark
+
+    settings = _settings(args)
+    return run_benchmark(
+        settings,
+        redis_url=settings.redis_url,
+        lists_dir=settings.lists_dir,
+        rounds=args.requests,
+        warmup=args.warmup,
+        parties=args.parties,
+        goods=args.goods,
+        vessels=args.vessels,
+        distinct=args.distinct,
+        target=args.target or "",
+        json_out=args.json or "",
+    )
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -184,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="gRPC port (default 50051)")
     serve.add_argument("--metrics-port", type=int, help="Prometheus port (default 9464, 0: off)")
     serve.add_argument("--workers", type=int, help="worker processes (default: one per core)")
+    serve.add_argument("--policy", type=Path, help="shipment policy file (default: shipped)")
     serve.add_argument(
         "--refresh-interval",
         type=float,
@@ -192,6 +231,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     redis_flags(serve)
     serve.set_defaults(func=cmd_serve)
+
+    check = sub.add_parser("check-policy", help="validate a shipment policy file")
+    check.add_argument("file", type=Path, nargs="?", help="policy file (default: shipped)")
+    check.set_defaults(func=cmd_check_policy)
+
+    bench = sub.add_parser(
+        "bench-shipment", help="ScreenShipment handler time (p50/p99) on real list data"
+    )
+    redis_flags(bench)
+    bench.add_argument("--policy", type=Path, help="shipment policy file (default: shipped)")
+    bench.add_argument("--requests", type=int, default=2000, help="timed calls")
+    bench.add_argument("--warmup", type=int, default=100, help="untimed calls first")
+    bench.add_argument("--parties", type=int, default=8, help="parties per shipment")
+    bench.add_argument("--goods", type=int, default=20, help="goods lines per shipment")
+    bench.add_argument("--vessels", type=int, default=0, help="vessels per shipment")
+    bench.add_argument("--distinct", type=int, default=256, help="distinct shipments, cycled")
+    bench.add_argument("--target", help="also time the round trip to this running server")
+    bench.add_argument("--json", help="also write the figures to this JSON file")
+    bench.set_defaults(func=cmd_bench_shipment)
 
     ingest = sub.add_parser("ingest", help="ingest list files into Redis without serving")
     redis_flags(ingest)

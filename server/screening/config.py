@@ -81,3 +81,6 @@ class Settings(BaseSettings):
     max_name_length: int = Field(512, description="Longest accepted name or alias")
     max_aliases: int = Field(50, description="Most aliases per party")
     max_identifiers: int = Field(50, description="Most identifiers per party")
+    policy_file: Path | None = Field(
+        None, description="Shipment policy (TOML); empty: the policy shipped with the package"
+    )

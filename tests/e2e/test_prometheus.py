@@ -126,6 +126,22 @@ def traffic(prometheus: str, stub) -> str:  # type: ignore[no-untyped-def]
             ),
             timeout=10,
         )
+        stub.ScreenShipment(
+            pb.ScreenShipmentRequest(
+                parties=[
+                    pb.Party(name="Hanil Precision Controls", role=pb.PARTY_ROLE_SUPPLIER),
+                    pb.Party(name=names[0], role=pb.PARTY_ROLE_CONSIGNEE),
+                ],
+                goods=[pb.GoodsItem(hs_code="853710")],
+                route=pb.Route(origin_country="KR", destination_country="RU"),
+            ),
+            timeout=10,
+        )
+        batch = [
+            pb.ScreenPartiesRequest(request=pb.ScreenPartyRequest(party=pb.Party(name=name)))
+            for name in names
+        ]
+        assert len(list(stub.ScreenParties(iter(batch), timeout=10))) == len(names)
         for bad in (
             lambda: stub.ScreenParty(pb.ScreenPartyRequest(party=pb.Party(name="")), timeout=10),
             lambda: stub.GetEntity(pb.GetEntityRequest(entity_id="ofac-sdn:0"), timeout=10),
@@ -195,6 +211,17 @@ def test_stock_grpc_dashboard_names_and_labels(traffic: str):
         labels = samples[0]["metric"]
         assert labels["grpc_type"] == "unary"
         assert labels["grpc_service"] == "screening.v1.ScreeningService"
+
+
+def test_every_kind_of_screening_is_counted(traffic: str):
+    kinds = query(traffic, "sum by (kind) (screening_decisions_total)")
+    counted = {s["metric"]["kind"]: float(s["value"][1]) for s in kinds}
+    assert all(counted.get(kind, 0) > 0 for kind in ("party", "shipment", "batch")), counted
+    stream = query(
+        traffic,
+        'grpc_server_msg_received_total{grpc_method="ScreenParties", grpc_type="bidi_stream"}',
+    )
+    assert stream and float(stream[0]["value"][1]) >= 4
 
 
 def rules(base: str) -> list[dict]:

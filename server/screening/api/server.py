@@ -13,6 +13,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 import grpc
+import redis
 from grpc_health.v1 import _async as health_aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -52,7 +53,7 @@ def server_options() -> list[tuple[str, int]]:
 
 async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -> None:
     identify_worker(worker_id)
-    init_worker_series()
+    init_worker_series(("party", "shipment", "batch"))
     store = ListStore(connect(redis_url), settings.redis_prefix)
     cache = ResultCache(
         connect_async(redis_url, timeout=settings.result_cache_timeout_seconds),
@@ -88,6 +89,9 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
     enable_reflection(server, SERVICE_NAME)
     address = f"{settings.host}:{settings.port}"
     server.add_insecure_port(address)
+    await _load_first_index(holder, worker_id)
+    # Bind only now: with SO_REUSEPORT the kernel hands connections to every bound worker,
+    # so a worker still building its index must not be bound yet.
     await server.start()
     log.info("worker serving", extra={"address": address, "worker": worker_id})
 
@@ -111,6 +115,18 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
     await flusher
     flush_buffered()  # the calls drained after stop
     log.info("worker stopped", extra={"worker": worker_id})
+
+
+async def _load_first_index(holder: IndexHolder, worker_id: int) -> None:
+    """Build the index of the current snapshot before taking calls. Without a snapshot yet
+    (or without Redis) the worker starts NOT_SERVING and the watcher loads one later."""
+    try:
+        loaded = await holder.refresh()
+    except (redis.RedisError, OSError, LookupError) as exc:
+        log.warning("no index at start", extra={"worker": worker_id, "error": str(exc)})
+        return
+    if not loaded:
+        log.warning("no snapshot in Redis yet; serving NOT_SERVING", extra={"worker": worker_id})
 
 
 async def _set_serving(servicer: health_aio.HealthServicer, serving: bool) -> None:

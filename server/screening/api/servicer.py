@@ -8,14 +8,16 @@ import logging
 import random
 import secrets
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import grpc
 import redis
 
-from screening.api import convert
+from screening.api import batch, convert
 from screening.api.cache import ResultCache, code_fingerprint, request_digest
 from screening.api.errors import abort, abort_invalid
+from screening.api.shipment import ShipmentScreener
 from screening.api.validation import (
     Limits,
     Violations,
@@ -30,6 +32,7 @@ from screening.matching.engine import MatchResult
 from screening.matching.features import Query
 from screening.observability.metrics import record_screening
 from screening.risk.party import PartyThresholds, decide_party
+from screening.risk.policy import PolicyHolder
 from screening.store.snapshots import ListStore
 from screening.v1 import screening_pb2 as pb
 from screening.v1 import screening_pb2_grpc as pb_grpc
@@ -118,6 +121,7 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):
         self.thresholds = PartyThresholds(
             review=settings.review_threshold, block=settings.block_threshold
         )
+        self.shipments = ShipmentScreener(settings, self.limits, PolicyHolder(settings.policy_file))
 
     async def _index(self, context: grpc.aio.ServicerContext) -> LoadedIndex:
         index = self.holder.current
@@ -134,7 +138,7 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):
         response = await self._screen_party_cached(request, index, context)
         record_screening(
             "party",
-            convert.DECISION_NAME[response.decision],
+            convert.DECISION_NAME.get(response.decision, "unspecified"),
             [(m.source, m.score) for m in response.matches],
         )
         return response
@@ -374,12 +378,35 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):
             publications.append(item)
         return pb.ListChangesResponse(publications=publications)
 
-    # -- not yet implemented -------------------------------------------------------------
+    # -- ScreenShipment, ScreenParties ----------------------------------------------------
 
     async def ScreenShipment(
         self, request: pb.ScreenShipmentRequest, context: grpc.aio.ServicerContext
     ) -> pb.ScreenShipmentResponse:
-        await abort(context, grpc.StatusCode.UNIMPLEMENTED, "ScreenShipment is not implemented yet")
+        index = await self._index(context)
+        errors = Violations()
+        response = self.shipments.screen(request, index, errors)
+        if errors:
+            await abort_invalid(context, errors)
+        record_screening(
+            "shipment",
+            convert.DECISION_NAME.get(response.decision, "unspecified"),
+            [(m.source, m.score) for party in response.party_results for m in party.matches],
+        )
+        return response
 
-    async def ScreenParties(self, request_iterator, context):  # type: ignore[no-untyped-def]
-        await abort(context, grpc.StatusCode.UNIMPLEMENTED, "ScreenParties is not implemented yet")
+    async def ScreenParties(
+        self,
+        request_iterator: AsyncIterator[pb.ScreenPartiesRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[pb.ScreenPartiesResponse]:
+        await self._index(context)
+        async for response in batch.screen_parties(self, request_iterator):
+            if response.HasField("response"):
+                answer = response.response
+                record_screening(
+                    "batch",
+                    convert.DECISION_NAME.get(answer.decision, "unspecified"),
+                    [(m.source, m.score) for m in answer.matches],
+                )
+            yield response

@@ -88,9 +88,12 @@ def check_country(value: str, path: str, errors: Violations) -> str:
     return code
 
 
-def party_to_query(party: pb.Party, path: str, errors: Violations, limits: Limits) -> Query:
+def party_to_query(
+    party: pb.Party, path: str, errors: Violations, limits: Limits, *, require_name: bool = True
+) -> Query:
+    """`require_name=False`: a party known by its identifiers alone (a vessel by its IMO)."""
     name = check_text(
-        party.name, f"{path}.name", errors, limit=limits.max_name_length, required=True
+        party.name, f"{path}.name", errors, limit=limits.max_name_length, required=require_name
     )
     if party.entity_type not in ENTITY_TYPES:
         errors.add(f"{path}.entity_type", f"unknown entity type {party.entity_type}")
@@ -133,7 +136,7 @@ def party_to_query(party: pb.Party, path: str, errors: Violations, limits: Limit
         identifiers.append(Identifier(scheme, value, issuer))
     check_text(party.party_ref, f"{path}.party_ref", errors, limit=limits.max_ref_length)
     return Query(
-        names=[name, *aliases],
+        names=[n for n in (name, *aliases) if n],
         entity_type=ENTITY_TYPES.get(party.entity_type, EntityType.UNKNOWN),
         birth_date=birth_date,
         country=country,

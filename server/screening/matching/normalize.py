@@ -141,6 +141,7 @@ _LEGAL_FORMS: dict[str, str] = {
     "sro": "llc",
     "s r o": "llc",
     "spzoo": "llc",
+    "sp zoo": "llc",
     "sp z o o": "llc",
     "kft": "llc",
     "doo": "llc",

@@ -272,7 +272,7 @@ class PartyResult(_message.Message):
     def __init__(self, index: _Optional[int] = ..., is_vessel: _Optional[bool] = ..., role: _Optional[_Union[PartyRole, str]] = ..., name: _Optional[str] = ..., party_ref: _Optional[str] = ..., decision: _Optional[_Union[Decision, str]] = ..., risk_score: _Optional[int] = ..., matches: _Optional[_Iterable[_Union[Match, _Mapping]]] = ...) -> None: ...
 
 class Finding(_message.Message):
-    __slots__ = ("code", "severity", "message", "evidence", "party_index", "vessel_index", "goods_index", "score")
+    __slots__ = ("code", "severity", "message", "evidence", "party_index", "vessel_index", "goods_index", "score", "entity_ids")
     CODE_FIELD_NUMBER: _ClassVar[int]
     SEVERITY_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
@@ -281,6 +281,7 @@ class Finding(_message.Message):
     VESSEL_INDEX_FIELD_NUMBER: _ClassVar[int]
     GOODS_INDEX_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
+    ENTITY_IDS_FIELD_NUMBER: _ClassVar[int]
     code: str
     severity: Severity
     message: str
@@ -289,7 +290,8 @@ class Finding(_message.Message):
     vessel_index: int
     goods_index: int
     score: int
-    def __init__(self, code: _Optional[str] = ..., severity: _Optional[_Union[Severity, str]] = ..., message: _Optional[str] = ..., evidence: _Optional[_Iterable[str]] = ..., party_index: _Optional[int] = ..., vessel_index: _Optional[int] = ..., goods_index: _Optional[int] = ..., score: _Optional[int] = ...) -> None: ...
+    entity_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, code: _Optional[str] = ..., severity: _Optional[_Union[Severity, str]] = ..., message: _Optional[str] = ..., evidence: _Optional[_Iterable[str]] = ..., party_index: _Optional[int] = ..., vessel_index: _Optional[int] = ..., goods_index: _Optional[int] = ..., score: _Optional[int] = ..., entity_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ScreenShipmentResponse(_message.Message):
     __slots__ = ("screening_id", "decision", "risk_score", "party_results", "findings", "data_version", "screened_at", "shipment_ref", "policy_version", "client_ref")

@@ -1,0 +1,105 @@
+"""ScreenParties: a batch as a bidirectional stream.
+
+Answers go out in request order, each with its position. A reader task pulls requests into a
+bounded queue while the current one is screened, so at most WINDOW items are held at once and
+a client that sends faster than we answer is slowed by HTTP/2 flow control rather than
+buffered. A bad item gets its own ItemError (INVALID_ARGUMENT with the bad fields) and the
+stream goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from google.rpc import code_pb2
+
+from screening.api.validation import Violations
+from screening.v1 import screening_pb2 as pb
+
+if TYPE_CHECKING:
+    from screening.api.servicer import ScreeningServicer
+
+log = logging.getLogger(__name__)
+
+# Requests read ahead of the one being answered.
+WINDOW = 32
+
+
+@dataclass(frozen=True)
+class _End:
+    error: BaseException | None = None
+
+
+def item_error(position: int, violations: Violations) -> pb.ScreenPartiesResponse:
+    summary = "; ".join(f"{f}: {d}" for f, d in violations.items[:5])
+    return pb.ScreenPartiesResponse(
+        index=position,
+        error=pb.ItemError(
+            code=code_pb2.INVALID_ARGUMENT,
+            message=f"invalid request: {summary}",
+            field_violations=[
+                pb.FieldViolation(field=f, description=d) for f, d in violations.items
+            ],
+        ),
+    )
+
+
+def answer(
+    servicer: ScreeningServicer, item: pb.ScreenPartiesRequest, position: int
+) -> pb.ScreenPartiesResponse:
+    errors = Violations()
+    if not item.HasField("request"):
+        errors.add("request", "is required")
+        return item_error(position, errors)
+    index = servicer.holder.current
+    if index is None:
+        return pb.ScreenPartiesResponse(
+            index=position,
+            error=pb.ItemError(code=code_pb2.UNAVAILABLE, message="no list data loaded yet"),
+        )
+    try:
+        response = servicer.screen_party(item.request, index, errors)
+    except Exception:
+        # One item failing must not end the batch; the cause is logged without party data.
+        log.exception("batch item failed", extra={"index": position})
+        return pb.ScreenPartiesResponse(
+            index=position,
+            error=pb.ItemError(code=code_pb2.INTERNAL, message="internal error"),
+        )
+    if errors:
+        prefixed = Violations([(f"request.{f}", d) for f, d in errors.items])
+        return item_error(position, prefixed)
+    return pb.ScreenPartiesResponse(index=position, response=response)
+
+
+async def screen_parties(
+    servicer: ScreeningServicer, requests: AsyncIterator[pb.ScreenPartiesRequest]
+) -> AsyncIterator[pb.ScreenPartiesResponse]:
+    queue: asyncio.Queue[pb.ScreenPartiesRequest | _End] = asyncio.Queue(maxsize=WINDOW)
+
+    async def read() -> None:
+        try:
+            async for item in requests:
+                await queue.put(item)
+        except Exception as exc:
+            await queue.put(_End(exc))
+        else:
+            await queue.put(_End())
+
+    reader = asyncio.create_task(read())
+    try:
+        position = 0
+        while True:
+            item = await queue.get()
+            if isinstance(item, _End):
+                if item.error is not None:
+                    raise item.error
+                return
+            yield answer(servicer, item, position)
+            position += 1
+    finally:
+        reader.cancel()

@@ -1,0 +1,333 @@
+"""`screening bench-shipment`: handler time of ScreenShipment on real list data.
+
+The worker's own code path: the index is built from a snapshot in Redis exactly as a worker
+builds it, and the servicer's ScreenShipment handler is awaited in process, so the figures
+are the server's handler time without network and HTTP/2 framing. With `--target` the same
+requests are also sent over gRPC to a running server, for the round trip.
+
+The shipments are synthetic: 8 parties in the usual roles with company names built from
+word lists (a few are listed names, so matches, findings and evidence are exercised too),
+20 goods lines mixing CHPL and ordinary HS codes, and a route.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import statistics
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from screening.config import Settings
+from screening.v1 import screening_pb2 as pb
+
+if TYPE_CHECKING:
+    from screening.api.servicer import ScreeningServicer
+    from screening.index.holder import IndexHolder
+    from screening.store.snapshots import ListStore
+
+_PREFIXES = [
+    "Hanil",
+    "Alpine",
+    "Baltic",
+    "Caspian",
+    "Danube",
+    "Eurasia",
+    "Kestrel",
+    "Meridian",
+    "Nordic",
+    "Orion",
+    "Pacific",
+    "Polaris",
+    "Sino",
+    "Vostok",
+    "Zenith",
+    "Aurora",
+    "Atlas",
+    "Granit",
+    "Severny",
+    "Yuzhny",
+    "Taurus",
+    "Lotus",
+    "Sapphire",
+    "Crescent",
+]
+_MIDDLES = [
+    "Precision",
+    "Electronics",
+    "Trading",
+    "Components",
+    "Industrial",
+    "Machinery",
+    "Semiconductor",
+    "Automation",
+    "Supply",
+    "Engineering",
+    "Instruments",
+    "Systems",
+    "Technology",
+    "Import",
+    "Export",
+]
+_SUFFIXES = ("Co., Ltd.", "GmbH", "LLC", "OOO", "Limited", "JSC", "S.A.", "FZE", "Sp. z o.o.")
+_CITIES = {
+    "KR": "Seoul",
+    "DE": "Hamburg",
+    "CN": "Shenzhen",
+    "HK": "Hong Kong",
+    "AE": "Dubai",
+    "TR": "Istanbul",
+    "KZ": "Almaty",
+    "RU": "Moscow",
+    "IT": "Milan",
+    "NL": "Rotterdam",
+}
+# Names a list carries: some shipments go to a listed party.
+_LISTED = ("LIMITED LIABILITY COMPANY AURUS", "ARGO I")
+_HS_CODES = (
+    "854231",
+    "8542310000",
+    "853710",
+    "85371091",
+    "847150",
+    "850440",
+    "870899",
+    "9405100000",
+    "392690",
+    "732690",
+    "848210",
+    "903020",
+)
+_ROLES = (
+    pb.PARTY_ROLE_SHIPPER,
+    pb.PARTY_ROLE_SUPPLIER,
+    pb.PARTY_ROLE_CONSIGNEE,
+    pb.PARTY_ROLE_INTERMEDIATE_CONSIGNEE,
+    pb.PARTY_ROLE_END_USER,
+    pb.PARTY_ROLE_NOTIFY_PARTY,
+    pb.PARTY_ROLE_FREIGHT_FORWARDER,
+    pb.PARTY_ROLE_BANK,
+)
+
+
+def _company(rng: random.Random) -> str:
+    return f"{rng.choice(_PREFIXES)} {rng.choice(_MIDDLES)} {rng.choice(_SUFFIXES)}"
+
+
+def make_shipments(
+    count: int, *, parties: int = 8, goods: int = 20, vessels: int = 0, seed: int = 7
+) -> list[pb.ScreenShipmentRequest]:
+    rng = random.Random(seed)
+    countries = list(_CITIES)
+    out = []
+    for n in range(count):
+        origin, destination = rng.sample(countries, 2)
+        transit = rng.sample([c for c in countries if c not in (origin, destination)], 1)
+        party_list = []
+        for i in range(parties):
+            role = _ROLES[i % len(_ROLES)]
+            country = (
+                origin
+                if role in (pb.PARTY_ROLE_SHIPPER, pb.PARTY_ROLE_SUPPLIER)
+                else (destination if rng.random() < 0.8 else rng.choice(countries))
+            )
+            name = _company(rng)
+            if role == pb.PARTY_ROLE_CONSIGNEE and n % 4 == 0:
+                name = _LISTED[0]
+            party_list.append(
+                pb.Party(
+                    name=name,
+                    entity_type=pb.ENTITY_TYPE_ORGANIZATION,
+                    country=country,
+                    role=role,
+                    address=pb.Address(
+                        street=f"{rng.randint(1, 200)} {rng.choice(_PREFIXES)} Street",
+                        city=_CITIES[country],
+                        country=country,
+                    ),
+                    party_ref=f"p{i}",
+                )
+            )
+        lines = [
+            pb.GoodsItem(
+                hs_code=rng.choice(_HS_CODES),
+                description="goods line",
+                value=round(rng.uniform(100, 50_000), 2),
+                currency="USD",
+                origin_country=origin,
+                quantity=rng.randint(1, 500),
+                unit="pcs",
+            )
+            for _ in range(goods)
+        ]
+        vessel_list = [
+            pb.Party(name=_LISTED[1] if n % 8 == 0 and v == 0 else f"{rng.choice(_PREFIXES)} Star")
+            for v in range(vessels)
+        ]
+        out.append(
+            pb.ScreenShipmentRequest(
+                shipment_ref=f"bench-{n}",
+                parties=party_list,
+                vessels=vessel_list,
+                goods=lines,
+                route=pb.Route(
+                    origin_country=origin,
+                    destination_country=destination,
+                    transit_countries=transit,
+                ),
+            )
+        )
+    return out
+
+
+def _percentiles(samples: Sequence[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    q = statistics.quantiles(ordered, n=100, method="inclusive")
+    return {
+        "n": len(ordered),
+        "mean_ms": round(statistics.fmean(ordered), 3),
+        "p50_ms": round(q[49], 3),
+        "p90_ms": round(q[89], 3),
+        "p99_ms": round(q[98], 3),
+        "max_ms": round(ordered[-1], 3),
+    }
+
+
+def _load_index(
+    settings: Settings, redis_url: str, lists_dir: Path | None
+) -> tuple[IndexHolder, ListStore]:
+    """The index a worker would build: from `redis_url`'s snapshot, or from `lists_dir`
+    ingested into a throw-away embedded Redis."""
+    from screening.index.holder import IndexHolder
+    from screening.ingest import ingest_directory
+    from screening.store.connection import connect
+    from screening.store.embedded import EmbeddedRedis
+    from screening.store.snapshots import ListStore
+
+    embedded = None
+    if not redis_url:
+        if lists_dir is None:
+            raise SystemExit("give --redis-url (a loaded service's Redis) or --lists-dir")
+        embedded = EmbeddedRedis().start()
+        redis_url = embedded.url
+    try:
+        store = ListStore(connect(redis_url), settings.redis_prefix)
+        if embedded is not None:
+            assert lists_dir is not None
+            ingest_directory(store, lists_dir, max_drop_share=settings.max_drop_share)
+        holder = IndexHolder(store)
+        loaded = holder.load_sync()
+        if loaded is None:
+            raise SystemExit("no list snapshot in Redis")
+        holder.swap(loaded)
+        return holder, store
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+async def _handler_times(
+    servicer: ScreeningServicer,
+    requests: list[pb.ScreenShipmentRequest],
+    rounds: int,
+    warmup: int,
+) -> tuple[list[float], list[float], Counter[str]]:
+    """Wall-clock and CPU time (ms) of each handler call, and the decisions."""
+    # The handler uses its context only to abort; these requests are valid.
+    context: Any = None
+    for i in range(warmup):
+        await servicer.ScreenShipment(requests[i % len(requests)], context)
+    wall, cpu = [], []
+    decisions: Counter[str] = Counter()
+    for i in range(rounds):
+        request = requests[i % len(requests)]
+        started, started_cpu = time.perf_counter(), time.thread_time()
+        response = await servicer.ScreenShipment(request, context)
+        wall.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.thread_time() - started_cpu) * 1000)
+        decisions[pb.Decision.Name(response.decision)] += 1
+    return wall, cpu, decisions
+
+
+def _grpc_times(
+    target: str, requests: list[pb.ScreenShipmentRequest], rounds: int, warmup: int
+) -> list[float]:
+    import grpc
+
+    from screening.v1 import screening_pb2_grpc as pb_grpc
+
+    with grpc.insecure_channel(target) as channel:
+        stub = pb_grpc.ScreeningServiceStub(channel)
+        for i in range(warmup):
+            stub.ScreenShipment(requests[i % len(requests)], timeout=10)
+        times = []
+        for i in range(rounds):
+            started = time.perf_counter()
+            stub.ScreenShipment(requests[i % len(requests)], timeout=10)
+            times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def run_benchmark(
+    settings: Settings,
+    *,
+    redis_url: str,
+    lists_dir: Path | None,
+    rounds: int,
+    warmup: int,
+    parties: int = 8,
+    goods: int = 20,
+    vessels: int = 0,
+    distinct: int = 256,
+    target: str = "",
+    json_out: str = "",
+) -> int:
+    from screening.api.servicer import ScreeningServicer
+
+    started = time.perf_counter()
+    holder, store = _load_index(settings, redis_url, lists_dir)
+    index = holder.current
+    assert index is not None
+    print(
+        f"index: data version {index.version}, {len(index.entities)} entities, "
+        f"{index.matcher.name_count} names (ready in {time.perf_counter() - started:.1f}s)"
+    )
+    servicer = ScreeningServicer(holder, settings, store)
+    requests = make_shipments(distinct, parties=parties, goods=goods, vessels=vessels)
+    shape = requests[0]
+    print(
+        f"shipments: {len(requests)} distinct, {len(shape.parties)} parties + "
+        f"{len(shape.vessels)} vessels, {len(shape.goods)} goods lines each; "
+        f"policy {servicer.shipments.policies.current().version}"
+    )
+    wall, cpu, decisions = asyncio.run(_handler_times(servicer, requests, rounds, warmup))
+    figures: dict[str, object] = {
+        "handler": _percentiles(wall),
+        "handler_cpu": _percentiles(cpu),
+        "decisions": dict(decisions),
+        "load_average": os.getloadavg()[0],
+        "cpus": os.cpu_count(),
+    }
+    print(f"handler time (in process, {rounds} calls): {_fmt(figures['handler'])}")
+    # CPU time leaves out the time the process waited for a core: on a busy machine it is
+    # what the same calls take on an idle one.
+    print(f"handler CPU time (same calls):           {_fmt(figures['handler_cpu'])}")
+    print(f"load average {figures['load_average']:.2f} on {figures['cpus']} cores")
+    print(f"decisions: {dict(decisions)}")
+    if target:
+        rtt = _percentiles(_grpc_times(target, requests, rounds, warmup))
+        figures["grpc_round_trip"] = rtt
+        print(f"gRPC round trip to {target} ({rounds} calls, one at a time): {_fmt(rtt)}")
+    if json_out:
+        Path(json_out).write_text(json.dumps(figures, indent=2))
+    return 0
+
+
+def _fmt(figures: object) -> str:
+    assert isinstance(figures, dict)
+    return ", ".join(f"{k.removesuffix('_ms')} {v} ms" for k, v in figures.items() if k != "n")
