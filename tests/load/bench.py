@@ -11,7 +11,8 @@
   request has been seen once), each against the ceiling. Ceiling and service runs
   alternate for several rounds, so a change in the machine's background load hits both.
 - ScreenParty held at half the throughput it reached: p50 and p99 there, and the ceiling
-  at the same rate (what the machine's own scheduling adds to the latency).
+  at the same rate (what the machine's own scheduling adds to the latency); the same with
+  h2load where it is installed (a C client: less of its own delay in the figures).
 - A data reload during a ghz run: a new snapshot is published while ghz runs; every
   request must succeed and every worker must swap to the new version.
 - ScreenParty with the result cache off (every request runs the matcher), for reference.
@@ -225,6 +226,7 @@ class Loader:
         duration: float,
         rps: float = 0,
         nice: int = 0,
+        tool: str = "",
     ) -> Run:
         """One load run. `nice` < 0 raises the servers' and the load generator's priority
         over the machine's other processes for the run."""
@@ -233,7 +235,7 @@ class Loader:
         self.nice = nice
         renice(server_pids, nice)
         try:
-            if self.ghz:
+            if (tool or self.tool) == "ghz":
                 run = self._ghz(label, call, target, duration, rps)
             else:
                 run = self._h2load(label, call, target, duration, rps)
@@ -647,6 +649,24 @@ def main() -> int:
                 )
                 print(line(reference), flush=True)
                 results["half_throughput_ceiling"] = asdict(reference)
+                if loader.tool == "ghz" and loader.h2load:
+                    # A lighter client: ghz's own scheduling on the shared cores is part of
+                    # what it measures; h2load (C, no garbage collector) adds less.
+                    for label, where in (
+                        ("half, h2load", (service.target, service.pids())),
+                        ("ceiling, h2load", ceiling),
+                    ):
+                        light = loader.run(
+                            label,
+                            "ScreenParty",
+                            *where,
+                            duration=args.duration * 1.5,
+                            rps=target_rps,
+                            tool="h2load",
+                        )
+                        failed += light.errors if label.startswith("half") else 0
+                        print(line(light), flush=True)
+                        results[label.replace(", ", "_").replace(" ", "_")] = asdict(light)
                 if args.half_nice:
                     # The same run with the machine's other processes kept out of the way.
                     quiet = loader.run(
