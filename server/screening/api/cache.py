@@ -25,9 +25,9 @@ from pathlib import Path
 
 import msgspec
 import redis
-import redis.asyncio as aioredis
 
 from screening.observability.metrics import record_cache, record_redis
+from screening.store.connection import AsyncRedis
 from screening.store.keys import Keys
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class CircuitBreaker:
 class ResultCache:
     def __init__(
         self,
-        client: aioredis.Redis | None,
+        client: AsyncRedis | None,
         keys: Keys,
         *,
         ttl_seconds: int,

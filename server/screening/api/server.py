@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import signal
 from collections.abc import Coroutine
@@ -69,10 +68,6 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
             loaded.build_seconds,
             {name: state.entity_count for name, state in loaded.manifest.sources.items()},
         )
-        # The index is a few hundred MB of long-lived objects: keep the cyclic garbage
-        # collector from walking them again and again (a full pass took ~0.3 s, a stall
-        # for every request in flight). Acyclic old-index objects are still freed on swap.
-        gc.freeze()
         # Health follows data: a worker without an index is not ready to serve.
         task = asyncio.get_running_loop().create_task(_set_serving(health_servicer, True))
         background.add(task)
