@@ -13,6 +13,8 @@ if [ "$dev" = 1 ]; then
   command -v redis-sentinel >/dev/null 2>&1 || need_apt+=(redis-sentinel)
   # redis-cli creates the test Redis Cluster.
   command -v redis-cli >/dev/null 2>&1 || need_apt+=(redis-tools)
+  # tests/e2e/test_prometheus.py runs a real Prometheus against the service.
+  command -v prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
 fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
   sudo_cmd=""

@@ -20,6 +20,7 @@ from screening.config import Settings
 
 if TYPE_CHECKING:
     from screening.refresh import RefreshScheduler
+    from screening.store.snapshots import Manifest
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +97,11 @@ class Supervisor:
         assert self.settings.lists_dir is not None
         store = ListStore(connect(redis_url), self.settings.redis_prefix)
         started = time.perf_counter()
+        before = store.manifest()
         result = ingest_directory(
             store, self.settings.lists_dir, max_drop_share=self.settings.max_drop_share
         )
+        _record_refresh_outcomes(before, store.manifest(), result.rejected)
         log.info(
             "ingest finished",
             extra={
@@ -186,3 +189,20 @@ class Supervisor:
                 proc.kill()
                 proc.join(5)
         self._procs.clear()
+
+
+def _record_refresh_outcomes(
+    before: Manifest | None, after: Manifest | None, rejected: list[str]
+) -> None:
+    """Refresh metrics for the start-up ingest of --lists-dir (a refresh from files): each
+    live source published or unchanged, each rejected publication (noted as
+    '<source> <file>: rejected: ...') rejected."""
+    from screening.observability.metrics import record_refresh
+
+    previous = before.sources if before else {}
+    for source, state in (after.sources if after else {}).items():
+        old = previous.get(source)
+        same = old is not None and old.version == state.version
+        record_refresh(source, "unchanged" if same else "published")
+    for note in rejected:
+        record_refresh(note.split(" ", 1)[0], "rejected")

@@ -29,6 +29,7 @@ DECISION_PB = {
     Decision.REVIEW: pb.DECISION_REVIEW,
     Decision.BLOCK: pb.DECISION_BLOCK,
 }
+DECISION_NAME = {value: decision.value for decision, value in DECISION_PB.items()}
 
 
 def timestamp(value: dt.datetime) -> timestamp_pb2.Timestamp:

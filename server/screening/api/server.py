@@ -8,17 +8,29 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Coroutine
+from typing import Any
 
 import grpc
 import redis
 from grpc_health.v1 import _async as health_aio
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from screening.api.cache import ResultCache
+from screening.api.reflection import enable_reflection
 from screening.api.servicer import ScreeningServicer
 from screening.config import Settings
-from screening.index.holder import IndexHolder
+from screening.index.holder import IndexHolder, LoadedIndex
+from screening.observability.grpc_metrics import GrpcMetricsInterceptor
+from screening.observability.metrics import (
+    flush_buffered,
+    flush_periodically,
+    identify_worker,
+    init_worker_series,
+    record_index,
+)
 from screening.store.connection import connect, connect_async
+from screening.store.keys import Keys
 from screening.store.snapshots import ListStore
 from screening.v1 import screening_pb2, screening_pb2_grpc
 
@@ -39,11 +51,23 @@ def server_options() -> list[tuple[str, int]]:
 
 
 async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -> None:
+    identify_worker(worker_id)
+    init_worker_series(("party", "shipment", "batch"))
     store = ListStore(connect(redis_url), settings.redis_prefix)
+    cache = ResultCache(
+        connect_async(redis_url, timeout=settings.result_cache_timeout_seconds),
+        Keys(settings.redis_prefix),
+        ttl_seconds=settings.result_cache_ttl_seconds,
+        local_entries=settings.result_cache_local_entries,
+    )
     health_servicer = health_aio.HealthServicer()
     background: set[asyncio.Task[None]] = set()
 
-    def on_swap(_: object) -> None:
+    def on_swap(loaded: LoadedIndex) -> None:
+        record_index(
+            loaded.build_seconds,
+            {name: state.entity_count for name, state in loaded.manifest.sources.items()},
+        )
         # Health follows data: a worker without an index is not ready to serve.
         task = asyncio.get_running_loop().create_task(_set_serving(health_servicer, True))
         background.add(task)
@@ -52,14 +76,12 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
     holder = IndexHolder(store, poll_seconds=settings.poll_seconds, on_swap=on_swap)
     await _set_serving(health_servicer, False)
 
-    server = grpc.aio.server(options=server_options())
+    server = grpc.aio.server(interceptors=[GrpcMetricsInterceptor()], options=server_options())
     screening_pb2_grpc.add_ScreeningServiceServicer_to_server(
-        ScreeningServicer(holder, settings, store), server
+        ScreeningServicer(holder, settings, store, cache), server
     )
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
-    )
+    enable_reflection(server, SERVICE_NAME)
     address = f"{settings.host}:{settings.port}"
     server.add_insecure_port(address)
     await _load_first_index(holder, worker_id)
@@ -74,6 +96,8 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
         loop.add_signal_handler(sig, stop.set)
 
     watcher = asyncio.create_task(holder.watch(connect_async(redis_url), stop))
+    monitor = asyncio.create_task(cache.monitor(stop))
+    flusher = asyncio.create_task(flush_periodically(stop))
     await stop.wait()
     log.info("worker stopping: draining in-flight calls", extra={"worker": worker_id})
     await _set_serving(health_servicer, False)
@@ -81,6 +105,10 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
     watcher.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await watcher
+    await monitor
+    await cache.aclose()
+    await flusher
+    flush_buffered()  # the calls drained after stop
     log.info("worker stopped", extra={"worker": worker_id})
 
 
@@ -106,9 +134,19 @@ async def _set_serving(servicer: health_aio.HealthServicer, serving: bool) -> No
     await servicer.set(SERVICE_NAME, status)
 
 
+def run_event_loop(main: Coroutine[Any, Any, None], kind: str = "uvloop") -> None:
+    """Run a worker's event loop: uvloop (the default) or the standard asyncio loop."""
+    if kind == "uvloop":
+        import uvloop
+
+        uvloop.run(main)
+    else:
+        asyncio.run(main)
+
+
 def run_worker(settings: Settings, redis_url: str, worker_id: int) -> None:
     """Process entry point (multiprocessing spawn target)."""
     from screening.observability.logging import setup_logging
 
     setup_logging(settings.log_level)
-    asyncio.run(serve_worker(settings, redis_url, worker_id))
+    run_event_loop(serve_worker(settings, redis_url, worker_id), settings.event_loop)

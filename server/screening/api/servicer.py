@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import random
 import secrets
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import grpc
 import redis
 
 from screening.api import batch, convert
+from screening.api.cache import ResultCache, code_fingerprint, request_digest
 from screening.api.errors import abort, abort_invalid
 from screening.api.shipment import ShipmentScreener
 from screening.api.validation import (
@@ -26,6 +29,8 @@ from screening.api.validation import (
 from screening.config import Settings
 from screening.index.holder import IndexHolder, LoadedIndex
 from screening.matching.engine import MatchResult
+from screening.matching.features import Query
+from screening.observability.metrics import record_screening
 from screening.risk.party import PartyThresholds, decide_party
 from screening.risk.policy import PolicyHolder
 from screening.store.snapshots import ListStore
@@ -35,9 +40,14 @@ from screening.v1 import screening_pb2_grpc as pb_grpc
 log = logging.getLogger(__name__)
 
 
+# Ids need uniqueness, not secrecy: a generator seeded from the OS once per process costs
+# a fraction of a system call per id (workers are spawned, so each has its own seed).
+_ID_RANDOM = random.Random(secrets.randbits(128))
+
+
 def new_screening_id() -> str:
     """Time-ordered and unique across replicas: 12 hex digits of milliseconds, 16 random."""
-    return f"{int(time.time() * 1000):012x}{secrets.token_hex(8)}"
+    return f"{int(time.time() * 1000):012x}{_ID_RANDOM.getrandbits(64):016x}"
 
 
 def _iso_to_date(value: str) -> dt.date | None:
@@ -52,11 +62,57 @@ def _iso_to_date(value: str) -> dt.date | None:
         return None
 
 
+@dataclass(frozen=True)
+class PartyCheck:
+    """A valid ScreenParty request, as the matcher takes it."""
+
+    query: Query
+    min_score: float
+    sources: list[str]
+    limit: int
+
+
+def _exact_key(request: pb.ScreenPartyRequest) -> bytes:
+    """The request as bytes, without the caller's reference (echoed, not screened)."""
+    ref = request.client_ref
+    if not ref:
+        return request.SerializeToString(deterministic=True)
+    request.client_ref = ""
+    try:
+        return request.SerializeToString(deterministic=True)
+    finally:
+        request.client_ref = ref
+
+
+def _from_cache(request: pb.ScreenPartyRequest, answer: bytes) -> pb.ScreenPartyResponse:
+    response = pb.ScreenPartyResponse.FromString(answer)
+    response.screening_id = new_screening_id()
+    response.screened_at.FromNanoseconds(time.time_ns())
+    response.client_ref = request.client_ref
+    return response
+
+
 class ScreeningServicer(pb_grpc.ScreeningServiceServicer):
-    def __init__(self, holder: IndexHolder, settings: Settings, store: ListStore) -> None:
+    def __init__(
+        self,
+        holder: IndexHolder,
+        settings: Settings,
+        store: ListStore,
+        cache: ResultCache | None = None,
+    ) -> None:
         self.holder = holder
         self.settings = settings
         self.store = store
+        self.cache = cache
+        # The code and settings that shape an answer are part of its cache key: replicas
+        # running other code or configured differently never share answers.
+        self._answer_settings = (
+            code_fingerprint(),
+            settings.alert_threshold,
+            settings.review_threshold,
+            settings.block_threshold,
+            settings.max_results,
+        )
         self.limits = Limits(
             max_name_length=settings.max_name_length,
             max_aliases=settings.max_aliases,
@@ -79,19 +135,65 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):
         self, request: pb.ScreenPartyRequest, context: grpc.aio.ServicerContext
     ) -> pb.ScreenPartyResponse:
         index = await self._index(context)
+        response = await self._screen_party_cached(request, index, context)
+        record_screening(
+            "party",
+            convert.DECISION_NAME.get(response.decision, "unspecified"),
+            [(m.source, m.score) for m in response.matches],
+        )
+        return response
+
+    async def _screen_party_cached(
+        self, request: pb.ScreenPartyRequest, index: LoadedIndex, context: grpc.aio.ServicerContext
+    ) -> pb.ScreenPartyResponse:
+        """Validate and screen through the result cache: an exact repeat of a request this
+        worker answered on this data costs a memory lookup; a request any worker or replica
+        answered on this data (after normalisation), one Redis GET."""
+        cache = self.cache
+        exact = b""
+        if cache is not None and cache.enabled:
+            exact = _exact_key(request)
+            answer = cache.get_exact(index.version, exact)
+            if answer is not None:
+                return _from_cache(request, answer)
         errors = Violations()
-        response = self.screen_party(request, index, errors)
-        if errors:
+        check = self.check_party(request, index, errors)
+        if check is None:
             await abort_invalid(context, errors)
+        if cache is None or not exact:
+            return self._screen_checked(request, index, check)
+        digest = request_digest(self._answer_settings, check)
+        answer = await cache.get(index.version, digest)
+        if answer is None:
+            response = self._screen_checked(request, index, check)
+            kept = pb.ScreenPartyResponse()
+            kept.CopyFrom(response)
+            kept.ClearField("screening_id")
+            kept.ClearField("screened_at")
+            kept.ClearField("client_ref")
+            answer = kept.SerializeToString()
+            cache.put(index.version, digest, answer)
+        else:
+            response = _from_cache(request, answer)
+        cache.put_exact(index.version, exact, answer)
         return response
 
     def screen_party(
         self, request: pb.ScreenPartyRequest, index: LoadedIndex, errors: Violations
     ) -> pb.ScreenPartyResponse:
         """Screen one party; on bad input fills `errors` and returns an empty response."""
+        check = self.check_party(request, index, errors)
+        if check is None:
+            return pb.ScreenPartyResponse()
+        return self._screen_checked(request, index, check)
+
+    def check_party(
+        self, request: pb.ScreenPartyRequest, index: LoadedIndex, errors: Violations
+    ) -> PartyCheck | None:
+        """Validate a ScreenParty request; on bad input fill `errors` and return None."""
         if not request.HasField("party"):
             errors.add("party", "is required")
-            return pb.ScreenPartyResponse()
+            return None
         query = party_to_query(request.party, "party", errors, self.limits)
         min_score = check_min_score(request, self.settings.alert_threshold, errors)
         sources = check_sources(
@@ -101,10 +203,17 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):
         if not 0 <= request.max_results <= 100:
             errors.add("max_results", "must be between 0 and 100")
         if errors:
-            return pb.ScreenPartyResponse()
+            return None
         limit = request.max_results or self.settings.max_results
-        results = index.matcher.screen(query, min_score=min_score, sources=sources, limit=limit)
-        return self._party_response(request, index, results, min_score)
+        return PartyCheck(query, min_score, sorted(set(sources)), limit)
+
+    def _screen_checked(
+        self, request: pb.ScreenPartyRequest, index: LoadedIndex, check: PartyCheck
+    ) -> pb.ScreenPartyResponse:
+        results = index.matcher.screen(
+            check.query, min_score=check.min_score, sources=check.sources, limit=check.limit
+        )
+        return self._party_response(request, index, results, check.min_score)
 
     def _party_response(
         self,
@@ -279,6 +388,11 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):
         response = self.shipments.screen(request, index, errors)
         if errors:
             await abort_invalid(context, errors)
+        record_screening(
+            "shipment",
+            convert.DECISION_NAME.get(response.decision, "unspecified"),
+            [(m.source, m.score) for party in response.party_results for m in party.matches],
+        )
         return response
 
     async def ScreenParties(
@@ -288,4 +402,11 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):
     ) -> AsyncIterator[pb.ScreenPartiesResponse]:
         await self._index(context)
         async for response in batch.screen_parties(self, request_iterator):
+            if response.HasField("response"):
+                answer = response.response
+                record_screening(
+                    "batch",
+                    convert.DECISION_NAME.get(answer.decision, "unspecified"),
+                    [(m.source, m.score) for m in answer.matches],
+                )
             yield response

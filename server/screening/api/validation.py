@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from dataclasses import dataclass, field
 
 from screening.countries import is_alpha2
@@ -20,6 +19,9 @@ ENTITY_TYPES = {
     pb.ENTITY_TYPE_AIRCRAFT: EntityType.AIRCRAFT,
 }
 _IDENTIFIER_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+# Unicode category Cc (C0 and C1 controls, DEL) except tab, newline and carriage return; a
+# regular expression scans a name ~20 times faster than unicodedata per character.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # ISO dates; one-digit months and days ("1981-3-05") are accepted and padded.
 _DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 
@@ -53,7 +55,7 @@ def check_text(
         errors.add(path, "must not be empty")
     elif len(value) > limit:
         errors.add(path, f"longer than {limit} characters")
-    elif any(unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in value):
+    elif _CONTROL.search(value):
         errors.add(path, "contains control characters")
     return text
 

@@ -29,7 +29,7 @@ from redis.asyncio.cluster import ClusterNode as AsyncClusterNode
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.asyncio.sentinel import Sentinel as AsyncSentinel
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.cluster import ClusterNode, RedisCluster
 from redis.retry import Retry
 from redis.sentinel import Sentinel
@@ -177,21 +177,34 @@ def connect(url: str) -> SyncRedis:
     )
 
 
-def connect_async(url: str) -> AsyncRedis:
-    """An asyncio client (workers). Short timeouts: screening never waits on Redis."""
+def connect_async(url: str, *, timeout: float | None = None) -> AsyncRedis:
+    """An asyncio client (workers). Short timeouts: screening never waits on Redis.
+
+    With `timeout`, every command fails after that long and is not retried: for callers
+    (the result cache) that would rather go without than wait.
+    """
     target = RedisTarget.parse(url)
+    common = target._common()
+    retry = _async_retry()
+    if timeout is not None:
+        common.update(socket_timeout=timeout, socket_connect_timeout=timeout)
+        retry = AsyncRetry(NoBackoff(), 0)
     if target.topology == "sentinel":
         sentinel = AsyncSentinel(
-            list(target.nodes), sentinel_kwargs=target._sentinel_kwargs(), **target._common()
+            list(target.nodes), sentinel_kwargs=target._sentinel_kwargs(), **common
         )
         return sentinel.master_for(
-            target.service_name, db=target.db, retry=_async_retry(), health_check_interval=30
+            target.service_name, db=target.db, retry=retry, health_check_interval=30
         )
     if target.topology == "cluster":
         return AsyncRedisCluster(
             startup_nodes=[AsyncClusterNode(h, p) for h, p in target.nodes],
-            retry=_async_retry(),
-            **target._common(),
+            retry=retry,
+            **common,
+        )
+    if timeout is not None:
+        return aioredis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=retry
         )
     return aioredis.Redis.from_url(
         url,

@@ -49,6 +49,11 @@ class Keys:
         """Hash: last refresh attempt, outcome, error, and per-URL validators and hashes."""
         return f"{self.tag}:refresh:{source}"
 
+    def result(self, data_version: str, digest: str) -> str:
+        """A cached screening result. Without the hash tag, on purpose: results spread over
+        a Cluster's slots instead of crowding the list data's."""
+        return f"{self.tag[1:-1]}:result:{data_version}:{digest}"
+
     @property
     def refresh_last_run(self) -> str:
         """When any replica last ran a scheduled refresh (replicas share one schedule)."""

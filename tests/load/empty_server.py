@@ -1,0 +1,82 @@
+"""The ceiling for the benchmark: the service's gRPC stack with empty handlers.
+
+Same grpc.aio server, options, event loop, reflection and worker count (processes sharing
+the port with SO_REUSEPORT) as `screening serve`, but ScreenParty, ScreenShipment and
+CompareParties answer an empty message at once and there is no metrics interceptor: the
+fastest this stack can answer on this machine.
+
+    python -m tests.load.empty_server --port 50052 --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import signal
+
+import grpc
+
+from screening.api.reflection import enable_reflection
+from screening.api.server import SERVICE_NAME, run_event_loop, server_options
+from screening.config import Settings
+from screening.v1 import screening_pb2 as pb
+from screening.v1 import screening_pb2_grpc as pb_grpc
+
+
+class EmptyServicer(pb_grpc.ScreeningServiceServicer):
+    async def ScreenParty(self, request, context):  # type: ignore[no-untyped-def]
+        return pb.ScreenPartyResponse()
+
+    async def ScreenShipment(self, request, context):  # type: ignore[no-untyped-def]
+        return pb.ScreenShipmentResponse()
+
+    async def CompareParties(self, request, context):  # type: ignore[no-untyped-def]
+        return pb.ComparePartiesResponse()
+
+
+async def serve(host: str, port: int) -> None:
+    server = grpc.aio.server(options=server_options())
+    pb_grpc.add_ScreeningServiceServicer_to_server(EmptyServicer(), server)
+    enable_reflection(server, SERVICE_NAME)
+    server.add_insecure_port(f"{host}:{port}")
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await server.stop(1)
+
+
+def run(host: str, port: int) -> None:
+    run_event_loop(serve(host, port), Settings().event_loop)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=run, args=(args.host, args.port)) for _ in range(args.workers)]
+    for proc in procs:
+        proc.start()
+    stopping = False
+
+    def forward(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for proc in procs:
+            if proc.pid and proc.is_alive():
+                proc.terminate()
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for proc in procs:
+        proc.join()
+
+
+if __name__ == "__main__":
+    main()
