@@ -16,6 +16,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from screening.api.servicer import ScreeningServicer
+from screening.api.trust_runtime import TrustRuntime
 from screening.config import Settings
 from screening.index.holder import IndexHolder
 from screening.store.connection import connect, connect_async
@@ -28,11 +29,11 @@ SERVICE_NAME = screening_pb2.DESCRIPTOR.services_by_name["ScreeningService"].ful
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 
-def server_options() -> list[tuple[str, int]]:
+def server_options(max_message_bytes: int = MAX_MESSAGE_BYTES) -> list[tuple[str, int]]:
     return [
         ("grpc.so_reuseport", 1),
-        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.max_receive_message_length", max_message_bytes),
+        ("grpc.max_send_message_length", max_message_bytes),
         ("grpc.keepalive_time_ms", 60_000),
         ("grpc.http2.max_pings_without_data", 0),
     ]
@@ -52,16 +53,22 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
     holder = IndexHolder(store, poll_seconds=settings.poll_seconds, on_swap=on_swap)
     await _set_serving(health_servicer, False)
 
-    server = grpc.aio.server(options=server_options())
-    screening_pb2_grpc.add_ScreeningServiceServicer_to_server(
-        ScreeningServicer(holder, settings, store), server
+    # Audit trail, accept-list, monitoring, tokens and rate limits, TLS (api/trust_runtime.py).
+    trust = TrustRuntime.for_worker(settings, redis_url)
+    server = grpc.aio.server(
+        interceptors=trust.interceptors, options=server_options(settings.max_message_bytes)
     )
+    servicer = ScreeningServicer(holder, settings, store, trust=trust.trust)
+    screening_pb2_grpc.add_ScreeningServiceServicer_to_server(servicer, server)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
     address = f"{settings.host}:{settings.port}"
-    server.add_insecure_port(address)
+    if trust.credentials is not None:
+        server.add_secure_port(address, trust.credentials)
+    else:
+        server.add_insecure_port(address)
     await _load_first_index(holder, worker_id)
     # Bind only now: with SO_REUSEPORT the kernel hands connections to every bound worker,
     # so a worker still building its index must not be bound yet.
@@ -74,6 +81,8 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
         loop.add_signal_handler(sig, stop.set)
 
     watcher = asyncio.create_task(holder.watch(connect_async(redis_url), stop))
+    servicer.stopping = stop
+    trust.start(servicer, holder, stop)
     await stop.wait()
     log.info("worker stopping: draining in-flight calls", extra={"worker": worker_id})
     await _set_serving(health_servicer, False)
@@ -81,6 +90,7 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
     watcher.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await watcher
+    await trust.close()
     log.info("worker stopped", extra={"worker": worker_id})
 
 

@@ -13,8 +13,11 @@ import grpc
 import redis
 
 from screening.api import batch, convert
+from screening.api.acceptances import AcceptanceRpcs
 from screening.api.errors import abort, abort_invalid
+from screening.api.monitoring import MonitoringRpcs
 from screening.api.shipment import ShipmentScreener
+from screening.api.trust import Trust
 from screening.api.validation import (
     Limits,
     Violations,
@@ -52,8 +55,15 @@ def _iso_to_date(value: str) -> dt.date | None:
         return None
 
 
-class ScreeningServicer(pb_grpc.ScreeningServiceServicer):
-    def __init__(self, holder: IndexHolder, settings: Settings, store: ListStore) -> None:
+class ScreeningServicer(AcceptanceRpcs, MonitoringRpcs, pb_grpc.ScreeningServiceServicer):
+    def __init__(
+        self,
+        holder: IndexHolder,
+        settings: Settings,
+        store: ListStore,
+        *,
+        trust: Trust | None = None,
+    ) -> None:
         self.holder = holder
         self.settings = settings
         self.store = store
@@ -66,6 +76,9 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):
             review=settings.review_threshold, block=settings.block_threshold
         )
         self.shipments = ShipmentScreener(settings, self.limits, PolicyHolder(settings.policy_file))
+        # Accept-list, audit trail, monitoring (api/trust.py); without one: none of them.
+        self.trust = trust or Trust(self.thresholds)
+        self.shipments.trust = self.trust
 
     async def _index(self, context: grpc.aio.ServicerContext) -> LoadedIndex:
         index = self.holder.current
@@ -79,11 +92,12 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):
         self, request: pb.ScreenPartyRequest, context: grpc.aio.ServicerContext
     ) -> pb.ScreenPartyResponse:
         index = await self._index(context)
+        await self.trust.check_recording(context)
         errors = Violations()
         response = self.screen_party(request, index, errors)
         if errors:
             await abort_invalid(context, errors)
-        return response
+        return await self.trust.settle_party(request, response, index, context)
 
     def screen_party(
         self, request: pb.ScreenPartyRequest, index: LoadedIndex, errors: Violations
@@ -275,11 +289,12 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):
         self, request: pb.ScreenShipmentRequest, context: grpc.aio.ServicerContext
     ) -> pb.ScreenShipmentResponse:
         index = await self._index(context)
+        await self.trust.check_recording(context)
         errors = Violations()
         response = self.shipments.screen(request, index, errors)
         if errors:
             await abort_invalid(context, errors)
-        return response
+        return await self.trust.settle_shipment(request, response, context)
 
     async def ScreenParties(
         self,
@@ -287,5 +302,6 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):
         context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[pb.ScreenPartiesResponse]:
         await self._index(context)
-        async for response in batch.screen_parties(self, request_iterator):
+        await self.trust.check_recording(context)
+        async for response in batch.screen_parties(self, request_iterator, context):
             yield response
