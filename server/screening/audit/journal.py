@@ -24,6 +24,7 @@ import fcntl
 import logging
 import os
 import re
+import secrets
 import socket
 import time
 from dataclasses import dataclass, field
@@ -163,7 +164,7 @@ class Journal:
         self.segment_bytes = segment_bytes
         self.segment_seconds = min(segment_seconds, max(1.0, retain_seconds / 4))
         host = _UNSAFE.sub("_", socket.gethostname())[:40]
-        self.writer = f"{host}-{os.getpid()}-{int(time.time() * 1000):x}"
+        self.writer = f"{host}-{os.getpid()}-{int(time.time() * 1000):x}{secrets.token_hex(2)}"
         self.own = WriterJournal(self.writer, directory, own=True, synced=True)
         self.adopted: dict[str, WriterJournal] = {}
         self.failed: str = ""
