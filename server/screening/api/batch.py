@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import grpc
 from google.rpc import code_pb2
 
+from screening.api.errors import bounded
 from screening.api.validation import Violations
 from screening.audit.trail import AuditUnavailable
 from screening.v1 import screening_pb2 as pb
@@ -37,15 +38,14 @@ class _End:
 
 
 def item_error(position: int, violations: Violations) -> pb.ScreenPartiesResponse:
-    summary = "; ".join(f"{f}: {d}" for f, d in violations.items[:5])
+    items = bounded(violations)
+    summary = "; ".join(f"{f}: {d}" for f, d in items[:5])
     return pb.ScreenPartiesResponse(
         index=position,
         error=pb.ItemError(
             code=code_pb2.INVALID_ARGUMENT,
             message=f"invalid request: {summary}",
-            field_violations=[
-                pb.FieldViolation(field=f, description=d) for f, d in violations.items
-            ],
+            field_violations=[pb.FieldViolation(field=f, description=d) for f, d in items],
         ),
     )
 
