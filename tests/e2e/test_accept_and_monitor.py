@@ -131,9 +131,7 @@ def test_accept_list_and_monitoring_across_a_list_update(svc, redis_server, list
         assert cleared.decision == pb.DECISION_CLEAR
     shipment = stub.ScreenShipment(
         pb.ScreenShipmentRequest(
-            parties=[
-                pb.Party(name="JIMMY CHERIZIER", entity_type=1, role=pb.PARTY_ROLE_CONSIGNEE)
-            ],
+            parties=[pb.Party(name="JIMMY CHERIZIER", entity_type=1, role=pb.PARTY_ROLE_CONSIGNEE)],
             route=pb.Route(destination_country="DE"),
         ),
         timeout=10,
@@ -162,8 +160,16 @@ def test_accept_list_and_monitoring_across_a_list_update(svc, redis_server, list
     update.mkdir()
     shutil.copy(lists_dir / "un" / "UN_consolidated_2026-02-27.xml", update)
     subprocess.run(
-        [sys.executable, "-m", "screening.cli", "ingest", "--redis-url", svc.redis_url]
-        + ["--lists-dir", str(update)],
+        [
+            sys.executable,
+            "-m",
+            "screening.cli",
+            "ingest",
+            "--redis-url",
+            svc.redis_url,
+            "--lists-dir",
+            str(update),
+        ],
         env={**os.environ, "SCREENING_REDIS_PREFIX": svc.prefix},
         check=True,
         capture_output=True,
@@ -253,4 +259,3 @@ def test_accept_match_validation(svc):
                 timeout=10,
             )
         assert "expires_at" in too_long.value.details()
-

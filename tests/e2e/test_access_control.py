@@ -24,7 +24,11 @@ from tests.certs import Authority, write
 from tests.conftest import Service, start_service
 
 TOKEN_KEY = "test-pepper"
-TOKENS = {"trade": "tok-trade-0123456789", "analyst": "tok-analyst-0123456789", "slow": "tok-slow-01"}
+TOKENS = {
+    "trade": "tok-trade-0123456789",
+    "analyst": "tok-analyst-0123456789",
+    "slow": "tok-slow-01",
+}
 
 
 @pytest.fixture(scope="module")
@@ -149,10 +153,9 @@ def test_tls_refuses_a_wrong_ca_and_a_missing_or_foreign_client_certificate(secu
     )
     with grpc.insecure_channel(secured.target) as plain:
         stub = pb_grpc.ScreeningServiceStub(plain)
+        auth = (("authorization", f"Bearer {token}"),)
         code = _code(
-            lambda: stub.GetDataStatus(
-                pb.GetDataStatusRequest(), metadata=(("authorization", f"Bearer {token}"),), timeout=5
-            )
+            lambda: stub.GetDataStatus(pb.GetDataStatusRequest(), metadata=auth, timeout=5)
         )
         assert code == grpc.StatusCode.UNAVAILABLE
 
@@ -165,7 +168,8 @@ def test_health_open_reflection_protected(secured, pki):
 
         def list_services(metadata=()):  # type: ignore[no-untyped-def]
             request = reflection_pb2.ServerReflectionRequest(list_services="")
-            return list(reflection.ServerReflectionInfo(iter([request]), metadata=metadata, timeout=5))
+            replies = reflection.ServerReflectionInfo(iter([request]), metadata=metadata, timeout=5)
+            return list(replies)
 
         assert _code(list_services) == grpc.StatusCode.UNAUTHENTICATED
         answers = list_services((("authorization", f"Bearer {TOKENS['trade']}"),))
@@ -206,8 +210,7 @@ def test_token_stored_in_redis_and_audit_identity(secured, pki, redis_server):
     deadline = time.monotonic() + 10
     while True:
         records = [
-            json.loads(fields[b"r"])
-            for _, fields in client.xrange("{access-control}:audit")
+            json.loads(fields[b"r"]) for _, fields in client.xrange("{access-control}:audit")
         ]
         mine = [r for r in records if r["screening_id"] == reply.screening_id]
         if mine or time.monotonic() > deadline:

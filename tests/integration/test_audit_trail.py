@@ -146,7 +146,9 @@ async def test_export_filters_on_record_time(redis_server, prefix, tmp_path):
 
 def test_request_hash_is_the_documented_canonical_json():
     request = pb.ScreenPartyRequest(
-        party=pb.Party(name="  Ivan Petrov ", entity_type=pb.ENTITY_TYPE_PERSON, aliases=["E\u0301"]),
+        party=pb.Party(
+            name="  Ivan Petrov ", entity_type=pb.ENTITY_TYPE_PERSON, aliases=["E\u0301"]
+        ),
         client_ref="r1",
     )
     canonical = {
@@ -157,8 +159,8 @@ def test_request_hash_is_the_documented_canonical_json():
     assert request_sha256(request) == hashlib.sha256(text.encode()).hexdigest()
 
 
-async def _until(check, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
+async def _until(check, within: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + within
     while not check():
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")

@@ -11,7 +11,6 @@ from grpc_status import rpc_status
 
 from screening.api.validation import Violations
 
-
 # The details travel in trailing metadata, which clients cap (8 KiB by default): a request
 # with many long bad values must still come back as INVALID_ARGUMENT, not RESOURCE_EXHAUSTED.
 MAX_VIOLATIONS = 10
