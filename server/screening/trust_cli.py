@@ -86,7 +86,7 @@ def cmd_auth_remove_token(args: argparse.Namespace) -> int:
     return 0 if removed else 1
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_commands(sub: argparse._SubParsersAction) -> None:
     audit = sub.add_parser("audit", help="the audit trail")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     exporter = audit_sub.add_parser("export", help="write audit records as JSON lines")
