@@ -51,7 +51,8 @@ def test_party_data_never_reaches_the_logs(service, stub):
         ),
         lambda: stub.ScreenShipment(
             pb.ScreenShipmentRequest(
-                parties=[party], route=pb.Route(destination_country="RU", ports=[secrets["address"]])
+                parties=[party],
+                route=pb.Route(destination_country="RU", ports=[secrets["address"]]),
             ),
             timeout=10,
         ),
