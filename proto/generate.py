@@ -1,19 +1,20 @@
 """Generate the Python stubs from proto/ (one command, reproducible).
 
-    python proto/generate.py          # write server/screening/v1/*_pb2*.py(i)
-    python proto/generate.py --check  # exit 1 if the committed stubs differ from the proto
+    python proto/generate.py          # write the server's and the client's stubs
+    python proto/generate.py --check  # exit 1 if any committed stubs differ from the proto
 
-The stubs land inside the `screening` package (server/screening/v1/), so the generated
-`from screening.v1 import screening_pb2` import resolves to our own package.
+The server's stubs land inside the `screening` package (server/screening/v1/), so the
+generated `from screening.v1 import screening_pb2` import resolves to our own package. The
+client package (clients/python) is installed on its own, without the server, so it carries
+its own copy in `screening_client._proto`, with that import rewritten to its package path.
 """
 
 from __future__ import annotations
 
 import argparse
-import filecmp
-import shutil
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from grpc_tools import protoc
@@ -22,7 +23,25 @@ ROOT = Path(__file__).resolve().parent.parent
 PROTO_DIR = ROOT / "proto"
 PROTOS = ["screening/v1/screening.proto"]
 OUTPUTS = ["screening_pb2.py", "screening_pb2.pyi", "screening_pb2_grpc.py"]
-TARGETS = [ROOT / "server" / "screening" / "v1"]
+SERVER_IMPORT = "from screening.v1 import "
+
+
+@dataclass(frozen=True)
+class Target:
+    directory: Path
+    # Package path that replaces `screening.v1` in the generated imports.
+    package: str = "screening.v1"
+
+    def render(self, generated: bytes) -> bytes:
+        if self.package == "screening.v1":
+            return generated
+        return generated.replace(SERVER_IMPORT.encode(), f"from {self.package} import ".encode())
+
+
+TARGETS = [
+    Target(ROOT / "server" / "screening" / "v1"),
+    Target(ROOT / "clients" / "python" / "screening_client" / "_proto", "screening_client._proto"),
+]
 
 
 def generate(out_root: Path) -> None:
@@ -49,19 +68,24 @@ def main() -> int:
         built = Path(tmp) / "screening" / "v1"
         drift = []
         for target in TARGETS:
-            target.mkdir(parents=True, exist_ok=True)
+            if not opts.check:
+                target.directory.mkdir(parents=True, exist_ok=True)
             for name in OUTPUTS:
-                dest = target / name
+                dest = target.directory / name
+                content = target.render((built / name).read_bytes())
                 if opts.check:
-                    if not dest.exists() or not filecmp.cmp(built / name, dest, shallow=False):
+                    if not dest.exists() or dest.read_bytes() != content:
                         drift.append(str(dest.relative_to(ROOT)))
                 else:
-                    shutil.copyfile(built / name, dest)
-            init = target / "__init__.py"
-            if not init.exists() and not opts.check:
-                init.write_text(
-                    '"""Generated gRPC stubs for screening.v1 (see proto/generate.py)."""\n'
-                )
+                    dest.write_bytes(content)
+            init = target.directory / "__init__.py"
+            if not init.exists():
+                if opts.check:
+                    drift.append(str(init.relative_to(ROOT)))
+                else:
+                    init.write_text(
+                        '"""Generated gRPC stubs for screening.v1 (see proto/generate.py)."""\n'
+                    )
     if drift:
         print("stubs drift from proto/ (run: python proto/generate.py):", *drift, sep="\n  ")
         return 1

@@ -151,23 +151,41 @@ def wait_serving(
     timeout: float = 180,
     proc: subprocess.Popen[bytes] | None = None,
     log_path: Path | None = None,
+    connections: int = 1,
 ) -> None:
+    """Wait until `target` answers SERVING on `connections` connections of their own at once.
+
+    Workers share the port (SO_REUSEPORT): the kernel spreads connections, not calls, over
+    them, and each worker turns SERVING when its own index is loaded. Several connections
+    make it near-certain that every worker is ready (16 over 2 workers: all on one with
+    probability 2^-15).
+    """
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     deadline = time.monotonic() + timeout
-    with grpc.insecure_channel(target) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
+    channels = [
+        grpc.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
+        for _ in range(connections)
+    ]
+    stubs = [health_pb2_grpc.HealthStub(c) for c in channels]
+    try:
         while time.monotonic() < deadline:
             if proc is not None and proc.poll() is not None:
                 logs = log_path.read_text(errors="replace")[-3000:] if log_path else ""
                 pytest.fail(f"service exited with {proc.returncode}:\n{logs}")
             try:
-                reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                statuses = {
+                    stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1).status
+                    for stub in stubs
+                }
+                if statuses == {health_pb2.HealthCheckResponse.SERVING}:
                     return
             except grpc.RpcError:
                 pass
             time.sleep(0.2)
+    finally:
+        for channel in channels:
+            channel.close()
     pytest.fail(f"service at {target} not SERVING within {timeout}s")
 
 
@@ -212,7 +230,12 @@ def start_service(
     proc = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT, env=full_env)
     service = Service(port, metrics_port, proc, Path(log_file.name), redis_url or "", prefix)
     if wait:
-        wait_serving(service.target, proc=proc, log_path=service.log_path)
+        wait_serving(
+            service.target,
+            proc=proc,
+            log_path=service.log_path,
+            connections=16 if workers > 1 else 1,
+        )
     return service
 
 

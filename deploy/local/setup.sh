@@ -11,6 +11,8 @@ need_apt=()
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 if [ "$dev" = 1 ]; then
   command -v redis-sentinel >/dev/null 2>&1 || need_apt+=(redis-sentinel)
+  # redis-cli creates the test Redis Cluster.
+  command -v redis-cli >/dev/null 2>&1 || need_apt+=(redis-tools)
 fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
   sudo_cmd=""
@@ -27,6 +29,8 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip
 if [ "$dev" = 1 ]; then
   .venv/bin/python -m pip install -q -e '.[dev]'
+  # The client package (installed on its own by its users) for its tests.
+  .venv/bin/python -m pip install -q -e clients/python
 else
   .venv/bin/python -m pip install -q -e .
 fi

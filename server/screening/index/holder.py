@@ -18,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import redis
-import redis.asyncio as aioredis
 
 from screening.matching.engine import MatchIndex
 from screening.model import Entity
+from screening.store.connection import AsyncRedis, open_pubsub
 from screening.store.snapshots import ListStore, Manifest
 
 log = logging.getLogger(__name__)
@@ -121,12 +121,14 @@ class IndexHolder:
             self.store.redis.set(key, encode_entities(by_source.get(source, [])), nx=True)
         self.store.republish(held.manifest)
 
-    async def watch(self, redis_url_client: aioredis.Redis, stop: asyncio.Event) -> None:
-        """Follow reload events until `stop` is set; survive Redis outages."""
+    async def watch(self, client: AsyncRedis, stop: asyncio.Event) -> None:
+        """Follow reload events until `stop` is set; survive Redis outages and failovers
+        (each reconnection asks the client anew where the primary or the channel's node is)."""
         backoff = 0.5
         while not stop.is_set():
-            pubsub = redis_url_client.pubsub()
+            pubsub = None
             try:
+                pubsub = await open_pubsub(client)
                 await pubsub.subscribe(self.store.keys.reload_channel)
                 backoff = 0.5
                 await self.refresh()
@@ -150,5 +152,6 @@ class IndexHolder:
                     await asyncio.wait_for(stop.wait(), timeout=backoff)
                 backoff = min(backoff * 2, 10.0)
             finally:
-                with contextlib.suppress(Exception):  # connection already gone
-                    await pubsub.aclose()
+                if pubsub is not None:
+                    with contextlib.suppress(Exception):  # connection already gone
+                        await pubsub.aclose()

@@ -56,6 +56,8 @@ DEFAULT_SOURCE_ORDER = (
 )
 # Names scored exactly per query name, and how far below min_score an estimate may be.
 CANDIDATES_PER_NAME = 64
+# Distinct query words whose index hits a worker keeps (cleared when full).
+HITS_CACHE_SIZE = 20000
 ESTIMATE_SLACK = 0.15
 
 
@@ -72,6 +74,16 @@ class MatchResult:
     # Set by the index: 0 for an entry other lists cite as the origin of theirs, then the
     # position of its list in the source order.
     precedence: tuple[int, int] = (1, 99)
+    alignment: Alignment | None = None
+    weak: bool = False
+
+    def explain(self) -> MatchResult:
+        """Spell out the name component's detail (deferred: most candidates are dropped)."""
+        name = self.components[0]
+        if self.alignment is not None and not name.detail:
+            detail = name_detail(self.alignment, self.query_name, self.matched_name, self.weak)
+            self.components[0] = Component(name.feature, name.contribution, detail)
+        return self
 
     def sort_key(self) -> tuple[float, int, float, tuple[int, int], int, str]:
         """Best first: score; then more features that agree (birth date, country,
@@ -209,6 +221,7 @@ class MatchIndex:
                 if len(value) >= 4:
                     self.identifiers.setdefault(value, []).append(idx)
         self.name_count = len(self.names)
+        self._hits_cache: dict[tuple[str, str, bool], tuple[np.ndarray, np.ndarray] | None] = {}
 
     # -- weights -------------------------------------------------------------------------
 
@@ -249,9 +262,38 @@ class MatchIndex:
                     )
         return [(tid, sim) for tid, sim in found.items() if sim > 0]
 
+    def _token_hits(
+        self, token: str, script: str, with_glued: bool
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Names holding a word similar to `token`, each with its best similarity. Cached:
+        the same words come back in query after query."""
+        key = (token, script, with_glued)
+        hit = self._hits_cache.get(key)
+        if hit is not None or key in self._hits_cache:
+            return hit
+        posts: list[tuple[float, np.ndarray]] = []
+        for tid, sim in self.similar_tokens(token, script):
+            for post in (self.postings[tid], self.glued_postings[tid] if with_glued else None):
+                if post is not None and post.size:
+                    posts.append((sim, post))
+        result: tuple[np.ndarray, np.ndarray] | None = None
+        if len(posts) == 1:
+            sim, names = posts[0]
+            result = (names, np.full(names.size, sim, dtype=np.float32))
+        elif posts:
+            # A name reached through several similar words counts the best one once.
+            posts.sort(key=lambda item: -item[0])
+            names = np.concatenate([p for _, p in posts])
+            sims = np.concatenate([np.full(p.size, g, dtype=np.float32) for g, p in posts])
+            names, first = np.unique(names, return_index=True)
+            result = (names, sims[first])
+        if len(self._hits_cache) >= HITS_CACHE_SIZE:
+            self._hits_cache.clear()
+        self._hits_cache[key] = result
+        return result
+
     def _candidates(self, query: PreparedName, floor: float) -> np.ndarray:
-        """Names worth scoring exactly for one query name (sparse: cost follows the
-        postings touched, not the size of the lists)."""
+        """Names worth scoring exactly for one query name."""
         if not query.tokens:
             return np.empty(0, dtype=np.int32)
         toks = query.tokens
@@ -264,29 +306,19 @@ class MatchIndex:
         hit_names: list[np.ndarray] = []
         hit_gains: list[np.ndarray] = []
         for token, weight, with_glued in lookups:
-            posts: list[tuple[float, np.ndarray]] = []
-            for tid, sim in self.similar_tokens(token, query.script):
-                for post in (self.postings[tid], self.glued_postings[tid] if with_glued else None):
-                    if post is not None and post.size:
-                        posts.append((weight * sim, post))
-            if not posts:
-                continue
-            if len(posts) == 1:
-                gain, names = posts[0]
-                hit_names.append(names)
-                hit_gains.append(np.full(names.size, gain, dtype=np.float32))
-                continue
-            # A name reached through several similar words counts the best one once.
-            posts.sort(key=lambda item: -item[0])
-            names = np.concatenate([p for _, p in posts])
-            gains = np.concatenate([np.full(p.size, g, dtype=np.float32) for g, p in posts])
-            names, first = np.unique(names, return_index=True)
-            hit_names.append(names)
-            hit_gains.append(gains[first])
+            hit = self._token_hits(token, query.script, with_glued)
+            if hit is not None:
+                hit_names.append(hit[0])
+                hit_gains.append(hit[1] * weight)
         if not hit_names:
             return np.empty(0, dtype=np.int32)
-        touched, inverse = np.unique(np.concatenate(hit_names), return_inverse=True)
-        acc = np.bincount(inverse, weights=np.concatenate(hit_gains))
+        acc = np.bincount(
+            np.concatenate(hit_names),
+            weights=np.concatenate(hit_gains),
+            minlength=self.name_count,
+        )
+        touched = np.flatnonzero(acc)
+        acc = acc[touched]
         # Optimistic estimate of the name score (see names.py): the listed name aligns about
         # as much weight as the query did, and what did not align may still align as glued
         # or cut words, so it counts as missing, not as a conflict.
@@ -310,7 +342,8 @@ class MatchIndex:
         similar = self.similar_tokens(token, script)
         if not similar:
             return 1.0
-        tid, _ = max(similar, key=lambda item: item[1])
+        # Deterministic among equally similar words (set order varies between processes).
+        tid, _ = max(similar, key=lambda item: (item[1], self.vocab_tokens[item[0]]))
         return self.weight(self.vocab_tokens[tid])
 
     def prepare_query(self, query: Query) -> list[PreparedName]:
@@ -389,7 +422,8 @@ class MatchIndex:
                 best[e_idx] = result
         results = [r for r in best.values() if r.score >= min_score]
         results.sort(key=MatchResult.sort_key)
-        return results[:limit] if limit > 0 else results
+        results = results[:limit] if limit > 0 else results
+        return [r.explain() for r in results]
 
     def brute_force(
         self, query: Query, *, min_score: float = DEFAULT_THRESHOLD
@@ -458,7 +492,7 @@ class MatchIndex:
         left = Query(left.names, left_type, left.birth_date, left.country, left.identifiers)
         # Same party or not is symmetric: extra words on either side weigh alike.
         result = self._best_pair(left, self.prepare_query(left), right_entity, MISSING)
-        return result.score, result.components
+        return result.score, result.explain().components
 
 
 def score_pair(
@@ -472,17 +506,8 @@ def score_pair(
 ) -> MatchResult:
     """Name score plus the other features, clamped to 0-1, with the explanation."""
     name_score = alignment.score * (features.WEAK_ALIAS_FACTOR if weak else 1.0)
-    pairs = ", ".join(f"{a}~{b}" if s < 1 else a for a, b, s in alignment.pairs) or "none"
-    detail = f"'{query_name.text}' vs '{listed_name.text}': aligned {pairs}"
-    if alignment.unmatched_query:
-        detail += f"; unmatched in query: {' '.join(alignment.unmatched_query)}"
-    if alignment.unmatched_candidate:
-        detail += f"; unmatched in listed name: {' '.join(alignment.unmatched_candidate)}"
-    if weak:
-        detail += "; weak alias"
-    for note in alignment.notes:
-        detail += f"; {note}"
-    components = [Component("name", round(name_score, 4), detail)]
+    # The name's detail is spelled out by MatchResult.explain(), for returned matches only.
+    components = [Component("name", round(name_score, 4), "")]
     for component in (
         features.birth_date_component(query.birth_date, entity),
         features.country_component(query.country, entity),
@@ -496,5 +521,27 @@ def score_pair(
     score = max(evidence, features.IDENTIFIER_DECISIVE) if decisive else evidence
     score = max(0.0, min(1.0, score))
     return MatchResult(
-        entity, round(score, 4), listed_name.text, query_name.text, components, round(evidence, 4)
+        entity,
+        round(score, 4),
+        listed_name.text,
+        query_name.text,
+        components,
+        round(evidence, 4),
+        alignment=alignment,
+        weak=weak,
     )
+
+
+def name_detail(alignment: Alignment, query_text: str, listed_text: str, weak: bool) -> str:
+    """Which words of the query aligned with which of the listed name, and what did not."""
+    pairs = ", ".join(f"{a}~{b}" if s < 1 else a for a, b, s in alignment.pairs) or "none"
+    detail = f"'{query_text}' vs '{listed_text}': aligned {pairs}"
+    if alignment.unmatched_query:
+        detail += f"; unmatched in query: {' '.join(alignment.unmatched_query)}"
+    if alignment.unmatched_candidate:
+        detail += f"; unmatched in listed name: {' '.join(alignment.unmatched_candidate)}"
+    if weak:
+        detail += "; weak alias"
+    for note in alignment.notes:
+        detail += f"; {note}"
+    return detail

@@ -205,11 +205,32 @@ def comparable_forms(q: PreparedName, c: PreparedName) -> tuple[PreparedName, Pr
 
 @dataclass(frozen=True, slots=True)
 class Alignment:
+    """A scored alignment; the words behind it are spelled out only when explained."""
+
     score: float
-    pairs: tuple[tuple[str, str, float], ...]  # (query part, listed part, similarity)
-    unmatched_query: tuple[str, ...]
-    unmatched_candidate: tuple[str, ...]
+    q_tokens: tuple[str, ...]
+    c_tokens: tuple[str, ...]
+    # (query positions, listed positions, similarity) of each aligned part
+    aligned: tuple[tuple[tuple[int, ...], tuple[int, ...], float], ...] = ()
     notes: tuple[str, ...] = ()
+
+    @property
+    def pairs(self) -> list[tuple[str, str, float]]:
+        """(query words, listed words, similarity) of each aligned part."""
+        return [
+            (" ".join(self.q_tokens[i] for i in qi), " ".join(self.c_tokens[j] for j in ci), sim)
+            for qi, ci, sim in self.aligned
+        ]
+
+    @property
+    def unmatched_query(self) -> tuple[str, ...]:
+        used = {i for qi, _, _ in self.aligned for i in qi}
+        return tuple(t for i, t in enumerate(self.q_tokens) if i not in used)
+
+    @property
+    def unmatched_candidate(self) -> tuple[str, ...]:
+        used = {j for _, ci, _ in self.aligned for j in ci}
+        return tuple(t for j, t in enumerate(self.c_tokens) if j not in used)
 
 
 class _State:
@@ -223,7 +244,7 @@ class _State:
         self.aligned_q = 0.0  # weight of the query's aligned words
         self.aligned_c = 0.0
         self.deficit = 0.0  # sum of (1 - similarity) * weight over aligned words
-        self.pairs: list[tuple[str, str, float]] = []
+        self.pairs: list[tuple[tuple[int, ...], tuple[int, ...], float]] = []
 
     def take(
         self, q: PreparedName, qi: list[int], c: PreparedName, ci: list[int], sim: float
@@ -235,9 +256,7 @@ class _State:
         self.aligned_q += weight_q
         self.aligned_c += weight_c
         self.deficit += (1.0 - sim) * (weight_q + weight_c)
-        self.pairs.append(
-            (" ".join(q.tokens[i] for i in qi), " ".join(c.tokens[j] for j in ci), sim)
-        )
+        self.pairs.append((tuple(qi), tuple(ci), sim))
 
 
 def compare_names(
@@ -246,7 +265,7 @@ def compare_names(
     """Align the tokens of two names and score the alignment (0-1). `query_extra` is the
     weight of query words the listed name lacks (MISSING to compare symmetrically)."""
     if not q.tokens or not c.tokens:
-        return Alignment(0.0, (), q.tokens, c.tokens)
+        return Alignment(0.0, q.tokens, c.tokens)
     q, c, form = comparable_forms(q, c)
     state = _State()
     scored = []
@@ -285,11 +304,7 @@ def compare_names(
     elif form == "native":
         notes.append(f"compared in {q.script} script")
     return Alignment(
-        max(0.0, min(1.0, score)),
-        tuple(state.pairs),
-        tuple(t for i, t in enumerate(q.tokens) if i not in state.used_q),
-        tuple(t for j, t in enumerate(c.tokens) if j not in state.used_c),
-        tuple(notes),
+        max(0.0, min(1.0, score)), q.tokens, c.tokens, tuple(state.pairs), tuple(notes)
     )
 
 
@@ -336,7 +351,8 @@ def _glue_possible(q: PreparedName, c: PreparedName, state: _State) -> bool:
     return bool({t[0] for t in left} & {t[0] for t in right})
 
 
-_GLUE_SHAPES = ((1, 2), (2, 1), (2, 2), (1, 3), (3, 1), (2, 3), (3, 2), (3, 3))
+# Larger cuts are left to the whole-name comparison.
+_GLUE_SHAPES = ((1, 2), (2, 1), (2, 2), (1, 3), (3, 1))
 
 
 def _align_glued(q: PreparedName, c: PreparedName, state: _State) -> None:

@@ -15,10 +15,10 @@ import zlib
 from collections.abc import Iterable, Sequence
 
 import msgspec
-import redis
 from redis.typing import EncodableT, FieldT
 
 from screening.model import ENTITY_ENCODER, ENTITY_LIST_DECODER, DateBasis, Entity, Publication
+from screening.store.connection import SyncRedis
 from screening.store.keys import Keys
 
 log = logging.getLogger(__name__)
@@ -194,7 +194,7 @@ _CORE_FIELDS = {
 class ListStore:
     """Snapshots and list history in one Redis (standalone, Sentinel-managed or Cluster)."""
 
-    def __init__(self, client: redis.Redis, prefix: str = "screening") -> None:
+    def __init__(self, client: SyncRedis, prefix: str = "screening") -> None:
         self.redis = client
         self.keys = Keys(prefix)
 
@@ -480,8 +480,10 @@ class ListStore:
         pipe.set(self.keys.current, manifest.version)
         pipe.lrem(self.keys.history, 0, manifest.version)
         pipe.lpush(self.keys.history, manifest.version)
-        pipe.publish(self.keys.reload_channel, manifest.version)
         pipe.execute()
+        # Announced after the switch, not inside it: Redis Cluster refuses PUBLISH in a
+        # transaction. A worker that misses the message finds the version by polling `current`.
+        self.redis.publish(self.keys.reload_channel, manifest.version)
         self._expire_old()
         log.info(
             "snapshot published",

@@ -1,0 +1,1 @@
+"""Generated gRPC stubs for screening.v1 (see proto/generate.py)."""
