@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 import msgspec
 import redis
-import redis.asyncio as aioredis
 
 from screening.model import Entity
+from screening.store.connection import AsyncRedis
 from screening.store.keys import Keys
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def new_acceptance_id() -> str:
 class AcceptStore:
     """The accept-list in Redis."""
 
-    def __init__(self, client: aioredis.Redis, keys: Keys) -> None:
+    def __init__(self, client: AsyncRedis, keys: Keys) -> None:
         self.redis = client
         self.hash = f"{keys.tag}:accept"
         self.version_key = f"{keys.tag}:accept:version"

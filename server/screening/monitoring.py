@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 import redis
-import redis.asyncio as aioredis
 
+from screening.store.connection import AsyncRedis
 from screening.store.keys import Keys
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ def now_iso() -> str:
 
 
 class MonitorStore:
-    def __init__(self, client: aioredis.Redis, keys: Keys) -> None:
+    def __init__(self, client: AsyncRedis, keys: Keys) -> None:
         self.redis = client
         self.tag = keys.tag
         self.parties = f"{keys.tag}:monitor:parties"

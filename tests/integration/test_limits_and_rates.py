@@ -3,8 +3,8 @@ limiter's token bucket on a real Redis, with its per-worker fallback when Redis 
 
 from __future__ import annotations
 
+import asyncio
 import shutil
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -69,7 +69,7 @@ async def test_token_bucket_in_redis(redis_server, prefix):
     assert granted[:5] == [True] * 5
     assert granted.count(True) <= 6  # the burst, plus at most a refill in between
     assert await limiter.allow("c2", 5, 5)  # clients are limited apart
-    time.sleep(0.5)
+    await asyncio.sleep(0.5)
     assert await limiter.allow("c1", 5, 5)  # refilled at the rate
 
 

@@ -31,10 +31,10 @@ from typing import Any
 import grpc
 import msgspec
 import redis
-import redis.asyncio as aioredis
 
 from screening.api.ratelimit import RateLimiter
 from screening.config import Settings
+from screening.store.connection import AsyncRedis
 from screening.store.keys import Keys
 
 log = logging.getLogger(__name__)
@@ -140,7 +140,7 @@ class TokenTable:
         digest = hash_token(token, self.key)
         return self.configured.get(digest) or self.stored.get(digest)
 
-    async def reload(self, client: aioredis.Redis, keys: Keys) -> None:
+    async def reload(self, client: AsyncRedis, keys: Keys) -> None:
         raw = await client.hgetall(auth_tokens_key(keys))
         stored = {}
         for digest, value in raw.items():
@@ -156,7 +156,7 @@ class TokenTable:
         self.stored = stored
 
     async def follow(
-        self, client: aioredis.Redis, keys: Keys, every: float, stop: asyncio.Event
+        self, client: AsyncRedis, keys: Keys, every: float, stop: asyncio.Event
     ) -> None:
         warned = False
         while not stop.is_set():

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis
-import redis.asyncio as aioredis
 
+from screening.store.connection import AsyncRedis
 from screening.store.keys import Keys
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class _Local:
 
 
 class RateLimiter:
-    def __init__(self, client: aioredis.Redis | None, keys: Keys) -> None:
+    def __init__(self, client: AsyncRedis | None, keys: Keys) -> None:
         self.redis = client
         self.keys = keys
         self._script: Any = client.register_script(TAKE_SCRIPT) if client is not None else None

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import grpc
-import redis.asyncio as aioredis
 
 from screening.acceptlist import AcceptCache, AcceptStore, sweep
 from screening.api.auth import AuthInterceptor, TokenTable
@@ -22,7 +21,7 @@ from screening.audit.trail import AuditTrail, spool_directory
 from screening.config import Settings
 from screening.monitoring import MonitoringJob, MonitorStore
 from screening.risk.party import PartyThresholds
-from screening.store.connection import connect_async
+from screening.store.connection import AsyncRedis, connect_async
 from screening.store.keys import Keys
 
 if TYPE_CHECKING:
@@ -40,7 +39,7 @@ class TrustRuntime:
     settings: Settings
     trust: Trust
     credentials: grpc.ServerCredentials | None
-    client: aioredis.Redis
+    client: AsyncRedis
     keys: Keys
     interceptors: list[grpc.aio.ServerInterceptor] = field(default_factory=list)
     tokens: TokenTable | None = None

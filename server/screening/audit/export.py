@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 import msgspec
-import redis
 
 from screening.audit.records import RECORD_DECODER
 from screening.audit.trail import audit_stream_key
+from screening.store.connection import SyncRedis
 from screening.store.keys import Keys
 
 PAGE = 1000
@@ -30,7 +30,7 @@ def parse_time(text: str) -> dt.datetime:
 
 
 def iter_records(
-    client: redis.Redis,
+    client: SyncRedis,
     prefix: str,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
@@ -61,7 +61,7 @@ def iter_records(
 
 
 def export(
-    client: redis.Redis,
+    client: SyncRedis,
     prefix: str,
     out: IO[bytes],
     since: dt.datetime | None = None,

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import redis
-import redis.asyncio as aioredis
 
 from screening.audit.journal import Journal, JournalUnavailable, WriterJournal
 from screening.audit.records import AuditRecord
+from screening.store.connection import AsyncRedis
 from screening.store.keys import Keys
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class AuditTrail:
     def __init__(
         self,
         journal: Journal,
-        client: aioredis.Redis,
+        client: AsyncRedis,
         keys: Keys,
         *,
         check_seconds: float = 2.0,
