@@ -18,6 +18,8 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf import timestamp_pb2
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from screening.v1 import screening_pb2 as pb
 from screening.v1 import screening_pb2_grpc as pb_grpc
@@ -45,6 +47,17 @@ def until(check: Callable[[], Any], timeout: float = 20.0) -> Any:
             return value
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.2)
+
+
+def cli(svc: Service, *args: str) -> bytes:
+    """Run `screening ARGS` on the service's Redis prefix; its standard output."""
+    done = subprocess.run(
+        [sys.executable, "-m", "screening.cli", *args],
+        env={**os.environ, "SCREENING_REDIS_PREFIX": svc.prefix},
+        check=True,
+        capture_output=True,
+    )
+    return done.stdout
 
 
 def expiry(days: int = 30) -> timestamp_pb2.Timestamp:
@@ -159,21 +172,7 @@ def test_accept_list_and_monitoring_across_a_list_update(svc, redis_server, list
     update = tmp_path / "un-2026"
     update.mkdir()
     shutil.copy(lists_dir / "un" / "UN_consolidated_2026-02-27.xml", update)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "screening.cli",
-            "ingest",
-            "--redis-url",
-            svc.redis_url,
-            "--lists-dir",
-            str(update),
-        ],
-        env={**os.environ, "SCREENING_REDIS_PREFIX": svc.prefix},
-        check=True,
-        capture_output=True,
-    )
+    cli(svc, "ingest", "--redis-url", svc.redis_url, "--lists-dir", str(update))
     alert = alerts.get(timeout=60)
     assert alert.monitor_id == sanon.monitored.monitor_id
     assert alert.match.entity_id == "un:HTi.009" and alert.previous_version
@@ -210,6 +209,18 @@ def test_accept_list_and_monitoring_across_a_list_update(svc, redis_server, list
         )
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
 
+    # `screening audit export`: the same records as JSON lines, filtered on their time.
+    yesterday = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))
+    before = set(audit_records(redis_server, svc.prefix))
+    exported = cli(svc, "audit", "export", "--redis-url", svc.redis_url, "--since", yesterday)
+    lines = [json.loads(line) for line in exported.splitlines()]
+    ids = [r["screening_id"] for r in lines]
+    assert before <= set(ids) <= set(audit_records(redis_server, svc.prefix))
+    assert len(ids) == len(set(ids))
+    assert {r["kind"] for r in lines} >= {"party", "shipment", "batch_item", "monitoring"}
+    assert all(r["stream_id"] for r in lines)
+    assert cli(svc, "audit", "export", "--redis-url", svc.redis_url, "--since", "2999-01-01") == b""
+
     stopped = stub.StopMonitoring(
         pb.StopMonitoringRequest(monitor_id=sanon.monitored.monitor_id), timeout=10
     )
@@ -233,8 +244,12 @@ def test_accept_match_validation(svc):
         with pytest.raises(grpc.RpcError) as bad:
             stub.AcceptMatch(pb.AcceptMatchRequest(party=pb.Party(name="x")), timeout=10)
         assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-        for field in ("entity_id", "analyst", "reason", "expires_at"):
-            assert field in bad.value.details()
+        status = rpc_status.from_call(bad.value)
+        assert status is not None
+        detail = error_details_pb2.BadRequest()
+        status.details[0].Unpack(detail)
+        fields = {v.field for v in detail.field_violations}
+        assert fields == {"entity_id", "analyst", "reason", "expires_at"}
         with pytest.raises(grpc.RpcError) as missing:
             stub.AcceptMatch(
                 pb.AcceptMatchRequest(

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from screening.api import batch
-from screening.api.errors import MAX_VIOLATIONS, bad_request_status
+from screening.api.errors import DETAILS_BUDGET_BYTES, bad_request_status, bounded
 from screening.api.ratelimit import RateLimiter
 from screening.api.servicer import ScreeningServicer
 from screening.api.validation import Violations
@@ -51,15 +51,21 @@ async def test_stream_items_beyond_the_limit_are_refused(
     assert "longer than 3 items" in refused.field_violations[0].description
 
 
-def test_error_details_are_bounded():
+def test_error_details_are_bounded_and_name_every_field_that_fits():
     errors = Violations()
-    for i in range(200):
+    for i in range(30):
         errors.add(f"parties[{i}].name", "界" * 500)
+    named = bounded(errors)
+    assert [f for f, _ in named] == [f"parties[{i}].name" for i in range(30)]
+    errors = Violations()
+    for i in range(1000):
+        errors.add(f"parties[{i}].identifiers[{i}].value", "界" * 500)
     status = bad_request_status(errors)
     details = dict(status.trailing_metadata)["grpc-status-details-bin"]
-    assert len(details) < 4096
+    assert DETAILS_BUDGET_BYTES // 2 < len(details) <= DETAILS_BUDGET_BYTES + 1000  # + message
+    assert len(status.details.encode()) < 1000
     assert status.code.name == "INVALID_ARGUMENT"
-    assert f"and {200 - MAX_VIOLATIONS} more problems" in details.decode(errors="replace")
+    assert "more problems)" in details.decode(errors="replace")
 
 
 async def test_token_bucket_in_redis(redis_server, prefix):
