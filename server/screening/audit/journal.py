@@ -198,6 +198,8 @@ class Journal:
                 self._delete(self.own)
             os.close(self._lock_fd)
             self._lock_fd = -1
+            with contextlib.suppress(OSError):
+                self.directory.rmdir()  # only when no journal is left in it
 
     def journals(self) -> list[WriterJournal]:
         return [*self.adopted.values(), self.own]
