@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import logging
 import time
 from collections.abc import Callable
@@ -22,7 +23,7 @@ import redis
 from screening.matching.engine import MatchIndex
 from screening.model import Entity
 from screening.store.connection import AsyncRedis, open_pubsub
-from screening.store.snapshots import ListStore, Manifest
+from screening.store.snapshots import ListStore, Manifest, decode_entities
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,19 @@ class LoadedIndex:
     @classmethod
     def build(cls, manifest: Manifest, entities: list[Entity]) -> LoadedIndex:
         started = time.perf_counter()
-        matcher = MatchIndex(entities)
+        return cls._of(manifest, entities, MatchIndex(entities), started)
+
+    @classmethod
+    async def build_async(cls, manifest: Manifest, entities: list[Entity]) -> LoadedIndex:
+        """Build cooperatively on the event loop: calls keep being answered meanwhile."""
+        started = time.perf_counter()
+        matcher = await MatchIndex.build_async(entities)
+        return cls._of(manifest, entities, matcher, started)
+
+    @classmethod
+    def _of(
+        cls, manifest: Manifest, entities: list[Entity], matcher: MatchIndex, started: float
+    ) -> LoadedIndex:
         return cls(
             version=manifest.version,
             manifest=manifest,
@@ -96,11 +109,32 @@ class IndexHolder:
                 return False
             if self.current is not None and self.current.version == target:
                 return False
-            loaded = await asyncio.to_thread(self.load_sync, target)
-            if loaded is None:
-                return False
-            self.swap(loaded)
+            # The index is millions of long-lived objects: a full garbage collection over
+            # them takes a second. Build with the collector paused, then freeze what exists
+            # so later collections skip it (plain reference counting still frees old ones).
+            gc.disable()
+            try:
+                loaded = await self._load(target)
+                if loaded is None:
+                    return False
+                self.swap(loaded)
+            finally:
+                gc.freeze()
+                gc.enable()
             return True
+
+    async def _load(self, version: str) -> LoadedIndex | None:
+        """Fetch a snapshot (in a thread: Redis I/O), decode it source by source and build
+        its index on the event loop in slices, so serving never stops for long."""
+        manifest = await asyncio.to_thread(self.store.manifest, version)
+        if manifest is None:
+            return None
+        blobs = await asyncio.to_thread(self.store.blobs, manifest)
+        entities: list[Entity] = []
+        for blob in blobs.values():
+            entities.extend(decode_entities(blob))
+            await asyncio.sleep(0)
+        return await LoadedIndex.build_async(manifest, entities)
 
     async def _restore_if_lost(self) -> None:
         """Redis has no snapshot (restarted empty?): put back the one we serve."""

@@ -9,8 +9,11 @@ scored exactly. `brute_force` scores every name, to measure what the candidate s
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import math
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,6 +59,8 @@ DEFAULT_SOURCE_ORDER = (
 )
 # Names scored exactly per query name, and how far below min_score an estimate may be.
 CANDIDATES_PER_NAME = 64
+# Names (or words) built between two yields of the cooperative build.
+BUILD_STEP = 256
 # Distinct query words whose index hits a worker keeps (cleared when full).
 HITS_CACHE_SIZE = 20000
 ESTIMATE_SLACK = 0.15
@@ -71,9 +76,9 @@ class MatchResult:
     # Sum of the evidence before clamping to 0-1: orders matches that both reach 1.0.
     evidence: float = 0.0
 
-    # Set by the index: 0 for an entry other lists cite as the origin of theirs, then the
-    # position of its list in the source order.
-    precedence: tuple[int, int] = (1, 99)
+    # Set by the index: the position of its list in the source order, then 0 for an entry
+    # other lists cite as the origin of theirs.
+    precedence: tuple[int, int] = (99, 1)
     alignment: Alignment | None = None
     weak: bool = False
 
@@ -87,10 +92,10 @@ class MatchResult:
 
     def sort_key(self) -> tuple[float, int, float, tuple[int, int], int, str]:
         """Best first: score; then more features that agree (birth date, country,
-        identifiers), then more evidence in all; then the origin designation
-        before the lists' copies of it (a UK entry citing its UN reference comes after the UN
-        entry) and the source order; then an official designation date before one known
-        only from first sight; then id."""
+        identifiers), then more evidence in all; then the source order (the UN designation,
+        which member states implement, before national lists) and, within a list, the
+        origin before entries citing it; then an official designation date before one
+        known only from first sight; then id."""
         official = self.entity.designation_date_basis == DateBasis.OFFICIAL
         agreeing = sum(1 for c in self.components[1:] if c.contribution > 0)
         return (
@@ -125,21 +130,61 @@ def _variants(token: str) -> set[str]:
     return _deletions(token) | {"~" + v for v in _deletions(key)}
 
 
+class _Postings:
+    """Name lists per word id, packed in two arrays (compressed sparse rows): one object
+    instead of one array per word, built in a blink and cheap to free."""
+
+    def __init__(self, lists: list[list[int]]) -> None:
+        lengths = np.fromiter((len(p) for p in lists), dtype=np.int64, count=len(lists))
+        self.offsets = np.zeros(len(lists) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=self.offsets[1:])
+        self.names = np.fromiter(
+            itertools.chain.from_iterable(lists), dtype=np.int32, count=int(self.offsets[-1])
+        )
+
+    def __getitem__(self, word: int) -> np.ndarray:
+        return self.names[self.offsets[word] : self.offsets[word + 1]]
+
+
 class MatchIndex:
     """Every name of every entity of a snapshot, indexed for candidate search."""
 
     def __init__(
         self, entities: Iterable[Entity], source_order: Iterable[str] = DEFAULT_SOURCE_ORDER
     ) -> None:
+        for _ in self._build(entities, source_order):
+            pass
+
+    @classmethod
+    async def build_async(
+        cls,
+        entities: Iterable[Entity],
+        source_order: Iterable[str] = DEFAULT_SOURCE_ORDER,
+        slice_seconds: float = 0.003,
+    ) -> MatchIndex:
+        """Build on the event loop in slices of a few milliseconds, so a worker keeps
+        answering while it builds the index of a new snapshot (a build thread would hold the
+        GIL for seconds and stall every call)."""
+        index = cls.__new__(cls)
+        deadline = time.perf_counter() + slice_seconds
+        for _ in index._build(entities, source_order):
+            if time.perf_counter() >= deadline:
+                await asyncio.sleep(0)
+                deadline = time.perf_counter() + slice_seconds
+        return index
+
+    def _build(self, entities: Iterable[Entity], source_order: Iterable[str]) -> Iterator[None]:
+        """Build the index, yielding every few hundred names."""
         self.entities: list[Entity] = list(entities)
         self.by_id = {e.id: i for i, e in enumerate(self.entities)}
-        # Entries cited by other lists and citing none are origins of a designation.
+        # Ties go to the list first in the source order, then to the entry other lists cite
+        # as the origin of theirs (cited, citing none).
         cited = {ref for e in self.entities for ref in e.related}
         source_rank = {source: i for i, source in enumerate(source_order)}
         self._precedence = [
             (
-                0 if e.id in cited and not e.related else 1,
                 source_rank.get(e.source, len(source_rank)),
+                0 if e.id in cited and not e.related else 1,
             )
             for e in self.entities
         ]
@@ -156,6 +201,8 @@ class MatchIndex:
                 entity_tokens.update(tokens)
             for token in entity_tokens:
                 doc_freq[token] = doc_freq.get(token, 0) + 1
+            if idx % BUILD_STEP == 0:
+                yield
         self._doc_freq = doc_freq
         self._log_n = math.log(len(self.entities) + 2)
 
@@ -188,18 +235,31 @@ class MatchIndex:
                 postings[token_id(token)].append(n)
             for token in {toks[i] + toks[i + 1] for i in range(len(toks) - 1)} - set(toks):
                 glued_postings[token_id(token)].append(n)
+            if n % BUILD_STEP == 0:
+                yield
         self.name_total = name_total
         self.vocab_tokens = list(vocab)
-        self.postings = [np.asarray(p, dtype=np.int32) for p in postings]
-        self.glued_postings = [np.asarray(p, dtype=np.int32) for p in glued_postings]
+        self._postings = _Postings(postings)
+        yield
+        self._glued_postings = _Postings(glued_postings)
+        yield
 
-        # Deletion neighbourhood of each vocabulary token and of its transliteration key.
+        # Deletion neighbourhood of each word and of its transliteration key. Glued word
+        # pairs are found by their exact spelling or key only: they are many, typos in
+        # them rare.
         hashes: list[int] = []
         tids: list[int] = []
         for token, tid in vocab.items():
-            for variant in _variants(token):
+            if len(self._postings[tid]):
+                variants = _variants(token)
+            else:
+                variants = {token, "~" + translit_key(token)}
+            for variant in variants:
                 hashes.append(hash(variant))
                 tids.append(tid)
+            if tid % BUILD_STEP == 0:
+                yield
+        yield
         order = np.argsort(np.asarray(hashes, dtype=np.int64), kind="stable")
         self._variant_hash = np.asarray(hashes, dtype=np.int64)[order]
         self._variant_tid = np.asarray(tids, dtype=np.int32)[order]
@@ -208,6 +268,8 @@ class MatchIndex:
         for token, tid in vocab.items():
             if not token.isdigit():
                 self._skeletons.setdefault(skeleton(token), []).append(tid)
+            if tid % BUILD_STEP == 0:
+                yield
 
         self.sources = sorted({e.source for e in self.entities})
         source_ids = {s: i for i, s in enumerate(self.sources)}
@@ -273,7 +335,10 @@ class MatchIndex:
             return hit
         posts: list[tuple[float, np.ndarray]] = []
         for tid, sim in self.similar_tokens(token, script):
-            for post in (self.postings[tid], self.glued_postings[tid] if with_glued else None):
+            for post in (
+                self._postings[tid],
+                self._glued_postings[tid] if with_glued else None,
+            ):
                 if post is not None and post.size:
                     posts.append((sim, post))
         result: tuple[np.ndarray, np.ndarray] | None = None

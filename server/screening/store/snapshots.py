@@ -213,13 +213,20 @@ class ListStore:
 
     def entities(self, manifest: Manifest, source: str | None = None) -> list[Entity]:
         out: list[Entity] = []
+        for blob in self.blobs(manifest, source).values():
+            out.extend(decode_entities(blob))
+        return out
+
+    def blobs(self, manifest: Manifest, source: str | None = None) -> dict[str, bytes]:
+        """The encoded entities of each source of a snapshot (decode_entities reads them)."""
+        out: dict[str, bytes] = {}
         for name, state in sorted(manifest.sources.items()):
             if source is not None and name != source:
                 continue
             blob = self.redis.get(self.keys.blob(state.blob))
             if not isinstance(blob, bytes):
                 raise LookupError(f"snapshot {manifest.version}: blob for {name} is missing")
-            out.extend(decode_entities(blob))
+            out[name] = blob
         return out
 
     def change_reports(self, source: str, limit: int = 10) -> list[ChangeReport]:
