@@ -290,6 +290,10 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="print GetDataStatus of a running server")
     status.add_argument("--target", default="127.0.0.1:50051")
     status.set_defaults(func=cmd_status)
+
+    from screening.trust_cli import add_commands
+
+    add_commands(sub)  # audit export, auth tokens
     return parser
 
 

@@ -7,8 +7,18 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class AuthToken(BaseModel):
+    """A bearer token as configured: only its hash is kept (see api/auth.py)."""
+
+    client: str = Field(description="Client identity the token stands for (audit trail)")
+    token_hash: str = Field(description="Hex SHA-256 of the token (HMAC with auth_token_key)")
+    permissions: list[str] = Field(default_factory=lambda: ["screen"])
+    rate_per_second: float = Field(0.0, ge=0, description="Calls per second (0: unlimited)")
+    burst: int = Field(0, ge=0, description="Calls allowed at once (0: one second's worth)")
 
 
 class Settings(BaseSettings):
@@ -84,3 +94,52 @@ class Settings(BaseSettings):
     policy_file: Path | None = Field(
         None, description="Shipment policy (TOML); empty: the policy shipped with the package"
     )
+
+    # -- trust: audit trail, access control, limits, accept-list, monitoring (issue 6) --
+    audit_enabled: bool = Field(True, description="Record every screening in the audit trail")
+    audit_spool_dir: Path | None = Field(
+        None, description="Local audit journal directory (default: <tmp>/screening-audit)"
+    )
+    audit_include_request: bool = Field(
+        False, description="Keep the canonical request itself in each audit record"
+    )
+    audit_spool_max_bytes: int = Field(
+        512 * 1024 * 1024, gt=0, description="Unshipped audit data a worker holds before refusing"
+    )
+    audit_retain_seconds: float = Field(
+        86400.0, ge=0, description="Keep shipped audit records locally this long (Redis loss)"
+    )
+    audit_retain_bytes: int = Field(
+        256 * 1024 * 1024, ge=0, description="... and at most this many bytes of them"
+    )
+    auth_required: bool = Field(
+        False, description="Require a bearer token (on by itself when auth_tokens is set)"
+    )
+    auth_tokens: list[AuthToken] = Field(
+        default_factory=list, description="Bearer tokens (JSON list; hashes only)"
+    )
+    auth_token_key: str = Field("", description="HMAC key the token hashes are made with")
+    auth_health_open: bool = Field(True, description="Health checks need no token")
+    auth_reflection_open: bool = Field(False, description="Server reflection needs no token")
+    auth_reload_seconds: float = Field(5.0, gt=0, description="Re-read tokens kept in Redis")
+    rate_limit_per_second: float = Field(
+        0.0, ge=0, description="Default calls per second per client (0: unlimited)"
+    )
+    tls_cert_file: Path | None = Field(None, description="Server certificate chain (PEM)")
+    tls_key_file: Path | None = Field(None, description="Server private key (PEM)")
+    tls_client_ca_file: Path | None = Field(
+        None, description="CA for client certificates: set, mutual TLS is required"
+    )
+    max_message_bytes: int = Field(
+        4 * 1024 * 1024, gt=0, description="Largest gRPC message accepted or sent"
+    )
+    max_stream_items: int = Field(
+        1_000_000, gt=0, description="Most items in one ScreenParties stream"
+    )
+    accept_max_days: int = Field(
+        730, gt=0, description="Longest an acceptance may run before it expires"
+    )
+
+    @property
+    def auth_enabled(self) -> bool:
+        return self.auth_required or bool(self.auth_tokens)

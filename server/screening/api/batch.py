@@ -15,9 +15,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import grpc
 from google.rpc import code_pb2
 
+from screening.api.errors import bounded
 from screening.api.validation import Violations
+from screening.audit.trail import AuditUnavailable
 from screening.v1 import screening_pb2 as pb
 
 if TYPE_CHECKING:
@@ -35,23 +38,31 @@ class _End:
 
 
 def item_error(position: int, violations: Violations) -> pb.ScreenPartiesResponse:
-    summary = "; ".join(f"{f}: {d}" for f, d in violations.items[:5])
+    items = bounded(violations)
+    summary = "; ".join(f"{f}: {d}" for f, d in items[:5])
     return pb.ScreenPartiesResponse(
         index=position,
         error=pb.ItemError(
             code=code_pb2.INVALID_ARGUMENT,
             message=f"invalid request: {summary}",
-            field_violations=[
-                pb.FieldViolation(field=f, description=d) for f, d in violations.items
-            ],
+            field_violations=[pb.FieldViolation(field=f, description=d) for f, d in items],
         ),
     )
 
 
 def answer(
-    servicer: ScreeningServicer, item: pb.ScreenPartiesRequest, position: int
+    servicer: ScreeningServicer,
+    item: pb.ScreenPartiesRequest,
+    position: int,
+    context: grpc.aio.ServicerContext | None = None,
 ) -> pb.ScreenPartiesResponse:
     errors = Violations()
+    if position >= servicer.settings.max_stream_items:
+        errors.add(
+            "request",
+            f"stream longer than {servicer.settings.max_stream_items} items: open a new stream",
+        )
+        return item_error(position, errors)
     if not item.HasField("request"):
         errors.add("request", "is required")
         return item_error(position, errors)
@@ -73,11 +84,23 @@ def answer(
     if errors:
         prefixed = Violations([(f"request.{f}", d) for f, d in errors.items])
         return item_error(position, prefixed)
+    servicer.trust.mark_party(item.request.party, response, index)
+    try:
+        servicer.trust.record_party(
+            item.request, response, context, kind="batch_item", batch_index=position
+        )
+    except AuditUnavailable as exc:
+        return pb.ScreenPartiesResponse(
+            index=position,
+            error=pb.ItemError(code=code_pb2.UNAVAILABLE, message=f"screening not recorded: {exc}"),
+        )
     return pb.ScreenPartiesResponse(index=position, response=response)
 
 
 async def screen_parties(
-    servicer: ScreeningServicer, requests: AsyncIterator[pb.ScreenPartiesRequest]
+    servicer: ScreeningServicer,
+    requests: AsyncIterator[pb.ScreenPartiesRequest],
+    context: grpc.aio.ServicerContext | None = None,
 ) -> AsyncIterator[pb.ScreenPartiesResponse]:
     queue: asyncio.Queue[pb.ScreenPartiesRequest | _End] = asyncio.Queue(maxsize=WINDOW)
 
@@ -99,7 +122,7 @@ async def screen_parties(
                 if item.error is not None:
                     raise item.error
                 return
-            yield answer(servicer, item, position)
+            yield answer(servicer, item, position, context)
             position += 1
     finally:
         reader.cancel()

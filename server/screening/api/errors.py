@@ -11,17 +11,59 @@ from grpc_status import rpc_status
 
 from screening.api.validation import Violations
 
+# The details travel in trailing metadata, which clients cap (8 KiB by default): a request
+# with many long bad values must still come back as INVALID_ARGUMENT, not RESOURCE_EXHAUSTED.
+# Every bad field is named as long as the names fit; descriptions (which may quote the bad
+# value) are shortened first.
+DETAILS_BUDGET_BYTES = 3500
+MAX_DESCRIPTION_BYTES = 200
+MIN_DESCRIPTION_BYTES = 40
+SUMMARY_ITEMS, SUMMARY_TEXT_BYTES = 3, 60
+
+
+def _cut(text: str, limit: int) -> str:
+    data = text.encode()
+    if len(data) <= limit:
+        return text
+    return data[: limit - 3].decode(errors="ignore") + "..."
+
+
+def bounded(violations: Violations) -> list[tuple[str, str]]:
+    """The violations, shortened to fit DETAILS_BUDGET_BYTES: descriptions cut (down to
+    MIN_DESCRIPTION_BYTES) before any field is left out; if some must be, the last one kept
+    says how many more there were."""
+    fields = [_cut(f, MAX_DESCRIPTION_BYTES) for f, _ in violations.items]
+    if not fields:
+        return []
+    room = (DETAILS_BUDGET_BYTES - sum(len(f.encode()) for f in fields)) // len(fields)
+    limit = max(MIN_DESCRIPTION_BYTES, min(MAX_DESCRIPTION_BYTES, room))
+    items: list[tuple[str, str]] = []
+    used = 0
+    for field_path, (_, description) in zip(fields, violations.items, strict=True):
+        item = (field_path, _cut(description, limit))
+        size = len(item[0].encode()) + len(item[1].encode())
+        if items and used + size > DETAILS_BUDGET_BYTES:
+            extra = len(violations.items) - len(items)
+            items[-1] = (items[-1][0], f"{items[-1][1]} (and {extra} more problems)")
+            break
+        items.append(item)
+        used += size
+    return items
+
 
 def bad_request_status(violations: Violations, message: str = "invalid request") -> grpc.Status:
+    items = bounded(violations)
     detail = error_details_pb2.BadRequest(
         field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=f, description=d)
-            for f, d in violations.items
+            error_details_pb2.BadRequest.FieldViolation(field=f, description=d) for f, d in items
         ]
     )
     packed = any_pb2.Any()
     packed.Pack(detail)
-    summary = "; ".join(f"{f}: {d}" for f, d in violations.items[:5])
+    summary = "; ".join(
+        f"{_cut(f, SUMMARY_TEXT_BYTES)}: {_cut(d, SUMMARY_TEXT_BYTES)}"
+        for f, d in items[:SUMMARY_ITEMS]
+    )
     return rpc_status.to_status(
         status_pb2.Status(
             code=code_pb2.INVALID_ARGUMENT, message=f"{message}: {summary}", details=[packed]

@@ -19,6 +19,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from screening.api.cache import ResultCache
 from screening.api.reflection import enable_reflection
 from screening.api.servicer import ScreeningServicer
+from screening.api.trust_runtime import TrustRuntime
 from screening.config import Settings
 from screening.index.holder import IndexHolder, LoadedIndex
 from screening.observability.grpc_metrics import GrpcMetricsInterceptor
@@ -40,11 +41,11 @@ SERVICE_NAME = screening_pb2.DESCRIPTOR.services_by_name["ScreeningService"].ful
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 
-def server_options() -> list[tuple[str, int]]:
+def server_options(max_message_bytes: int = MAX_MESSAGE_BYTES) -> list[tuple[str, int]]:
     return [
         ("grpc.so_reuseport", 1),
-        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.max_receive_message_length", max_message_bytes),
+        ("grpc.max_send_message_length", max_message_bytes),
         ("grpc.keepalive_time_ms", 60_000),
         ("grpc.http2.max_pings_without_data", 0),
     ]
@@ -76,14 +77,21 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
     holder = IndexHolder(store, poll_seconds=settings.poll_seconds, on_swap=on_swap)
     await _set_serving(health_servicer, False)
 
-    server = grpc.aio.server(interceptors=[GrpcMetricsInterceptor()], options=server_options())
-    screening_pb2_grpc.add_ScreeningServiceServicer_to_server(
-        ScreeningServicer(holder, settings, store, cache), server
+    # Audit trail, accept-list, monitoring, tokens and rate limits, TLS (api/trust_runtime.py).
+    trust = TrustRuntime.for_worker(settings, redis_url)
+    server = grpc.aio.server(
+        interceptors=[GrpcMetricsInterceptor(), *trust.interceptors],
+        options=server_options(settings.max_message_bytes),
     )
+    servicer = ScreeningServicer(holder, settings, store, cache, trust=trust.trust)
+    screening_pb2_grpc.add_ScreeningServiceServicer_to_server(servicer, server)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     enable_reflection(server, SERVICE_NAME)
     address = f"{settings.host}:{settings.port}"
-    server.add_insecure_port(address)
+    if trust.credentials is not None:
+        server.add_secure_port(address, trust.credentials)
+    else:
+        server.add_insecure_port(address)
     await _load_first_index(holder, worker_id)
     # Bind only now: with SO_REUSEPORT the kernel hands connections to every bound worker,
     # so a worker still building its index must not be bound yet.
@@ -98,6 +106,8 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
     watcher = asyncio.create_task(holder.watch(connect_async(redis_url), stop))
     monitor = asyncio.create_task(cache.monitor(stop))
     flusher = asyncio.create_task(flush_periodically(stop))
+    servicer.stopping = stop
+    trust.start(servicer, holder, stop)
     await stop.wait()
     log.info("worker stopping: draining in-flight calls", extra={"worker": worker_id})
     await _set_serving(health_servicer, False)
@@ -108,6 +118,7 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
     await monitor
     await cache.aclose()
     await flusher
+    await trust.close()
     flush_buffered()  # the calls drained after stop
     log.info("worker stopped", extra={"worker": worker_id})
 

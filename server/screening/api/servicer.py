@@ -15,9 +15,12 @@ import grpc
 import redis
 
 from screening.api import batch, convert
+from screening.api.acceptances import AcceptanceRpcs
 from screening.api.cache import ResultCache, code_fingerprint, request_digest
 from screening.api.errors import abort, abort_invalid
+from screening.api.monitoring import MonitoringRpcs
 from screening.api.shipment import ShipmentScreener
+from screening.api.trust import Trust
 from screening.api.validation import (
     Limits,
     Violations,
@@ -92,13 +95,15 @@ def _from_cache(request: pb.ScreenPartyRequest, answer: bytes) -> pb.ScreenParty
     return response
 
 
-class ScreeningServicer(pb_grpc.ScreeningServiceServicer):
+class ScreeningServicer(AcceptanceRpcs, MonitoringRpcs, pb_grpc.ScreeningServiceServicer):
     def __init__(
         self,
         holder: IndexHolder,
         settings: Settings,
         store: ListStore,
         cache: ResultCache | None = None,
+        *,
+        trust: Trust | None = None,
     ) -> None:
         self.holder = holder
         self.settings = settings
@@ -122,6 +127,9 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):
             review=settings.review_threshold, block=settings.block_threshold
         )
         self.shipments = ShipmentScreener(settings, self.limits, PolicyHolder(settings.policy_file))
+        # Accept-list, audit trail, monitoring (api/trust.py); without one: none of them.
+        self.trust = trust or Trust(self.thresholds)
+        self.shipments.trust = self.trust
 
     async def _index(self, context: grpc.aio.ServicerContext) -> LoadedIndex:
         index = self.holder.current
@@ -135,7 +143,10 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):
         self, request: pb.ScreenPartyRequest, context: grpc.aio.ServicerContext
     ) -> pb.ScreenPartyResponse:
         index = await self._index(context)
+        await self.trust.check_recording(context)
         response = await self._screen_party_cached(request, index, context)
+        # Acceptances and the audit record come after the cache: they are per call.
+        response = await self.trust.settle_party(request, response, index, context)
         record_screening(
             "party",
             convert.DECISION_NAME.get(response.decision, "unspecified"),
@@ -384,10 +395,12 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):
         self, request: pb.ScreenShipmentRequest, context: grpc.aio.ServicerContext
     ) -> pb.ScreenShipmentResponse:
         index = await self._index(context)
+        await self.trust.check_recording(context)
         errors = Violations()
         response = self.shipments.screen(request, index, errors)
         if errors:
             await abort_invalid(context, errors)
+        response = await self.trust.settle_shipment(request, response, context)
         record_screening(
             "shipment",
             convert.DECISION_NAME.get(response.decision, "unspecified"),
@@ -401,7 +414,8 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):
         context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[pb.ScreenPartiesResponse]:
         await self._index(context)
-        async for response in batch.screen_parties(self, request_iterator):
+        await self.trust.check_recording(context)
+        async for response in batch.screen_parties(self, request_iterator, context):
             if response.HasField("response"):
                 answer = response.response
                 record_screening(

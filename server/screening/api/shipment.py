@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from typing import TYPE_CHECKING
 
 import pycountry
 
@@ -35,6 +36,9 @@ from screening.risk.shipment import (
     party_country,
 )
 from screening.v1 import screening_pb2 as pb
+
+if TYPE_CHECKING:
+    from screening.api.trust import Trust
 
 ROLES = {
     pb.PARTY_ROLE_UNSPECIFIED: Role.UNSPECIFIED,
@@ -111,6 +115,8 @@ class ShipmentScreener:
         self.settings = settings
         self.limits = limits
         self.policies = policies
+        # Accepted false positives are left out of the rules (set by the servicer).
+        self.trust: Trust | None = None
 
     def screen(
         self, request: pb.ScreenShipmentRequest, index: LoadedIndex, errors: Violations
@@ -124,6 +130,7 @@ class ShipmentScreener:
         # One party often plays several roles (shipper and supplier, consignee and notify
         # party): each distinct query is screened once.
         screened: dict[tuple[object, ...], list[MatchResult]] = {}
+        accepted: dict[tuple[bool, int], list[tuple[MatchResult, str]]] = {}
         for party, query in zip((*shipment.parties, *shipment.vessels), queries, strict=True):
             key = _query_key(query)
             if key not in screened:
@@ -131,7 +138,16 @@ class ShipmentScreener:
                     query, min_score=min_score, limit=self.settings.max_results
                 )
             party.matches = screened[key]
-        return self._response(request, index, shipment, assess(shipment, policy))
+            if self.trust is not None and party.matches:
+                given = (request.vessels if party.is_vessel else request.parties)[party.index]
+                party.matches, cleared = self.trust.split_results(
+                    given, party.matches, index, vessel=party.is_vessel
+                )
+                if cleared:
+                    accepted[(party.is_vessel, party.index)] = [
+                        (r, cleared[r.entity.id]) for r in screened[key] if r.entity.id in cleared
+                    ]
+        return self._response(request, index, shipment, assess(shipment, policy), accepted)
 
     # -- validation ----------------------------------------------------------------------
 
@@ -254,15 +270,20 @@ class ShipmentScreener:
         index: LoadedIndex,
         shipment: Shipment,
         assessment: Assessment,
+        accepted: dict[tuple[bool, int], list[tuple[MatchResult, str]]],
     ) -> pb.ScreenShipmentResponse:
         # Imported here: the servicer imports this module.
         from screening.api.servicer import new_screening_id
 
         results = [
-            self._party_result(party, request.parties[party.index], outcome)
+            self._party_result(
+                party, request.parties[party.index], outcome, accepted.get((False, party.index))
+            )
             for party, outcome in zip(shipment.parties, assessment.parties, strict=True)
         ] + [
-            self._party_result(vessel, request.vessels[vessel.index], outcome)
+            self._party_result(
+                vessel, request.vessels[vessel.index], outcome, accepted.get((True, vessel.index))
+            )
             for vessel, outcome in zip(shipment.vessels, assessment.vessels, strict=True)
         ]
         return pb.ScreenShipmentResponse(
@@ -279,7 +300,20 @@ class ShipmentScreener:
         )
 
     @staticmethod
-    def _party_result(party: ScreenedParty, given: pb.Party, outcome: Outcome) -> pb.PartyResult:
+    def _party_result(
+        party: ScreenedParty,
+        given: pb.Party,
+        outcome: Outcome,
+        accepted: list[tuple[MatchResult, str]] | None = None,
+    ) -> pb.PartyResult:
+        matches = [convert.match_pb(r) for r in party.matches]
+        if accepted:
+            # Cleared matches are reported too, marked, in score order with the others.
+            for result, acceptance_id in accepted:
+                match = convert.match_pb(result)
+                match.accepted, match.acceptance_id = True, acceptance_id
+                matches.append(match)
+            matches.sort(key=lambda m: -m.score)
         return pb.PartyResult(
             index=party.index,
             is_vessel=party.is_vessel,
@@ -288,7 +322,7 @@ class ShipmentScreener:
             party_ref=given.party_ref,
             decision=convert.DECISION_PB[outcome.decision],
             risk_score=outcome.risk_score,
-            matches=[convert.match_pb(r) for r in party.matches],
+            matches=matches,
         )
 
 

@@ -52,6 +52,14 @@ class Severity(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SEVERITY_MEDIUM: _ClassVar[Severity]
     SEVERITY_HIGH: _ClassVar[Severity]
     SEVERITY_CRITICAL: _ClassVar[Severity]
+
+class AcceptanceStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ACCEPTANCE_STATUS_UNSPECIFIED: _ClassVar[AcceptanceStatus]
+    ACCEPTANCE_STATUS_ACTIVE: _ClassVar[AcceptanceStatus]
+    ACCEPTANCE_STATUS_EXPIRED: _ClassVar[AcceptanceStatus]
+    ACCEPTANCE_STATUS_REVOKED: _ClassVar[AcceptanceStatus]
+    ACCEPTANCE_STATUS_VOIDED: _ClassVar[AcceptanceStatus]
 ENTITY_TYPE_UNSPECIFIED: EntityType
 ENTITY_TYPE_PERSON: EntityType
 ENTITY_TYPE_ORGANIZATION: EntityType
@@ -80,6 +88,11 @@ SEVERITY_LOW: Severity
 SEVERITY_MEDIUM: Severity
 SEVERITY_HIGH: Severity
 SEVERITY_CRITICAL: Severity
+ACCEPTANCE_STATUS_UNSPECIFIED: AcceptanceStatus
+ACCEPTANCE_STATUS_ACTIVE: AcceptanceStatus
+ACCEPTANCE_STATUS_EXPIRED: AcceptanceStatus
+ACCEPTANCE_STATUS_REVOKED: AcceptanceStatus
+ACCEPTANCE_STATUS_VOIDED: AcceptanceStatus
 
 class Identifier(_message.Message):
     __slots__ = ("type", "value", "country")
@@ -154,7 +167,7 @@ class ScoreComponent(_message.Message):
     def __init__(self, feature: _Optional[str] = ..., contribution: _Optional[float] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class Match(_message.Message):
-    __slots__ = ("entity_id", "source", "source_ref", "name", "matched_name", "entity_type", "score", "programs", "designation_date", "designation_date_basis", "countries", "explanation", "query_name")
+    __slots__ = ("entity_id", "source", "source_ref", "name", "matched_name", "entity_type", "score", "programs", "designation_date", "designation_date_basis", "countries", "explanation", "query_name", "accepted", "acceptance_id")
     ENTITY_ID_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     SOURCE_REF_FIELD_NUMBER: _ClassVar[int]
@@ -168,6 +181,8 @@ class Match(_message.Message):
     COUNTRIES_FIELD_NUMBER: _ClassVar[int]
     EXPLANATION_FIELD_NUMBER: _ClassVar[int]
     QUERY_NAME_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTANCE_ID_FIELD_NUMBER: _ClassVar[int]
     entity_id: str
     source: str
     source_ref: str
@@ -181,7 +196,9 @@ class Match(_message.Message):
     countries: _containers.RepeatedScalarFieldContainer[str]
     explanation: _containers.RepeatedCompositeFieldContainer[ScoreComponent]
     query_name: str
-    def __init__(self, entity_id: _Optional[str] = ..., source: _Optional[str] = ..., source_ref: _Optional[str] = ..., name: _Optional[str] = ..., matched_name: _Optional[str] = ..., entity_type: _Optional[_Union[EntityType, str]] = ..., score: _Optional[float] = ..., programs: _Optional[_Iterable[str]] = ..., designation_date: _Optional[str] = ..., designation_date_basis: _Optional[_Union[DesignationDateBasis, str]] = ..., countries: _Optional[_Iterable[str]] = ..., explanation: _Optional[_Iterable[_Union[ScoreComponent, _Mapping]]] = ..., query_name: _Optional[str] = ...) -> None: ...
+    accepted: bool
+    acceptance_id: str
+    def __init__(self, entity_id: _Optional[str] = ..., source: _Optional[str] = ..., source_ref: _Optional[str] = ..., name: _Optional[str] = ..., matched_name: _Optional[str] = ..., entity_type: _Optional[_Union[EntityType, str]] = ..., score: _Optional[float] = ..., programs: _Optional[_Iterable[str]] = ..., designation_date: _Optional[str] = ..., designation_date_basis: _Optional[_Union[DesignationDateBasis, str]] = ..., countries: _Optional[_Iterable[str]] = ..., explanation: _Optional[_Iterable[_Union[ScoreComponent, _Mapping]]] = ..., query_name: _Optional[str] = ..., accepted: _Optional[bool] = ..., acceptance_id: _Optional[str] = ...) -> None: ...
 
 class ScreenPartyResponse(_message.Message):
     __slots__ = ("screening_id", "decision", "risk_score", "matches", "data_version", "screened_at", "client_ref", "min_score")
@@ -533,3 +550,181 @@ class ListChangesResponse(_message.Message):
     PUBLICATIONS_FIELD_NUMBER: _ClassVar[int]
     publications: _containers.RepeatedCompositeFieldContainer[PublicationChanges]
     def __init__(self, publications: _Optional[_Iterable[_Union[PublicationChanges, _Mapping]]] = ...) -> None: ...
+
+class Acceptance(_message.Message):
+    __slots__ = ("acceptance_id", "party", "counterparty_key", "entity_id", "entity_name", "entity_fingerprint", "data_version", "analyst", "client", "reason", "accepted_at", "expires_at", "status", "status_reason", "status_changed_at", "status_changed_by")
+    ACCEPTANCE_ID_FIELD_NUMBER: _ClassVar[int]
+    PARTY_FIELD_NUMBER: _ClassVar[int]
+    COUNTERPARTY_KEY_FIELD_NUMBER: _ClassVar[int]
+    ENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    ENTITY_NAME_FIELD_NUMBER: _ClassVar[int]
+    ENTITY_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    DATA_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ANALYST_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_AT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_REASON_FIELD_NUMBER: _ClassVar[int]
+    STATUS_CHANGED_AT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_CHANGED_BY_FIELD_NUMBER: _ClassVar[int]
+    acceptance_id: str
+    party: Party
+    counterparty_key: str
+    entity_id: str
+    entity_name: str
+    entity_fingerprint: str
+    data_version: str
+    analyst: str
+    client: str
+    reason: str
+    accepted_at: _timestamp_pb2.Timestamp
+    expires_at: _timestamp_pb2.Timestamp
+    status: AcceptanceStatus
+    status_reason: str
+    status_changed_at: _timestamp_pb2.Timestamp
+    status_changed_by: str
+    def __init__(self, acceptance_id: _Optional[str] = ..., party: _Optional[_Union[Party, _Mapping]] = ..., counterparty_key: _Optional[str] = ..., entity_id: _Optional[str] = ..., entity_name: _Optional[str] = ..., entity_fingerprint: _Optional[str] = ..., data_version: _Optional[str] = ..., analyst: _Optional[str] = ..., client: _Optional[str] = ..., reason: _Optional[str] = ..., accepted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[AcceptanceStatus, str]] = ..., status_reason: _Optional[str] = ..., status_changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status_changed_by: _Optional[str] = ...) -> None: ...
+
+class AcceptMatchRequest(_message.Message):
+    __slots__ = ("party", "entity_id", "analyst", "reason", "expires_at")
+    PARTY_FIELD_NUMBER: _ClassVar[int]
+    ENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    ANALYST_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    party: Party
+    entity_id: str
+    analyst: str
+    reason: str
+    expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, party: _Optional[_Union[Party, _Mapping]] = ..., entity_id: _Optional[str] = ..., analyst: _Optional[str] = ..., reason: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class AcceptMatchResponse(_message.Message):
+    __slots__ = ("acceptance",)
+    ACCEPTANCE_FIELD_NUMBER: _ClassVar[int]
+    acceptance: Acceptance
+    def __init__(self, acceptance: _Optional[_Union[Acceptance, _Mapping]] = ...) -> None: ...
+
+class RevokeAcceptanceRequest(_message.Message):
+    __slots__ = ("acceptance_id", "analyst", "reason")
+    ACCEPTANCE_ID_FIELD_NUMBER: _ClassVar[int]
+    ANALYST_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    acceptance_id: str
+    analyst: str
+    reason: str
+    def __init__(self, acceptance_id: _Optional[str] = ..., analyst: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class RevokeAcceptanceResponse(_message.Message):
+    __slots__ = ("acceptance",)
+    ACCEPTANCE_FIELD_NUMBER: _ClassVar[int]
+    acceptance: Acceptance
+    def __init__(self, acceptance: _Optional[_Union[Acceptance, _Mapping]] = ...) -> None: ...
+
+class ListAcceptancesRequest(_message.Message):
+    __slots__ = ("entity_id", "include_inactive", "limit")
+    ENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_INACTIVE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    entity_id: str
+    include_inactive: bool
+    limit: int
+    def __init__(self, entity_id: _Optional[str] = ..., include_inactive: _Optional[bool] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListAcceptancesResponse(_message.Message):
+    __slots__ = ("acceptances",)
+    ACCEPTANCES_FIELD_NUMBER: _ClassVar[int]
+    acceptances: _containers.RepeatedCompositeFieldContainer[Acceptance]
+    def __init__(self, acceptances: _Optional[_Iterable[_Union[Acceptance, _Mapping]]] = ...) -> None: ...
+
+class MonitoredParty(_message.Message):
+    __slots__ = ("monitor_id", "party", "client", "registered_at", "min_score", "known_entity_ids", "data_version")
+    MONITOR_ID_FIELD_NUMBER: _ClassVar[int]
+    PARTY_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_FIELD_NUMBER: _ClassVar[int]
+    REGISTERED_AT_FIELD_NUMBER: _ClassVar[int]
+    MIN_SCORE_FIELD_NUMBER: _ClassVar[int]
+    KNOWN_ENTITY_IDS_FIELD_NUMBER: _ClassVar[int]
+    DATA_VERSION_FIELD_NUMBER: _ClassVar[int]
+    monitor_id: str
+    party: Party
+    client: str
+    registered_at: _timestamp_pb2.Timestamp
+    min_score: float
+    known_entity_ids: _containers.RepeatedScalarFieldContainer[str]
+    data_version: str
+    def __init__(self, monitor_id: _Optional[str] = ..., party: _Optional[_Union[Party, _Mapping]] = ..., client: _Optional[str] = ..., registered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., min_score: _Optional[float] = ..., known_entity_ids: _Optional[_Iterable[str]] = ..., data_version: _Optional[str] = ...) -> None: ...
+
+class MonitorPartyRequest(_message.Message):
+    __slots__ = ("party", "min_score")
+    PARTY_FIELD_NUMBER: _ClassVar[int]
+    MIN_SCORE_FIELD_NUMBER: _ClassVar[int]
+    party: Party
+    min_score: float
+    def __init__(self, party: _Optional[_Union[Party, _Mapping]] = ..., min_score: _Optional[float] = ...) -> None: ...
+
+class MonitorPartyResponse(_message.Message):
+    __slots__ = ("monitored", "matches")
+    MONITORED_FIELD_NUMBER: _ClassVar[int]
+    MATCHES_FIELD_NUMBER: _ClassVar[int]
+    monitored: MonitoredParty
+    matches: _containers.RepeatedCompositeFieldContainer[Match]
+    def __init__(self, monitored: _Optional[_Union[MonitoredParty, _Mapping]] = ..., matches: _Optional[_Iterable[_Union[Match, _Mapping]]] = ...) -> None: ...
+
+class StopMonitoringRequest(_message.Message):
+    __slots__ = ("monitor_id",)
+    MONITOR_ID_FIELD_NUMBER: _ClassVar[int]
+    monitor_id: str
+    def __init__(self, monitor_id: _Optional[str] = ...) -> None: ...
+
+class StopMonitoringResponse(_message.Message):
+    __slots__ = ("monitored",)
+    MONITORED_FIELD_NUMBER: _ClassVar[int]
+    monitored: MonitoredParty
+    def __init__(self, monitored: _Optional[_Union[MonitoredParty, _Mapping]] = ...) -> None: ...
+
+class ListMonitoredPartiesRequest(_message.Message):
+    __slots__ = ("limit",)
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    def __init__(self, limit: _Optional[int] = ...) -> None: ...
+
+class ListMonitoredPartiesResponse(_message.Message):
+    __slots__ = ("parties", "total")
+    PARTIES_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    parties: _containers.RepeatedCompositeFieldContainer[MonitoredParty]
+    total: int
+    def __init__(self, parties: _Optional[_Iterable[_Union[MonitoredParty, _Mapping]]] = ..., total: _Optional[int] = ...) -> None: ...
+
+class MonitoringAlert(_message.Message):
+    __slots__ = ("alert_id", "monitor_id", "party", "match", "data_version", "previous_version", "raised_at")
+    ALERT_ID_FIELD_NUMBER: _ClassVar[int]
+    MONITOR_ID_FIELD_NUMBER: _ClassVar[int]
+    PARTY_FIELD_NUMBER: _ClassVar[int]
+    MATCH_FIELD_NUMBER: _ClassVar[int]
+    DATA_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_VERSION_FIELD_NUMBER: _ClassVar[int]
+    RAISED_AT_FIELD_NUMBER: _ClassVar[int]
+    alert_id: str
+    monitor_id: str
+    party: Party
+    match: Match
+    data_version: str
+    previous_version: str
+    raised_at: _timestamp_pb2.Timestamp
+    def __init__(self, alert_id: _Optional[str] = ..., monitor_id: _Optional[str] = ..., party: _Optional[_Union[Party, _Mapping]] = ..., match: _Optional[_Union[Match, _Mapping]] = ..., data_version: _Optional[str] = ..., previous_version: _Optional[str] = ..., raised_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class WatchAlertsRequest(_message.Message):
+    __slots__ = ("after_alert_id",)
+    AFTER_ALERT_ID_FIELD_NUMBER: _ClassVar[int]
+    after_alert_id: str
+    def __init__(self, after_alert_id: _Optional[str] = ...) -> None: ...
+
+class WatchAlertsResponse(_message.Message):
+    __slots__ = ("alert",)
+    ALERT_FIELD_NUMBER: _ClassVar[int]
+    alert: MonitoringAlert
+    def __init__(self, alert: _Optional[_Union[MonitoringAlert, _Mapping]] = ...) -> None: ...

@@ -70,6 +70,41 @@ class ScreeningServiceStub:
                 request_serializer=screening_dot_v1_dot_screening__pb2.ListChangesRequest.SerializeToString,
                 response_deserializer=screening_dot_v1_dot_screening__pb2.ListChangesResponse.FromString,
                 _registered_method=True)
+        self.AcceptMatch = channel.unary_unary(
+                '/screening.v1.ScreeningService/AcceptMatch',
+                request_serializer=screening_dot_v1_dot_screening__pb2.AcceptMatchRequest.SerializeToString,
+                response_deserializer=screening_dot_v1_dot_screening__pb2.AcceptMatchResponse.FromString,
+                _registered_method=True)
+        self.RevokeAcceptance = channel.unary_unary(
+                '/screening.v1.ScreeningService/RevokeAcceptance',
+                request_serializer=screening_dot_v1_dot_screening__pb2.RevokeAcceptanceRequest.SerializeToString,
+                response_deserializer=screening_dot_v1_dot_screening__pb2.RevokeAcceptanceResponse.FromString,
+                _registered_method=True)
+        self.ListAcceptances = channel.unary_unary(
+                '/screening.v1.ScreeningService/ListAcceptances',
+                request_serializer=screening_dot_v1_dot_screening__pb2.ListAcceptancesRequest.SerializeToString,
+                response_deserializer=screening_dot_v1_dot_screening__pb2.ListAcceptancesResponse.FromString,
+                _registered_method=True)
+        self.MonitorParty = channel.unary_unary(
+                '/screening.v1.ScreeningService/MonitorParty',
+                request_serializer=screening_dot_v1_dot_screening__pb2.MonitorPartyRequest.SerializeToString,
+                response_deserializer=screening_dot_v1_dot_screening__pb2.MonitorPartyResponse.FromString,
+                _registered_method=True)
+        self.StopMonitoring = channel.unary_unary(
+                '/screening.v1.ScreeningService/StopMonitoring',
+                request_serializer=screening_dot_v1_dot_screening__pb2.StopMonitoringRequest.SerializeToString,
+                response_deserializer=screening_dot_v1_dot_screening__pb2.StopMonitoringResponse.FromString,
+                _registered_method=True)
+        self.ListMonitoredParties = channel.unary_unary(
+                '/screening.v1.ScreeningService/ListMonitoredParties',
+                request_serializer=screening_dot_v1_dot_screening__pb2.ListMonitoredPartiesRequest.SerializeToString,
+                response_deserializer=screening_dot_v1_dot_screening__pb2.ListMonitoredPartiesResponse.FromString,
+                _registered_method=True)
+        self.WatchAlerts = channel.unary_stream(
+                '/screening.v1.ScreeningService/WatchAlerts',
+                request_serializer=screening_dot_v1_dot_screening__pb2.WatchAlertsRequest.SerializeToString,
+                response_deserializer=screening_dot_v1_dot_screening__pb2.WatchAlertsResponse.FromString,
+                _registered_method=True)
 
 
 class ScreeningServiceServicer:
@@ -126,6 +161,60 @@ class ScreeningServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AcceptMatch(self, request, context):
+        """AcceptMatch records that a counterparty's match with a list entry is a cleared false
+        positive (who, when, why, until when). Later screenings of that counterparty mark the
+        match as accepted instead of raising the decision. A publication that changes the entry
+        voids the acceptance. Needs the admin permission.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeAcceptance(self, request, context):
+        """RevokeAcceptance ends an acceptance before its expiry. Needs the admin permission.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAcceptances(self, request, context):
+        """ListAcceptances lists acceptances, newest first. Needs the admin permission.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MonitorParty(self, request, context):
+        """MonitorParty registers a counterparty for ongoing monitoring: it is screened now and again
+        whenever a new list version is published; new matches are raised as alerts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StopMonitoring(self, request, context):
+        """StopMonitoring ends the monitoring of a counterparty.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMonitoredParties(self, request, context):
+        """ListMonitoredParties lists the monitored counterparties.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchAlerts(self, request, context):
+        """WatchAlerts streams monitoring alerts as they are raised (and, from a given alert id,
+        those raised since).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ScreeningServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -163,6 +252,41 @@ def add_ScreeningServiceServicer_to_server(servicer, server):
                     servicer.ListChanges,
                     request_deserializer=screening_dot_v1_dot_screening__pb2.ListChangesRequest.FromString,
                     response_serializer=screening_dot_v1_dot_screening__pb2.ListChangesResponse.SerializeToString,
+            ),
+            'AcceptMatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcceptMatch,
+                    request_deserializer=screening_dot_v1_dot_screening__pb2.AcceptMatchRequest.FromString,
+                    response_serializer=screening_dot_v1_dot_screening__pb2.AcceptMatchResponse.SerializeToString,
+            ),
+            'RevokeAcceptance': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeAcceptance,
+                    request_deserializer=screening_dot_v1_dot_screening__pb2.RevokeAcceptanceRequest.FromString,
+                    response_serializer=screening_dot_v1_dot_screening__pb2.RevokeAcceptanceResponse.SerializeToString,
+            ),
+            'ListAcceptances': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAcceptances,
+                    request_deserializer=screening_dot_v1_dot_screening__pb2.ListAcceptancesRequest.FromString,
+                    response_serializer=screening_dot_v1_dot_screening__pb2.ListAcceptancesResponse.SerializeToString,
+            ),
+            'MonitorParty': grpc.unary_unary_rpc_method_handler(
+                    servicer.MonitorParty,
+                    request_deserializer=screening_dot_v1_dot_screening__pb2.MonitorPartyRequest.FromString,
+                    response_serializer=screening_dot_v1_dot_screening__pb2.MonitorPartyResponse.SerializeToString,
+            ),
+            'StopMonitoring': grpc.unary_unary_rpc_method_handler(
+                    servicer.StopMonitoring,
+                    request_deserializer=screening_dot_v1_dot_screening__pb2.StopMonitoringRequest.FromString,
+                    response_serializer=screening_dot_v1_dot_screening__pb2.StopMonitoringResponse.SerializeToString,
+            ),
+            'ListMonitoredParties': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMonitoredParties,
+                    request_deserializer=screening_dot_v1_dot_screening__pb2.ListMonitoredPartiesRequest.FromString,
+                    response_serializer=screening_dot_v1_dot_screening__pb2.ListMonitoredPartiesResponse.SerializeToString,
+            ),
+            'WatchAlerts': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchAlerts,
+                    request_deserializer=screening_dot_v1_dot_screening__pb2.WatchAlertsRequest.FromString,
+                    response_serializer=screening_dot_v1_dot_screening__pb2.WatchAlertsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -355,6 +479,195 @@ class ScreeningService:
             '/screening.v1.ScreeningService/ListChanges',
             screening_dot_v1_dot_screening__pb2.ListChangesRequest.SerializeToString,
             screening_dot_v1_dot_screening__pb2.ListChangesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcceptMatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/screening.v1.ScreeningService/AcceptMatch',
+            screening_dot_v1_dot_screening__pb2.AcceptMatchRequest.SerializeToString,
+            screening_dot_v1_dot_screening__pb2.AcceptMatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeAcceptance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/screening.v1.ScreeningService/RevokeAcceptance',
+            screening_dot_v1_dot_screening__pb2.RevokeAcceptanceRequest.SerializeToString,
+            screening_dot_v1_dot_screening__pb2.RevokeAcceptanceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAcceptances(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/screening.v1.ScreeningService/ListAcceptances',
+            screening_dot_v1_dot_screening__pb2.ListAcceptancesRequest.SerializeToString,
+            screening_dot_v1_dot_screening__pb2.ListAcceptancesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MonitorParty(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/screening.v1.ScreeningService/MonitorParty',
+            screening_dot_v1_dot_screening__pb2.MonitorPartyRequest.SerializeToString,
+            screening_dot_v1_dot_screening__pb2.MonitorPartyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StopMonitoring(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/screening.v1.ScreeningService/StopMonitoring',
+            screening_dot_v1_dot_screening__pb2.StopMonitoringRequest.SerializeToString,
+            screening_dot_v1_dot_screening__pb2.StopMonitoringResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMonitoredParties(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/screening.v1.ScreeningService/ListMonitoredParties',
+            screening_dot_v1_dot_screening__pb2.ListMonitoredPartiesRequest.SerializeToString,
+            screening_dot_v1_dot_screening__pb2.ListMonitoredPartiesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchAlerts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/screening.v1.ScreeningService/WatchAlerts',
+            screening_dot_v1_dot_screening__pb2.WatchAlertsRequest.SerializeToString,
+            screening_dot_v1_dot_screening__pb2.WatchAlertsResponse.FromString,
             options,
             channel_credentials,
             insecure,

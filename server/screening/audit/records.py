@@ -1,0 +1,193 @@
+"""Audit records: what a screening decided, for whom, on which data and under which policy.
+
+`request_sha256` is the SHA-256 of the request's canonical JSON, which a caller can recompute
+from its own copy of the request to prove which record is its screening:
+
+- the protobuf message as a JSON object keyed by the proto field names (snake_case), holding
+  only the fields that are set (proto3 defaults left out), enums by name, nested messages as
+  objects, repeated fields as arrays in request order;
+- every string trimmed of surrounding white space and in Unicode NFC form;
+- keys sorted, no white space between tokens, UTF-8 (not ASCII-escaped).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import unicodedata
+from typing import Any
+
+import msgspec
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+
+from screening.v1 import screening_pb2 as pb
+
+Canonical = dict[str, Any]
+
+
+class MatchRecord(msgspec.Struct, omit_defaults=True):
+    entity_id: str
+    score: float
+    # For shipments: the party or vessel it concerns ("parties[2]", "vessels[0]").
+    party: str = ""
+    accepted: bool = False
+    acceptance_id: str = ""
+
+
+class AuditRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
+    # Set by the journal: the worker process that recorded it and its position there.
+    writer: str = ""
+    seq: int = 0
+    screening_id: str
+    # "party" (ScreenParty), "shipment", "batch_item" (one ScreenParties item), "monitoring".
+    kind: str
+    time: str
+    client: str
+    request_sha256: str
+    decision: str
+    risk_score: int
+    data_version: str
+    policy_version: str
+    matches: list[MatchRecord] = msgspec.field(default_factory=list)
+    # Shipments: the finding codes behind the decision.
+    findings: list[str] = msgspec.field(default_factory=list)
+    peer: str = ""
+    client_ref: str = ""
+    shipment_ref: str = ""
+    batch_index: int = -1
+    # The canonical request itself, when SCREENING_AUDIT_INCLUDE_REQUEST is on.
+    request: Canonical | None = None
+
+
+RECORD_DECODER = msgspec.json.Decoder(AuditRecord)
+
+
+def canonical(message: Message) -> Canonical:
+    """The request as the canonical JSON object the module docstring describes."""
+    out: Canonical = {}
+    for field, value in message.ListFields():
+        kind = _KINDS.get(field)
+        if kind is None:
+            kind = _KINDS[field] = _kind(field)
+        repeated, convert = kind
+        out[field.name] = [convert(field, v) for v in value] if repeated else convert(field, value)
+    return out
+
+
+def _text(_: FieldDescriptor, value: str) -> str:
+    return unicodedata.normalize("NFC", value.strip())
+
+
+def _enum(field: FieldDescriptor, value: int) -> str | int:
+    enum: Any = field.enum_type
+    number = enum.values_by_number.get(value)
+    return number.name if number is not None else value
+
+
+def _same(_: FieldDescriptor, value: Any) -> Any:
+    return value
+
+
+_Convert = Any
+# Per field: (repeated, converter); descriptors are looked at once (their attributes are slow).
+_KINDS: dict[FieldDescriptor, tuple[bool, _Convert]] = {}
+
+
+def _kind(field: FieldDescriptor) -> tuple[bool, _Convert]:
+    converters = {
+        FieldDescriptor.TYPE_MESSAGE: lambda _, v: canonical(v),
+        FieldDescriptor.TYPE_STRING: _text,
+        FieldDescriptor.TYPE_ENUM: _enum,
+        FieldDescriptor.TYPE_BYTES: lambda _, v: v.hex(),
+    }
+    return field.is_repeated, converters.get(field.type, _same)
+
+
+def canonical_bytes(message: Message) -> bytes:
+    return msgspec.json.encode(canonical(message), order="sorted")
+
+
+def request_sha256(message: Message) -> str:
+    return hashlib.sha256(canonical_bytes(message)).hexdigest()
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def _decision(value: int) -> str:
+    return pb.Decision.Name(value).removeprefix("DECISION_")
+
+
+def _matches(matches: Any, party: str = "") -> list[MatchRecord]:
+    return [
+        MatchRecord(
+            entity_id=m.entity_id,
+            score=round(m.score, 4),
+            party=party,
+            accepted=m.accepted,
+            acceptance_id=m.acceptance_id,
+        )
+        for m in matches
+    ]
+
+
+def party_record(
+    request: pb.ScreenPartyRequest,
+    response: pb.ScreenPartyResponse,
+    *,
+    kind: str,
+    client: str,
+    peer: str,
+    policy_version: str,
+    include_request: bool,
+    batch_index: int = -1,
+) -> AuditRecord:
+    return AuditRecord(
+        screening_id=response.screening_id,
+        kind=kind,
+        time=now_iso(),
+        client=client,
+        peer=peer,
+        request_sha256=request_sha256(request),
+        decision=_decision(response.decision),
+        risk_score=response.risk_score,
+        matches=_matches(response.matches),
+        data_version=response.data_version,
+        policy_version=policy_version,
+        client_ref=request.client_ref,
+        batch_index=batch_index,
+        request=canonical(request) if include_request else None,
+    )
+
+
+def shipment_record(
+    request: pb.ScreenShipmentRequest,
+    response: pb.ScreenShipmentResponse,
+    *,
+    client: str,
+    peer: str,
+    include_request: bool,
+) -> AuditRecord:
+    matches: list[MatchRecord] = []
+    for result in response.party_results:
+        where = f"{'vessels' if result.is_vessel else 'parties'}[{result.index}]"
+        matches += _matches(result.matches, where)
+    return AuditRecord(
+        screening_id=response.screening_id,
+        kind="shipment",
+        time=now_iso(),
+        client=client,
+        peer=peer,
+        request_sha256=request_sha256(request),
+        decision=_decision(response.decision),
+        risk_score=response.risk_score,
+        matches=matches,
+        findings=sorted({f.code for f in response.findings}),
+        data_version=response.data_version,
+        policy_version=response.policy_version,
+        client_ref=request.client_ref,
+        shipment_ref=request.shipment_ref,
+        request=canonical(request) if include_request else None,
+    )

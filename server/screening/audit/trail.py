@@ -1,0 +1,198 @@
+"""The audit trail of one worker: records go to the local journal at once (no Redis on the
+screening path), and a background task ships them, in order, to the Redis stream.
+
+Redis keeps, per writer, the highest `seq` it holds (`{prefix}:audit:writers`); one Lua call
+appends a batch and moves that mark, skipping any record at or below it, so a batch sent again
+after a lost reply is stored once. Each call also says how far the writer believes Redis is;
+if Redis holds less (it restarted empty, or failed over to a replica that lagged), nothing is
+appended, the writer rewinds its journal to the oldest retained record, and ships again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from screening.audit.journal import Journal, JournalUnavailable, WriterJournal
+from screening.audit.records import AuditRecord
+from screening.store.connection import AsyncRedis
+from screening.store.keys import Keys
+
+log = logging.getLogger(__name__)
+
+APPEND_SCRIPT = """
+local held = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+if held < tonumber(ARGV[2]) then
+  return {0, held}
+end
+local top = held
+for i = 3, #ARGV, 2 do
+  local seq = tonumber(ARGV[i])
+  if seq > top then
+    redis.call('XADD', KEYS[1], '*', 'r', ARGV[i + 1])
+    top = seq
+  end
+end
+if top > held then
+  redis.call('HSET', KEYS[2], ARGV[1], top)
+end
+return {1, top}
+"""
+
+BATCH_RECORDS = 500
+BATCH_BYTES = 512 * 1024
+ADOPT_EVERY_SECONDS = 10.0
+
+
+def audit_stream_key(keys: Keys) -> str:
+    return f"{keys.tag}:audit"
+
+
+def audit_writers_key(keys: Keys) -> str:
+    return f"{keys.tag}:audit:writers"
+
+
+def spool_directory(base: Path | None, redis_url: str, prefix: str) -> Path:
+    """One spool per Redis and prefix: a journal is only ever shipped where it belongs."""
+    root = base if base is not None else Path(tempfile.gettempdir()) / "screening-audit"
+    namespace = hashlib.sha256(f"{redis_url}|{prefix}".encode()).hexdigest()[:16]
+    return root / f"{prefix}-{namespace}"
+
+
+class AuditUnavailable(Exception):
+    """The record could not be kept: the screening must not be answered."""
+
+
+class AuditTrail:
+    def __init__(
+        self,
+        journal: Journal,
+        client: AsyncRedis,
+        keys: Keys,
+        *,
+        check_seconds: float = 2.0,
+    ) -> None:
+        self.journal = journal
+        self.redis = client
+        self.stream = audit_stream_key(keys)
+        self.writers = audit_writers_key(keys)
+        self.check_seconds = check_seconds
+        self._script: Any = client.register_script(APPEND_SCRIPT)
+        self._wake = asyncio.Event()
+        self._outage_since = 0.0
+        self.shipped = 0
+        self.resent = 0
+        self.lost = 0
+
+    @property
+    def accepting(self) -> bool:
+        return self.journal.accepting
+
+    def record(self, record: AuditRecord) -> None:
+        """Keep one record (local journal, synchronous); raises AuditUnavailable if it
+        cannot be kept."""
+        try:
+            self.journal.append(record)
+        except JournalUnavailable as exc:
+            raise AuditUnavailable(str(exc)) from exc
+        self._wake.set()
+
+    # -- shipping ------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event, final_flush_seconds: float = 3.0) -> None:
+        """Ship until `stop`, then try for a while to ship what is left."""
+        backoff = 0.5
+        last_adopt = time.monotonic()
+        while not stop.is_set():
+            try:
+                await self.ship_all()
+                if self._outage_since:
+                    log.info(
+                        "audit trail reconnected; spooled records shipped",
+                        extra={"outage_seconds": round(time.monotonic() - self._outage_since, 1)},
+                    )
+                    self._outage_since = 0.0
+                backoff = 0.5
+            except (redis.RedisError, OSError) as exc:
+                if not self._outage_since:
+                    self._outage_since = time.monotonic()
+                    log.warning(
+                        "audit trail: Redis unreachable; records are spooled locally",
+                        extra={"error": str(exc), "unshipped_bytes": self.journal.unshipped},
+                    )
+                await _wait(stop, backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if time.monotonic() - last_adopt >= ADOPT_EVERY_SECONDS:
+                last_adopt = time.monotonic()
+                self.journal.adopt_orphans()
+            self.journal.prune()
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.check_seconds)
+        with contextlib.suppress(redis.RedisError, OSError, TimeoutError):
+            await asyncio.wait_for(self.ship_all(), timeout=final_flush_seconds)
+
+    async def ship_all(self) -> None:
+        """Ship every journal up to its end (and check, when idle, that Redis still holds
+        what it confirmed)."""
+        for journal in self.journal.journals():
+            await self._ship(journal)
+
+    async def _ship(self, journal: WriterJournal) -> None:
+        if not journal.synced:
+            # An adopted journal: Redis says how far its dead writer got.
+            _, held = await self._script(keys=[self.stream, self.writers], args=[journal.writer, 0])
+            journal.acked_seq, journal.synced = int(held), True
+        checked = False
+        while True:
+            lines, end = journal.read(BATCH_RECORDS, BATCH_BYTES)
+            fresh = [line for line in lines if line.seq > journal.acked_seq]
+            if not fresh and (checked or not journal.own):
+                journal.cursor = end
+                return
+            args: list[Any] = [journal.writer, journal.acked_seq]
+            for line in fresh:
+                args += [line.seq, line.data]
+            status, held = await self._script(keys=[self.stream, self.writers], args=args)
+            checked = True
+            if int(status) == 0:
+                self._lost_by_redis(journal, int(held))
+                continue
+            journal.acked_seq = int(held)
+            journal.cursor = end
+            self.shipped += len(fresh)
+            if not lines:
+                return
+
+    def _lost_by_redis(self, journal: WriterJournal, held: int) -> None:
+        believed = journal.acked_seq
+        gone = self.journal.rewind(journal, held)
+        self.resent += believed - held - gone
+        self.lost += gone
+        log.error(
+            "audit trail: Redis lost confirmed records (restarted empty or failed over); "
+            "sending them again from the local journal",
+            extra={
+                "writer": journal.writer,
+                "redis_holds": held,
+                "confirmed_before": believed,
+                "gone_for_good": gone,
+            },
+        )
+
+    def close(self) -> None:
+        self.journal.close()
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)

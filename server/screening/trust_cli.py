@@ -1,0 +1,115 @@
+"""`screening audit export` and `screening auth ...`: the command-line side of issue 6."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import sys
+from pathlib import Path
+
+from screening.config import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings()
+    if getattr(args, "redis_url", None):
+        settings = settings.model_copy(update={"redis_url": args.redis_url})
+    return settings
+
+
+def cmd_audit_export(args: argparse.Namespace) -> int:
+    from screening.audit.export import export, parse_time
+    from screening.store.connection import connect
+
+    settings = _settings(args)
+    if not settings.redis_url:
+        raise SystemExit("--redis-url (or REDIS_URL) is required: the audit stream is in Redis")
+    since = parse_time(args.since) if args.since else None
+    until = parse_time(args.until) if args.until else None
+    client = connect(settings.redis_url)
+    if args.output in (None, "-"):
+        count = export(client, settings.redis_prefix, sys.stdout.buffer, since, until)
+        sys.stdout.flush()
+    else:
+        with Path(args.output).open("wb") as out:
+            count = export(client, settings.redis_prefix, out, since, until)
+    print(f"{count} audit records exported", file=sys.stderr)
+    return 0
+
+
+def cmd_auth_add_token(args: argparse.Namespace) -> int:
+    from screening.api.auth import KNOWN_PERMISSIONS, auth_tokens_key, hash_token
+    from screening.store.connection import connect
+    from screening.store.keys import Keys
+
+    settings = _settings(args)
+    permissions = sorted({p.strip() for p in args.permissions.split(",") if p.strip()})
+    unknown = set(permissions) - KNOWN_PERMISSIONS
+    if unknown or not permissions:
+        raise SystemExit(f"permissions must be among {sorted(KNOWN_PERMISSIONS)}")
+    token = secrets.token_urlsafe(32)
+    entry = {
+        "client": args.client,
+        "permissions": permissions,
+        "rate_per_second": args.rate,
+        "burst": args.burst,
+    }
+    digest = hash_token(token, settings.auth_token_key)
+    if settings.redis_url:
+        client = connect(settings.redis_url)
+        client.hset(auth_tokens_key(Keys(settings.redis_prefix)), digest, json.dumps(entry))
+        where = "stored (hashed) in Redis; in force within SCREENING_AUTH_RELOAD_SECONDS"
+    else:
+        where = "add this entry to SCREENING_AUTH_TOKENS (a JSON list):\n" + json.dumps(
+            {**entry, "token_hash": digest}
+        )
+    print(f"token for {args.client!r} (shown once, keep it secret):\n{token}\n{where}")
+    return 0
+
+
+def cmd_auth_remove_token(args: argparse.Namespace) -> int:
+    from screening.api.auth import auth_tokens_key
+    from screening.store.connection import connect
+    from screening.store.keys import Keys
+
+    settings = _settings(args)
+    if not settings.redis_url:
+        raise SystemExit("--redis-url (or REDIS_URL) is required")
+    client = connect(settings.redis_url)
+    key = auth_tokens_key(Keys(settings.redis_prefix))
+    removed = 0
+    for digest, raw in client.hgetall(key).items():
+        if json.loads(raw).get("client") == args.client:
+            removed += int(client.hdel(key, digest))
+    print(f"{removed} token(s) of {args.client!r} removed")
+    return 0 if removed else 1
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    audit = sub.add_parser("audit", help="the audit trail")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    exporter = audit_sub.add_parser("export", help="write audit records as JSON lines")
+    exporter.add_argument("--redis-url", help="Redis URL (default: REDIS_URL)")
+    exporter.add_argument("--since", help="ISO date or time (UTC unless stated), inclusive")
+    exporter.add_argument("--until", help="ISO date or time, exclusive")
+    exporter.add_argument("--output", "-o", help="file (default: standard output)")
+    exporter.set_defaults(func=cmd_audit_export)
+
+    auth = sub.add_parser("auth", help="bearer tokens")
+    auth_sub = auth.add_subparsers(dest="auth_command", required=True)
+    add = auth_sub.add_parser(
+        "add-token", help="make a token; store its hash in Redis, or print the config entry"
+    )
+    add.add_argument("--client", required=True, help="client identity (audit trail)")
+    add.add_argument(
+        "--permissions", default="screen", help="comma-separated: screen, monitor, admin"
+    )
+    add.add_argument("--rate", type=float, default=0.0, help="calls per second (0: none)")
+    add.add_argument("--burst", type=int, default=0, help="calls at once (0: a second's worth)")
+    add.add_argument("--redis-url", help="store it in this Redis (default: print config entry)")
+    add.set_defaults(func=cmd_auth_add_token)
+    remove = auth_sub.add_parser("remove-token", help="remove a client's tokens from Redis")
+    remove.add_argument("--client", required=True)
+    remove.add_argument("--redis-url", help="Redis URL (default: REDIS_URL)")
+    remove.set_defaults(func=cmd_auth_remove_token)

@@ -1,0 +1,130 @@
+"""A steady load of real screenings (ScreenParty, ScreenShipment, ScreenParties items) from
+several client threads, each on its own channel (so SO_REUSEPORT spreads them over the
+workers). Every answered screening id and every failure is counted."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import grpc
+import redis
+
+from screening.v1 import screening_pb2 as pb
+from screening.v1 import screening_pb2_grpc as pb_grpc
+
+NAMES = ["Usama bin Laden", "Ivan Petrov", "Acme Trading GmbH", "KEMPES SANON", "Maria Lopez"]
+# Retry what a dead worker leaves unanswered (the usual gRPC client set-up for a replicated
+# service); screening has no side effect a client could see twice.
+RETRY_CONFIG = json.dumps(
+    {
+        "methodConfig": [
+            {
+                "name": [{"service": "screening.v1.ScreeningService"}],
+                "retryPolicy": {
+                    "maxAttempts": 5,
+                    "initialBackoff": "0.05s",
+                    "maxBackoff": "0.5s",
+                    "backoffMultiplier": 2,
+                    "retryableStatusCodes": ["UNAVAILABLE"],
+                },
+            }
+        ]
+    }
+)
+
+
+@dataclass
+class Load:
+    target: str
+    threads: int = 4
+    retry: bool = True
+    answered: list[str] = field(default_factory=list)
+    failures: Counter[str] = field(default_factory=Counter)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _workers: list[threading.Thread] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self) -> Load:
+        for n in range(self.threads):
+            thread = threading.Thread(target=self._run, args=(n,), daemon=True)
+            thread.start()
+            self._workers.append(thread)
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._workers:
+            thread.join(30)
+
+    def _run(self, n: int) -> None:
+        options = [("grpc.service_config", RETRY_CONFIG), ("grpc.enable_retries", 1)]
+        with grpc.insecure_channel(self.target, options=options if self.retry else []) as ch:
+            stub = pb_grpc.ScreeningServiceStub(ch)
+            i = 0
+            while not self._stop.is_set():
+                i += 1
+                name = NAMES[(i + n) % len(NAMES)]
+                try:
+                    if i % 7 == 0:
+                        ids = self._shipment(stub, name)
+                    elif i % 5 == 0:
+                        ids = self._batch(stub, name)
+                    else:
+                        reply = stub.ScreenParty(
+                            pb.ScreenPartyRequest(party=pb.Party(name=name)), timeout=10
+                        )
+                        ids = [reply.screening_id]
+                except grpc.RpcError as exc:
+                    with self._lock:
+                        self.failures[exc.code().name] += 1
+                    time.sleep(0.05)
+                    continue
+                with self._lock:
+                    self.answered += ids
+                time.sleep(0.005)
+
+    def _shipment(self, stub: pb_grpc.ScreeningServiceStub, name: str) -> list[str]:
+        reply = stub.ScreenShipment(
+            pb.ScreenShipmentRequest(
+                parties=[pb.Party(name=name, role=pb.PARTY_ROLE_CONSIGNEE)],
+                goods=[pb.GoodsItem(hs_code="854231")],
+                route=pb.Route(origin_country="KR", destination_country="DE"),
+            ),
+            timeout=10,
+        )
+        return [reply.screening_id]
+
+    def _batch(self, stub: pb_grpc.ScreeningServiceStub, name: str) -> list[str]:
+        items = [
+            pb.ScreenPartiesRequest(request=pb.ScreenPartyRequest(party=pb.Party(name=n)))
+            for n in (name, "Ivan Petrov", "Acme")
+        ]
+        ids = []
+        for reply in stub.ScreenParties(iter(items), timeout=10):
+            if reply.HasField("error"):
+                with self._lock:
+                    self.failures[f"item:{reply.error.code}"] += 1
+            else:
+                ids.append(reply.response.screening_id)
+        return ids
+
+    @property
+    def failed(self) -> int:
+        return sum(self.failures.values())
+
+
+def audit_ids(client: redis.Redis, prefix: str) -> list[str]:
+    """Screening ids in the audit stream, in stream order (duplicates kept)."""
+    stream = "{" + prefix + "}:audit"
+    out: list[str] = []
+    start = "-"
+    while True:
+        page = client.xrange(stream, min=start, max="+", count=2000)
+        if not page:
+            return out
+        out += [json.loads(fields[b"r"])["screening_id"] for _, fields in page]
+        start = "(" + page[-1][0].decode()

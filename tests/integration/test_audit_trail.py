@@ -1,0 +1,167 @@
+"""The audit trail on a real redis-server: journal first, shipped in order, stored once;
+spooled while Redis is away; sent again when Redis comes back empty; orphans adopted."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from screening.audit.export import export
+from screening.audit.journal import Journal, JournalUnavailable
+from screening.audit.records import AuditRecord, request_sha256
+from screening.audit.trail import AuditTrail, audit_stream_key
+from screening.store.connection import connect_async
+from screening.store.keys import Keys
+from screening.v1 import screening_pb2 as pb
+from tests.conftest import RedisServer, start_redis
+
+
+def record(i: int, when: str = "") -> AuditRecord:
+    return AuditRecord(
+        screening_id=f"s{i:05d}",
+        kind="party",
+        time=when or dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+        client="test",
+        request_sha256="0" * 64,
+        decision="CLEAR",
+        risk_score=0,
+        data_version="v1",
+        policy_version="p1",
+    )
+
+
+def journal(directory: Path, max_bytes: int = 10**8) -> Journal:
+    return Journal(
+        directory, max_unshipped_bytes=max_bytes, retain_seconds=3600, retain_bytes=10**8
+    ).open()
+
+
+def trail(j: Journal, url: str, prefix: str) -> AuditTrail:
+    return AuditTrail(j, connect_async(url), Keys(prefix), check_seconds=0.1)
+
+
+def stream_ids(server: RedisServer, prefix: str) -> list[str]:
+    entries = server.client().xrange(audit_stream_key(Keys(prefix)))
+    return [json.loads(fields[b"r"])["screening_id"] for _, fields in entries]
+
+
+async def test_records_ship_in_order_and_once(redis_server, prefix, tmp_path):
+    t = trail(journal(tmp_path), redis_server.url, prefix)
+    for i in range(10):
+        t.record(record(i))
+    await t.ship_all()
+    assert stream_ids(redis_server, prefix) == [f"s{i:05d}" for i in range(10)]
+    # A reply lost after Redis stored the batch: the writer sends it all again.
+    t.journal.own.cursor, t.journal.own.acked_seq = 0, 0
+    await t.ship_all()
+    assert len(stream_ids(redis_server, prefix)) == 10
+    t.close()
+
+
+async def test_spooled_while_redis_is_away_and_resent_after_an_empty_restart(prefix, tmp_path):
+    server = start_redis()
+    t = trail(journal(tmp_path), server.url, prefix)
+    stop = asyncio.Event()
+    runner = asyncio.create_task(t.run(stop))
+    try:
+        for i in range(5):
+            t.record(record(i))
+        await _until(lambda: len(stream_ids(server, prefix)) == 5)
+        server.stop()  # killed: everything it held is gone
+        for i in range(5, 8):
+            t.record(record(i))  # screening goes on: the journal takes them
+        await asyncio.sleep(0.5)
+        assert t.journal.own.unshipped > 0
+        server = start_redis(server.port)  # back, empty
+        await _until(lambda: len(stream_ids(server, prefix)) == 8)
+        assert stream_ids(server, prefix) == [f"s{i:05d}" for i in range(8)]
+        assert t.resent == 5 and t.lost == 0
+        await asyncio.sleep(0.5)  # idle checks must not send anything twice
+        assert len(stream_ids(server, prefix)) == 8
+    finally:
+        stop.set()
+        await runner
+        t.close()
+        server.stop()
+        shutil.rmtree(server.workdir, ignore_errors=True)
+
+
+async def test_a_dead_writers_journal_is_adopted(redis_server, prefix, tmp_path):
+    dead = journal(tmp_path)
+    for i in range(4):
+        dead.append(record(i))
+    # The process dies: its descriptors close, the lock is free, the files stay.
+    os.close(dead._fd)
+    os.close(dead._lock_fd)
+    heir = journal(tmp_path)
+    assert dead.writer in heir.adopted
+    t = trail(heir, redis_server.url, prefix)
+    t.record(record(100))
+    await t.ship_all()
+    assert sorted(stream_ids(redis_server, prefix)) == [f"s{i:05d}" for i in (0, 1, 2, 3, 100)]
+    heir.retain_seconds = 0
+    heir.prune()
+    assert dead.writer not in heir.adopted
+    assert not list(tmp_path.glob(f"{dead.writer}*"))
+    t.close()
+
+
+async def test_a_full_spool_refuses_records(redis_server, prefix, tmp_path):
+    j = journal(tmp_path, max_bytes=2000)
+    with pytest.raises(JournalUnavailable):
+        for i in range(100):
+            j.append(record(i))
+    assert not j.accepting
+    t = trail(j, redis_server.url, prefix)
+    await t.ship_all()
+    assert j.accepting
+    t.close()
+
+
+async def test_export_filters_on_record_time(redis_server, prefix, tmp_path):
+    t = trail(journal(tmp_path), redis_server.url, prefix)
+    for day in (1, 2, 3):
+        t.record(record(day, f"2026-03-0{day}T12:00:00.000+00:00"))
+    await t.ship_all()
+    out = io.BytesIO()
+    count = export(
+        redis_server.client(),
+        prefix,
+        out,
+        since=dt.datetime(2026, 3, 2, tzinfo=dt.UTC),
+        until=dt.datetime(2026, 3, 3, tzinfo=dt.UTC),
+    )
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert count == 1 and rows[0]["screening_id"] == "s00002" and rows[0]["stream_id"]
+    t.close()
+
+
+def test_request_hash_is_the_documented_canonical_json():
+    request = pb.ScreenPartyRequest(
+        party=pb.Party(
+            name="  Ivan Petrov ", entity_type=pb.ENTITY_TYPE_PERSON, aliases=["E\u0301"]
+        ),
+        client_ref="r1",
+    )
+    canonical = {
+        "client_ref": "r1",
+        "party": {"aliases": ["É"], "entity_type": "ENTITY_TYPE_PERSON", "name": "Ivan Petrov"},
+    }
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert request_sha256(request) == hashlib.sha256(text.encode()).hexdigest()
+
+
+async def _until(check, within: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + within
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.1)
