@@ -74,9 +74,11 @@ def answer(
         )
     try:
         response = servicer.screen_party(item.request, index, errors)
-    except Exception:
-        # One item failing must not end the batch; the cause is logged without party data.
-        log.exception("batch item failed", extra={"index": position})
+    except Exception as exc:
+        # One item failing must not end the batch. The exception's text may quote party
+        # data, so only its type is logged at ERROR; the full trace at DEBUG.
+        log.error("batch item failed", extra={"index": position, "error_type": type(exc).__name__})
+        log.debug("batch item failure trace", exc_info=True)
         return pb.ScreenPartiesResponse(
             index=position,
             error=pb.ItemError(code=code_pb2.INTERNAL, message="internal error"),
