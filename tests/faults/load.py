@@ -72,7 +72,7 @@ class Load:
                     if i % 7 == 0:
                         ids = self._shipment(stub, name)
                     elif i % 5 == 0:
-                        ids = self._batch(stub, name)
+                        ids = self._batch_with_retry(stub, name)
                     else:
                         reply = stub.ScreenParty(
                             pb.ScreenPartyRequest(party=pb.Party(name=name)), timeout=10
@@ -98,19 +98,34 @@ class Load:
         )
         return [reply.screening_id]
 
-    def _batch(self, stub: pb_grpc.ScreeningServiceStub, name: str) -> list[str]:
+    def _batch_with_retry(self, stub: pb_grpc.ScreeningServiceStub, name: str) -> list[str]:
+        """gRPC retries a stream only before its first answer; a batch client resends the
+        batch itself when its worker dies mid-stream (answers already read still count)."""
+        ids: list[str] = []
+        attempts = 5 if self.retry else 1
+        for attempt in range(attempts):
+            try:
+                self._batch(stub, name, ids)
+                return ids
+            except grpc.RpcError as exc:
+                if exc.code() != grpc.StatusCode.UNAVAILABLE or attempt == attempts - 1:
+                    with self._lock:
+                        self.answered += ids
+                    raise
+                time.sleep(0.05 * 2**attempt)
+        return ids
+
+    def _batch(self, stub: pb_grpc.ScreeningServiceStub, name: str, ids: list[str]) -> None:
         items = [
             pb.ScreenPartiesRequest(request=pb.ScreenPartyRequest(party=pb.Party(name=n)))
             for n in (name, "Ivan Petrov", "Acme")
         ]
-        ids = []
         for reply in stub.ScreenParties(iter(items), timeout=10):
             if reply.HasField("error"):
                 with self._lock:
                     self.failures[f"item:{reply.error.code}"] += 1
             else:
                 ids.append(reply.response.screening_id)
-        return ids
 
     @property
     def failed(self) -> int:
