@@ -71,6 +71,10 @@ class AuditUnavailable(Exception):
     """The record could not be kept: the screening must not be answered."""
 
 
+# How long a woken shipper waits for more records before it ships (one call per batch).
+SHIP_LINGER_SECONDS = 0.05
+
+
 class AuditTrail:
     def __init__(
         self,
@@ -138,6 +142,10 @@ class AuditTrail:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.check_seconds)
+            if self._wake.is_set():
+                # Let records gather for a moment: one Redis call ships them all. They are
+                # already kept in the local journal, so the wait risks nothing.
+                await _wait(stop, SHIP_LINGER_SECONDS)
         with contextlib.suppress(redis.RedisError, OSError, TimeoutError):
             await asyncio.wait_for(self.ship_all(), timeout=final_flush_seconds)
 
