@@ -1,10 +1,14 @@
-"""`screening bench-shipment`: handler time of ScreenShipment on real list data.
+"""`screening bench`: handler time of ScreenParty, CompareParties and ScreenShipment on real
+list data.
 
 The worker's own code path: the index is built from a snapshot in Redis exactly as a worker
-builds it, and the servicer's ScreenShipment handler is awaited in process, so the figures
-are the server's handler time without network and HTTP/2 framing. With `--target` the same
-requests are also sent over gRPC to a running server, for the round trip.
+builds it, and the servicer's handlers are awaited in process (no result cache, so every call
+runs the matcher), so the figures are the server's handler time without network and HTTP/2
+framing. With `--target` the shipments are also sent over gRPC to a running server, for the
+round trip.
 
+ScreenParty and CompareParties requests come from the ghz request data in deploy/ghz/data
+(names drawn from the list files, as listed and mistyped, and innocent people and companies).
 The shipments are synthetic: 8 parties in the usual roles with company names built from
 word lists (a few are listed names, so matches, findings and evidence are exercised too),
 20 goods lines mixing CHPL and ordinary HS codes, and a route.
@@ -19,15 +23,20 @@ import random
 import statistics
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from google.protobuf.message import Message
 
 from screening.config import Settings
 from screening.v1 import screening_pb2 as pb
 
+_M = TypeVar("_M", bound=Message)
+# The ghz request data, from the repository root.
+DEFAULT_DATA_DIR = Path("deploy/ghz/data")
+
 if TYPE_CHECKING:
-    from screening.api.servicer import ScreeningServicer
     from screening.index.holder import IndexHolder
     from screening.store.snapshots import ListStore
 
@@ -231,26 +240,36 @@ def _load_index(
             embedded.stop()
 
 
+def load_requests(path: Path, message: type[_M]) -> list[_M]:
+    """Requests from a ghz data file (a JSON array of requests in protobuf JSON form)."""
+    from google.protobuf import json_format
+
+    return [json_format.ParseDict(item, message()) for item in json.loads(path.read_text())]
+
+
 async def _handler_times(
-    servicer: ScreeningServicer,
-    requests: list[pb.ScreenShipmentRequest],
+    handler: Callable[[Any, Any], Awaitable[Any]],
+    requests: Sequence[Any],
     rounds: int,
     warmup: int,
 ) -> tuple[list[float], list[float], Counter[str]]:
-    """Wall-clock and CPU time (ms) of each handler call, and the decisions."""
-    # The handler uses its context only to abort; these requests are valid.
+    """Wall-clock and CPU time (ms) of each handler call, and the decisions (if any)."""
+    # The handlers use their context only to abort; these requests are valid.
     context: Any = None
     for i in range(warmup):
-        await servicer.ScreenShipment(requests[i % len(requests)], context)
+        await handler(requests[i % len(requests)], context)
     wall, cpu = [], []
     decisions: Counter[str] = Counter()
     for i in range(rounds):
         request = requests[i % len(requests)]
         started, started_cpu = time.perf_counter(), time.thread_time()
-        response = await servicer.ScreenShipment(request, context)
+        response = await handler(request, context)
         wall.append((time.perf_counter() - started) * 1000)
         cpu.append((time.thread_time() - started_cpu) * 1000)
-        decisions[pb.Decision.Name(response.decision)] += 1
+        if hasattr(response, "decision"):
+            decisions[pb.Decision.Name(response.decision)] += 1
+        elif hasattr(response, "is_match"):
+            decisions["match" if response.is_match else "no match"] += 1
     return wall, cpu, decisions
 
 
@@ -273,6 +292,9 @@ def _grpc_times(
     return times
 
 
+RPCS = ("party", "compare", "shipment")
+
+
 def run_benchmark(
     settings: Settings,
     *,
@@ -280,6 +302,8 @@ def run_benchmark(
     lists_dir: Path | None,
     rounds: int,
     warmup: int,
+    rpcs: Sequence[str] = RPCS,
+    data_dir: Path = DEFAULT_DATA_DIR,
     parties: int = 8,
     goods: int = 20,
     vessels: int = 0,
@@ -298,31 +322,54 @@ def run_benchmark(
         f"{index.matcher.name_count} names (ready in {time.perf_counter() - started:.1f}s)"
     )
     servicer = ScreeningServicer(holder, settings, store)
-    requests = make_shipments(distinct, parties=parties, goods=goods, vessels=vessels)
-    shape = requests[0]
+    figures: dict[str, object] = {"cpus": os.cpu_count()}
+    plans: list[tuple[str, str, Callable[[Any, Any], Awaitable[Any]], Sequence[Any]]] = []
+    if "party" in rpcs:
+        requests: Sequence[Any] = load_requests(
+            data_dir / "screen_party.json", pb.ScreenPartyRequest
+        )
+        what = f"{len(requests)} distinct requests from {data_dir}/screen_party.json"
+        plans.append(("ScreenParty", what, servicer.ScreenParty, requests))
+    if "compare" in rpcs:
+        requests = load_requests(data_dir / "compare_parties.json", pb.ComparePartiesRequest)
+        what = f"{len(requests)} distinct pairs from {data_dir}/compare_parties.json"
+        plans.append(("CompareParties", what, servicer.CompareParties, requests))
+    if "shipment" in rpcs:
+        shipments = make_shipments(distinct, parties=parties, goods=goods, vessels=vessels)
+        shape = shipments[0]
+        what = (
+            f"{len(shipments)} distinct synthetic shipments, {len(shape.parties)} parties + "
+            f"{len(shape.vessels)} vessels, {len(shape.goods)} goods lines each; "
+            f"policy {servicer.shipments.policies.current().version}"
+        )
+        plans.append(("ScreenShipment", what, servicer.ScreenShipment, shipments))
+    load_before = os.getloadavg()[0]
+    for name, what, handler, requests in plans:
+        print(f"\n{name}: {what}")
+        wall, cpu, decisions = asyncio.run(_handler_times(handler, requests, rounds, warmup))
+        figures[name] = {
+            "handler": _percentiles(wall),
+            "handler_cpu": _percentiles(cpu),
+            "outcomes": dict(decisions),
+        }
+        print(f"  handler time ({rounds} calls):   {_fmt(_percentiles(wall))}")
+        # CPU time leaves out the time the process waited for a core: on a busy machine it
+        # is what the same calls take on an idle one.
+        print(f"  handler CPU time (same calls): {_fmt(_percentiles(cpu))}")
+        print(f"  outcomes: {dict(decisions)}")
+    figures["load_average"] = [load_before, os.getloadavg()[0]]
     print(
-        f"shipments: {len(requests)} distinct, {len(shape.parties)} parties + "
-        f"{len(shape.vessels)} vessels, {len(shape.goods)} goods lines each; "
-        f"policy {servicer.shipments.policies.current().version}"
+        f"\nload average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after, "
+        f"on {figures['cpus']} cores"
     )
-    wall, cpu, decisions = asyncio.run(_handler_times(servicer, requests, rounds, warmup))
-    figures: dict[str, object] = {
-        "handler": _percentiles(wall),
-        "handler_cpu": _percentiles(cpu),
-        "decisions": dict(decisions),
-        "load_average": os.getloadavg()[0],
-        "cpus": os.cpu_count(),
-    }
-    print(f"handler time (in process, {rounds} calls): {_fmt(figures['handler'])}")
-    # CPU time leaves out the time the process waited for a core: on a busy machine it is
-    # what the same calls take on an idle one.
-    print(f"handler CPU time (same calls):           {_fmt(figures['handler_cpu'])}")
-    print(f"load average {figures['load_average']:.2f} on {figures['cpus']} cores")
-    print(f"decisions: {dict(decisions)}")
-    if target:
-        rtt = _percentiles(_grpc_times(target, requests, rounds, warmup))
-        figures["grpc_round_trip"] = rtt
-        print(f"gRPC round trip to {target} ({rounds} calls, one at a time): {_fmt(rtt)}")
+    if target and "shipment" in rpcs:
+        shipments = make_shipments(distinct, parties=parties, goods=goods, vessels=vessels)
+        rtt = _percentiles(_grpc_times(target, shipments, rounds, warmup))
+        figures["ScreenShipment grpc_round_trip"] = rtt
+        print(
+            f"ScreenShipment gRPC round trip to {target} ({rounds} calls, one at a time): "
+            f"{_fmt(rtt)}"
+        )
     if json_out:
         Path(json_out).write_text(json.dumps(figures, indent=2))
     return 0

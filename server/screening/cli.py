@@ -65,16 +65,19 @@ def cmd_check_policy(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bench_shipment(args: argparse.Namespace) -> int:
-    from screening.benchmark import run_benchmark
+def cmd_bench(args: argparse.Namespace) -> int:
+    from screening.benchmark import RPCS, run_benchmark
 
     settings = _settings(args)
+    rpcs = RPCS if args.rpc == "all" else (args.rpc,)
     return run_benchmark(
         settings,
         redis_url=settings.redis_url,
         lists_dir=settings.lists_dir,
         rounds=args.requests,
         warmup=args.warmup,
+        rpcs=rpcs,
+        data_dir=args.data_dir,
         parties=args.parties,
         goods=args.goods,
         vessels=args.vessels,
@@ -237,9 +240,20 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_check_policy)
 
     bench = sub.add_parser(
-        "bench-shipment", help="ScreenShipment handler time (p50/p99) on real list data"
+        "bench",
+        help="handler time (p50/p99) of ScreenParty, CompareParties, ScreenShipment on real "
+        "list data",
     )
     redis_flags(bench)
+    bench.add_argument(
+        "--rpc", choices=("all", "party", "compare", "shipment"), default="all", help="which RPC"
+    )
+    bench.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("deploy/ghz/data"),
+        help="ghz request data for ScreenParty and CompareParties (default: deploy/ghz/data)",
+    )
     bench.add_argument("--policy", type=Path, help="shipment policy file (default: shipped)")
     bench.add_argument("--requests", type=int, default=2000, help="timed calls")
     bench.add_argument("--warmup", type=int, default=100, help="untimed calls first")
@@ -249,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--distinct", type=int, default=256, help="distinct shipments, cycled")
     bench.add_argument("--target", help="also time the round trip to this running server")
     bench.add_argument("--json", help="also write the figures to this JSON file")
-    bench.set_defaults(func=cmd_bench_shipment)
+    bench.set_defaults(func=cmd_bench)
 
     ingest = sub.add_parser("ingest", help="ingest list files into Redis without serving")
     redis_flags(ingest)

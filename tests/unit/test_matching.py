@@ -177,3 +177,54 @@ def test_aliases_are_screened():
     )
     hit = MatchIndex([ent]).screen(Query(["Blue Ocean Shipping"]))[0]
     assert hit.matched_name == "BLUE OCEAN SHIPPING"
+
+
+def test_copies_of_a_designation_follow_their_origin():
+    """A national entry citing the UN entry it implements ranks right after it, even when
+    the copy agrees on one more detail; an unrelated entry keeps its place by score."""
+    origin = Entity(
+        id="un:X1",
+        source="un",
+        source_ref="X1",
+        entity_type=EntityType.PERSON,
+        name="KAMAL HASSAN AL-HAMRAOUI",
+        birth_dates=["1977-10-21"],
+    )
+    copy = Entity(
+        id="uk:9",
+        source="uk",
+        source_ref="9",
+        entity_type=EntityType.PERSON,
+        name="KAMAL HASSAN AL-HAMRAOUI",
+        birth_dates=["1977-11-21"],
+        related=["un:X1"],
+    )
+    other = entity("o", "KAMAL HASSAN AL-HAMRAOUY", EntityType.PERSON)
+    index = MatchIndex([copy, other, origin], source_order=["un", "uk", "t"])
+    results = index.screen(Query(["Kamal Hassan al-Hamraoui"], birth_date="1977-11-21"))
+    ids = [r.entity.id for r in results]
+    assert ids[:2] == ["un:X1", "uk:9"], ids
+    assert "t:o" in ids[2:]
+
+
+def test_score_differences_below_two_decimals_go_to_the_source_order():
+    """Two lists' spellings of one name a few thousandths apart: the list order decides."""
+    un = Entity(
+        id="un:Y4",
+        source="un",
+        source_ref="Y4",
+        entity_type=EntityType.PERSON,
+        name="ABDULMALIK AL-HOUTHI",
+    )
+    sdn = Entity(
+        id="ofac-sdn:1",
+        source="ofac-sdn",
+        source_ref="1",
+        entity_type=EntityType.PERSON,
+        name="AL HOUTHI, Abdul Malik",
+    )
+    index = MatchIndex([sdn, un], source_order=["un", "ofac-sdn"])
+    results = index.screen(Query(["ABDULMALIK AL-HHOUTHI"], EntityType.PERSON))
+    assert len(results) == 2
+    assert abs(results[0].score - results[1].score) < 0.01
+    assert results[0].entity.id == "un:Y4"

@@ -44,6 +44,8 @@ from screening.matching.translit import ABJAD, LATIN, latin_variants, script_of,
 from screening.model import DateBasis, Entity, EntityType, Name
 
 DEFAULT_THRESHOLD = 0.80
+# Scores closer than this are equal for ordering (see settle_near_ties).
+SCORE_RESOLUTION = 0.01
 # Order of lists among matches that tie on score and evidence: the UN designation, which
 # member states implement, first; then the lists in the order compliance teams read them.
 DEFAULT_SOURCE_ORDER = (
@@ -92,20 +94,76 @@ class MatchResult:
 
     def sort_key(self) -> tuple[float, int, float, tuple[int, int], int, str]:
         """Best first: score; then more features that agree (birth date, country,
-        identifiers), then more evidence in all; then the source order (the UN designation,
-        which member states implement, before national lists) and, within a list, the
-        origin before entries citing it; then an official designation date before one
-        known only from first sight; then id."""
+        identifiers), then more evidence in all; then the tie order."""
+        return (-self.score, -self.agreeing(), -self.evidence, *self.tie_key()[1:])
+
+    def tie_key(self) -> tuple[int, tuple[int, int], int, str]:
+        """Order among matches whose scores differ by less than the score can tell apart:
+        more features that agree; then the source order (the UN designation, which member
+        states implement, before national lists) and, within a list, the origin before
+        entries citing it; then an official designation date before one known only from
+        first sight; then id."""
         official = self.entity.designation_date_basis == DateBasis.OFFICIAL
-        agreeing = sum(1 for c in self.components[1:] if c.contribution > 0)
-        return (
-            -self.score,
-            -agreeing,
-            -self.evidence,
-            self.precedence,
-            0 if official else 1,
-            self.entity.id,
-        )
+        return (-self.agreeing(), self.precedence, 0 if official else 1, self.entity.id)
+
+    def agreeing(self) -> int:
+        return sum(1 for c in self.components[1:] if c.contribution > 0)
+
+
+def settle_near_ties(results: list[MatchResult]) -> list[MatchResult]:
+    """Re-order runs of sorted matches whose score and evidence are within SCORE_RESOLUTION
+    of the run's best by their tie order: a doubled letter moves a score by a few
+    thousandths, which says nothing about which entry is the better match."""
+    settled: list[MatchResult] = []
+    start = 0
+    while start < len(results):
+        lead = results[start]
+        end = start + 1
+        while (
+            end < len(results)
+            and lead.score - results[end].score < SCORE_RESOLUTION
+            and lead.evidence - results[end].evidence < SCORE_RESOLUTION
+        ):
+            end += 1
+        settled.extend(sorted(results[start:end], key=MatchResult.tie_key))
+        start = end
+    return settled
+
+
+def group_related(results: list[MatchResult]) -> list[MatchResult]:
+    """Records of one designation in several lists (a national entry citing the UN entry it
+    implements, and entries citing that one) are listed together where the best of them
+    ranks, the origin first: the analyst reads one designation, not scattered copies, and
+    the origin's own record leads even when a copy agrees on one more detail."""
+    if len(results) < 2:
+        return results
+    position = {r.entity.id: i for i, r in enumerate(results)}
+    parent = list(range(len(results)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    linked = False
+    for i, result in enumerate(results):
+        for ref in result.entity.related:
+            j = position.get(ref)
+            if j is not None and root(i) != root(j):
+                parent[max(root(i), root(j))] = min(root(i), root(j))
+                linked = True
+    if not linked:
+        return results
+    groups: dict[int, list[int]] = {}
+    for i in range(len(results)):
+        groups.setdefault(root(i), []).append(i)
+    ordered: list[MatchResult] = []
+    for members in sorted(groups.values(), key=lambda m: m[0]):
+        # The origin (cited, citing none) first, then the group's own rank order.
+        members.sort(key=lambda i: (results[i].precedence[1], i))
+        ordered.extend(results[i] for i in members)
+    return ordered
 
 
 def kind_of(entity_type: EntityType) -> str:
@@ -487,6 +545,7 @@ class MatchIndex:
                 best[e_idx] = result
         results = [r for r in best.values() if r.score >= min_score]
         results.sort(key=MatchResult.sort_key)
+        results = group_related(settle_near_ties(results))
         results = results[:limit] if limit > 0 else results
         return [r.explain() for r in results]
 
