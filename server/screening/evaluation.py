@@ -63,6 +63,10 @@ def party_from_case(query: dict[str, Any]) -> pb.Party:
 class SetStats:
     cases: int = 0
     passed: int = 0
+    # Failed calls: `rejected` answered INVALID_ARGUMENT (the service refused the case's
+    # data, e.g. a mistyped birth date that is no calendar date; a positive counts as
+    # missed), `errors` any other status (the harness exits non-zero).
+    rejected: int = 0
     errors: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     # screening positives
@@ -128,7 +132,10 @@ async def evaluate(
                     st.latencies_ms.append((time.perf_counter() - started) * 1000)
                     _score_pair(case, response, st)
             except grpc.aio.AioRpcError as exc:
-                st.errors += 1
+                if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
+                    st.rejected += 1
+                else:
+                    st.errors += 1
                 st.failures.append(f"{case.get('id')}: {exc.code().name} {exc.details()}")
 
         await _run_cases(cases, handle, concurrency)
@@ -198,6 +205,7 @@ def summarize(stats: dict[str, SetStats]) -> dict[str, Any]:
         row: dict[str, Any] = {
             "cases": st.cases,
             "errors": st.errors,
+            "rejected": st.rejected,
             "p50_ms": round(percentile(st.latencies_ms, 50), 2),
             "p99_ms": round(percentile(st.latencies_ms, 99), 2),
         }
