@@ -193,7 +193,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from screening.evaluation import run_evaluation
 
     return run_evaluation(
-        Path(args.dir), args.target, concurrency=args.concurrency, json_out=args.json
+        Path(args.dir),
+        args.target,
+        concurrency=args.concurrency,
+        json_out=args.json,
+        show=args.show,
+        lists_dir=args.lists_dir,
+        loss_sample=args.loss_sample if args.lists_dir else 0,
     )
 
 
@@ -299,6 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--loss-sample", type=int, default=40, help="screening cases for the loss measure"
     )
+    evaluate.add_argument("--show", type=int, default=10, help="failures printed per set")
     evaluate.set_defaults(func=cmd_eval)
 
     status = sub.add_parser("status", help="print GetDataStatus of a running server")

@@ -12,7 +12,9 @@ from screening.evaluation import TARGETS
 from tests.conftest import EVAL_DIR, Service
 
 
-def test_eval_command_meets_the_quality_targets(service: Service, tmp_path: Path) -> None:
+def test_eval_command_meets_the_quality_targets(
+    service: Service, lists_dir: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "eval.json"
     run = subprocess.run(
         [
@@ -25,6 +27,12 @@ def test_eval_command_meets_the_quality_targets(service: Service, tmp_path: Path
             service.target,
             "--json",
             str(out),
+            # The candidate-stage loss against a brute-force scan, on a small sample (a
+            # brute-force query scores every listed name: seconds each).
+            "--lists-dir",
+            str(lists_dir),
+            "--loss-sample",
+            "2",
         ],
         capture_output=True,
         text=True,
@@ -42,5 +50,8 @@ def test_eval_command_meets_the_quality_targets(service: Service, tmp_path: Path
     # The printed report puts each figure beside its target.
     assert "against the targets" in run.stdout
     assert "NOT MET" not in run.stdout, run.stdout
+    loss = summary["candidate stage loss (vs brute force)"]
+    assert loss["queries"] == 2 and loss["lost_by_candidate_stage"] == 0, loss
+    assert "candidate stage loss" in run.stdout
     # Latency percentiles are printed per set.
     assert summary["un_positives/clean"]["p99_ms"] > 0
