@@ -228,3 +228,20 @@ def test_score_differences_below_two_decimals_go_to_the_source_order():
     assert len(results) == 2
     assert abs(results[0].score - results[1].score) < 0.01
     assert results[0].entity.id == "un:Y4"
+
+
+def test_glued_consonant_skeletons_are_not_a_match_by_their_marks():
+    """An Arabic-script name against a short Latin one: gluing their consonant skeletons
+    ("hsn ms" / "hsnk s") must compare letters only, and count for what a skeleton pair is."""
+    index = MatchIndex(
+        [
+            entity("s", "HSING, Su", EntityType.PERSON),
+            entity("h", "Hussein MUHAMMAD", EntityType.PERSON),
+        ]
+    )
+    query = Query(["حسین موسوی"], EntityType.PERSON)
+    assert "t:s" not in {r.entity.id for r in index.brute_force(query)}
+    hit = top(index, "محمد حسین", EntityType.PERSON)
+    assert hit is not None and hit.entity.id == "t:h"
+    detail = hit.components[0].detail
+    assert "consonant skeletons" in detail and "\x00" not in detail, detail

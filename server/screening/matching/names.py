@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from rapidfuzz.distance import OSA, Indel
@@ -203,6 +203,11 @@ def comparable_forms(q: PreparedName, c: PreparedName) -> tuple[PreparedName, Pr
     return q, c, ""
 
 
+def _shown(tokens: Iterable[str]) -> str:
+    """Words as an explanation shows them (skeletons without their internal mark)."""
+    return " ".join(t.removeprefix(SKELETON_MARK) for t in tokens)
+
+
 @dataclass(frozen=True, slots=True)
 class Alignment:
     """A scored alignment; the words behind it are spelled out only when explained."""
@@ -218,19 +223,19 @@ class Alignment:
     def pairs(self) -> list[tuple[str, str, float]]:
         """(query words, listed words, similarity) of each aligned part."""
         return [
-            (" ".join(self.q_tokens[i] for i in qi), " ".join(self.c_tokens[j] for j in ci), sim)
+            (_shown(self.q_tokens[i] for i in qi), _shown(self.c_tokens[j] for j in ci), sim)
             for qi, ci, sim in self.aligned
         ]
 
     @property
     def unmatched_query(self) -> tuple[str, ...]:
         used = {i for qi, _, _ in self.aligned for i in qi}
-        return tuple(t for i, t in enumerate(self.q_tokens) if i not in used)
+        return tuple(_shown([t]) for i, t in enumerate(self.q_tokens) if i not in used)
 
     @property
     def unmatched_candidate(self) -> tuple[str, ...]:
         used = {j for _, ci, _ in self.aligned for j in ci}
-        return tuple(t for j, t in enumerate(self.c_tokens) if j not in used)
+        return tuple(_shown([t]) for j, t in enumerate(self.c_tokens) if j not in used)
 
 
 class _State:
@@ -292,10 +297,12 @@ def compare_names(
     if u_q or u_c:
         # The same letters cut into words at other places ("AREFULLAHA REF" / "AREFULLAH
         # AREF"): compare the whole names glued together, in their written order.
-        whole = glued_similarity("".join(q.tokens), "".join(c.tokens))
-        if whole >= WHOLE_NAME_GLUED and 1.0 - TYPO * (1.0 - whole) > score:
-            score = 1.0 - TYPO * (1.0 - whole)
-            notes.append(f"same letters when glued ({whole:.2f})")
+        whole = glued_similarity(_glued(q.tokens), _glued(c.tokens))
+        if whole >= WHOLE_NAME_GLUED:
+            whole *= _glue_scale(q)
+            if 1.0 - TYPO * (1.0 - whole) > score:
+                score = 1.0 - TYPO * (1.0 - whole)
+                notes.append(f"same letters when glued ({whole:.2f})")
     if _patronymic_reversed(q, c, state):
         score -= PATRONYMIC_REVERSED
         notes.append("patronymic chain reversed")
@@ -355,20 +362,30 @@ def _glue_possible(q: PreparedName, c: PreparedName, state: _State) -> bool:
 _GLUE_SHAPES = ((1, 2), (2, 1), (2, 2), (1, 3), (3, 1))
 
 
+def _glued(tokens: Iterable[str]) -> str:
+    """Words glued together, without the skeleton marks (which would count as letters)."""
+    return "".join(tokens).replace(SKELETON_MARK, "")
+
+
+def _glue_scale(name: PreparedName) -> float:
+    """Glued consonant skeletons are worth what a skeleton pair is: an equal skeleton says
+    less than an equal spelling."""
+    return SKELETON_SIMILARITY if name.tokens[:1] and name.tokens[0][:1] == SKELETON_MARK else 1.0
+
+
 def _align_glued(q: PreparedName, c: PreparedName, state: _State) -> None:
     """Words split, glued or cut elsewhere: compare runs of unaligned words glued together."""
     # Two glued runs can only reach the similarity bar if their lengths are close.
     max_gap = (1.0 - MIN_GLUED_SIMILARITY) / (1.0 + MIN_GLUED_SIMILARITY)
+    scale = _glue_scale(q)
     for size_q, size_c in _GLUE_SHAPES:
-        runs_c = [
-            (run, "".join(c.tokens[j] for j in run)) for run in _runs(c, state.used_c, size_c)
-        ]
+        runs_c = [(run, _glued(c.tokens[j] for j in run)) for run in _runs(c, state.used_c, size_c)]
         if not runs_c:
             continue
         for run_q in _runs(q, state.used_q, size_q):
             if any(i in state.used_q for i in run_q):
                 continue
-            glued_q = "".join(q.tokens[i] for i in run_q)
+            glued_q = _glued(q.tokens[i] for i in run_q)
             for run_c, glued_c in runs_c:
                 total = len(glued_q) + len(glued_c)
                 if abs(len(glued_q) - len(glued_c)) > max_gap * total:
@@ -377,7 +394,7 @@ def _align_glued(q: PreparedName, c: PreparedName, state: _State) -> None:
                     continue
                 sim = glued_similarity(glued_q, glued_c)
                 if sim >= MIN_GLUED_SIMILARITY:
-                    state.take(q, run_q, c, run_c, sim)
+                    state.take(q, run_q, c, run_c, sim * scale)
                     break
 
 
