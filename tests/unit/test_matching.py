@@ -12,8 +12,15 @@ from screening.matching.translit import hangul_to_latin, latin_variants, skeleto
 from screening.model import DateBasis, Entity, EntityType, Identifier, Name
 
 
-def entity(ref: str, name: str, kind: EntityType, **extra: object) -> Entity:
-    return Entity(id=f"t:{ref}", source="t", source_ref=ref, entity_type=kind, name=name, **extra)  # type: ignore[arg-type]
+def entity(ref: str, name: str, kind: EntityType, *, source: str = "t", **extra: object) -> Entity:
+    return Entity(
+        id=f"{source}:{ref}",
+        source=source,
+        source_ref=ref,
+        entity_type=kind,
+        name=name,
+        **extra,  # type: ignore[arg-type]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -182,22 +189,10 @@ def test_aliases_are_screened():
 def test_copies_of_a_designation_follow_their_origin():
     """A national entry citing the UN entry it implements ranks right after it, even when
     the copy agrees on one more detail; an unrelated entry keeps its place by score."""
-    origin = Entity(
-        id="un:X1",
-        source="un",
-        source_ref="X1",
-        entity_type=EntityType.PERSON,
-        name="KAMAL HASSAN AL-HAMRAOUI",
-        birth_dates=["1977-10-21"],
-    )
-    copy = Entity(
-        id="uk:9",
-        source="uk",
-        source_ref="9",
-        entity_type=EntityType.PERSON,
-        name="KAMAL HASSAN AL-HAMRAOUI",
-        birth_dates=["1977-11-21"],
-        related=["un:X1"],
+    name = "KAMAL HASSAN AL-HAMRAOUI"
+    origin = entity("X1", name, EntityType.PERSON, source="un", birth_dates=["1977-10-21"])
+    copy = entity(
+        "9", name, EntityType.PERSON, source="uk", birth_dates=["1977-11-21"], related=["un:X1"]
     )
     other = entity("o", "KAMAL HASSAN AL-HAMRAOUY", EntityType.PERSON)
     index = MatchIndex([copy, other, origin], source_order=["un", "uk", "t"])
@@ -207,22 +202,10 @@ def test_copies_of_a_designation_follow_their_origin():
     assert "t:o" in ids[2:]
 
 
-def test_score_differences_below_two_decimals_go_to_the_source_order():
+def test_near_tied_scores_go_to_the_source_order():
     """Two lists' spellings of one name a few thousandths apart: the list order decides."""
-    un = Entity(
-        id="un:Y4",
-        source="un",
-        source_ref="Y4",
-        entity_type=EntityType.PERSON,
-        name="ABDULMALIK AL-HOUTHI",
-    )
-    sdn = Entity(
-        id="ofac-sdn:1",
-        source="ofac-sdn",
-        source_ref="1",
-        entity_type=EntityType.PERSON,
-        name="AL HOUTHI, Abdul Malik",
-    )
+    un = entity("Y4", "ABDULMALIK AL-HOUTHI", EntityType.PERSON, source="un")
+    sdn = entity("1", "AL HOUTHI, Abdul Malik", EntityType.PERSON, source="ofac-sdn")
     index = MatchIndex([sdn, un], source_order=["un", "ofac-sdn"])
     results = index.screen(Query(["ABDULMALIK AL-HHOUTHI"], EntityType.PERSON))
     assert len(results) == 2
