@@ -30,8 +30,8 @@ ENTITY_TYPES = {
     "AIRCRAFT": pb.ENTITY_TYPE_AIRCRAFT,
 }
 
-# Targets of the match-quality issue, printed beside the figures.
-# The match-quality targets: (label, summary row, figure, at least / at most, value).
+# The match-quality targets, printed beside the figures: (label, summary row, figure,
+# at least / at most, value).
 TARGETS: list[tuple[str, str, str, str, float]] = [
     ("UN names, clean: recall", "un_positives/clean", "recall", ">=", 0.995),
     ("UN names, typos/reordering: recall", "un_positives/perturbed", "recall", ">=", 0.98),

@@ -94,8 +94,9 @@ class MatchResult:
 
     def sort_key(self) -> tuple[float, int, float, tuple[int, int], int, str]:
         """Best first: score; then more features that agree (birth date, country,
-        identifiers), then more evidence in all; then the tie order."""
-        return (-self.score, -self.agreeing(), -self.evidence, *self.tie_key()[1:])
+        identifiers), then more evidence in all; then the rest of the tie order."""
+        agreeing, precedence, official, entity_id = self.tie_key()
+        return (-self.score, agreeing, -self.evidence, precedence, official, entity_id)
 
     def tie_key(self) -> tuple[int, tuple[int, int], int, str]:
         """Order among matches whose scores differ by less than the score can tell apart:
@@ -103,11 +104,9 @@ class MatchResult:
         states implement, before national lists) and, within a list, the origin before
         entries citing it; then an official designation date before one known only from
         first sight; then id."""
+        agreeing = sum(1 for c in self.components[1:] if c.contribution > 0)
         official = self.entity.designation_date_basis == DateBasis.OFFICIAL
-        return (-self.agreeing(), self.precedence, 0 if official else 1, self.entity.id)
-
-    def agreeing(self) -> int:
-        return sum(1 for c in self.components[1:] if c.contribution > 0)
+        return (-agreeing, self.precedence, 0 if official else 1, self.entity.id)
 
 
 def settle_near_ties(results: list[MatchResult]) -> list[MatchResult]:

@@ -354,8 +354,12 @@ def _glue_possible(q: PreparedName, c: PreparedName, state: _State) -> bool:
         return False  # one word each: the token similarity already decided
     if min(sum(map(len, left)), sum(map(len, right))) < 4:
         return False
-    # Glued runs that match start with the same letter.
-    return bool({t[0] for t in left} & {t[0] for t in right})
+    # Glued runs that match start with the same letter (of a skeleton: after its mark).
+    return bool({_first_letter(t) for t in left} & {_first_letter(t) for t in right})
+
+
+def _first_letter(token: str) -> str:
+    return token[1:2] if token[:1] == SKELETON_MARK else token[:1]
 
 
 # Larger cuts are left to the whole-name comparison.
