@@ -116,6 +116,9 @@ class AuditTrail:
         backoff = 0.5
         last_adopt = time.monotonic()
         while not stop.is_set():
+            # Cleared before shipping: a record journaled while a batch is on its way wakes
+            # the next round.
+            self._wake.clear()
             try:
                 await self.ship_all()
                 if self._outage_since:
@@ -139,7 +142,6 @@ class AuditTrail:
                 last_adopt = time.monotonic()
                 self.journal.adopt_orphans()
             self.journal.prune()
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.check_seconds)
             if self._wake.is_set():
@@ -162,6 +164,7 @@ class AuditTrail:
             journal.acked_seq, journal.synced = int(held), True
         checked = False
         while True:
+            written = journal.written
             lines, end = journal.read(BATCH_RECORDS, BATCH_BYTES)
             fresh = [line for line in lines if line.seq > journal.acked_seq]
             if not fresh and (checked or not journal.own):
@@ -178,7 +181,10 @@ class AuditTrail:
             journal.acked_seq = int(held)
             journal.cursor = end
             self.shipped += len(fresh)
-            if not lines:
+            if not lines or end >= written:
+                # Caught up with what was written before this read: records written since
+                # wait for the next wake and its linger, so that under load a call ships a
+                # linger's worth of records rather than the few that arrived during the last.
                 return
 
     def _lost_by_redis(self, journal: WriterJournal, held: int) -> None:
