@@ -220,3 +220,36 @@ def test_token_stored_in_redis_and_audit_identity(secured, pki, redis_server):
         time.sleep(0.2)
     assert mine and mine[0]["client"] == "batch-robot" and mine[0]["client_ref"] == "ac-1"
     assert {r["client"] for r in records} >= {"trade-system", "batch-robot"}
+
+
+def test_mutual_tls_without_tokens_records_the_certificate_name(
+    redis_server, lists_dir, pki, tmp_path
+):
+    """With client certificates and no bearer tokens, the audit trail names the caller by
+    its certificate's common name."""
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    shutil.copy(lists_dir / "un" / "UN_consolidated_2025-04-19.xml", lists)
+    env = {
+        "SCREENING_TLS_CERT_FILE": str(pki["server_cert"]),
+        "SCREENING_TLS_KEY_FILE": str(pki["server_key"]),
+        "SCREENING_TLS_CLIENT_CA_FILE": str(pki["ca"]),
+    }
+    prefix = "mtls-only"
+    svc = start_service(redis_server.url, prefix, lists_dir=lists, env=env, wait=False)
+    try:
+        _wait_serving_tls(svc, pki)
+        reply = _call(svc, pki, None)
+        client = redis_server.client()
+        deadline = time.monotonic() + 10
+        mine: list[dict[str, object]] = []
+        while not mine and time.monotonic() < deadline:
+            mine = [
+                record
+                for record in (json.loads(f[b"r"]) for _, f in client.xrange(f"{{{prefix}}}:audit"))
+                if record["screening_id"] == reply.screening_id
+            ]
+            time.sleep(0.2)
+        assert mine and mine[0]["client"] == "cn:trade-gateway", mine
+    finally:
+        svc.stop()

@@ -103,13 +103,23 @@ class _StoredToken(msgspec.Struct):
 _STORED_DECODER = msgspec.json.Decoder(_StoredToken)
 
 
+# Whether callers present client certificates (mutual TLS). Without them a call's auth context
+# holds no name, and reading it (a dictionary built per call) is skipped.
+_certificate_names = True
+
+
+def use_certificate_names(enabled: bool) -> None:
+    global _certificate_names
+    _certificate_names = enabled
+
+
 def client_of(context: grpc.aio.ServicerContext | None) -> str:
     """Who is calling: the token's client, else the client certificate's common name (mutual
     TLS without tokens), else 'anonymous'."""
     client = current_client.get()
     if client:
         return client
-    if context is not None:
+    if context is not None and _certificate_names:
         with contextlib.suppress(Exception):
             names: Any = context.auth_context().get("x509_common_name")
             if names:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import grpc
 
 from screening.acceptlist import AcceptCache, AcceptStore, sweep
-from screening.api.auth import AuthInterceptor, TokenTable
+from screening.api.auth import AuthInterceptor, TokenTable, use_certificate_names
 from screening.api.ratelimit import RateLimiter
 from screening.api.tls import server_credentials
 from screening.api.trust import Trust
@@ -49,6 +49,7 @@ class TrustRuntime:
     def for_worker(cls, settings: Settings, redis_url: str) -> TrustRuntime:
         client = connect_async(redis_url)
         keys = Keys(settings.redis_prefix)
+        use_certificate_names(settings.tls_client_ca_file is not None)
         audit = None
         if settings.audit_enabled:
             directory = spool_directory(settings.audit_spool_dir, redis_url, settings.redis_prefix)
