@@ -15,7 +15,8 @@
   h2load where it is installed (a C client: less of its own delay in the figures).
 - A data reload during a ghz run: a new snapshot is published while ghz runs; every
   request must succeed and every worker must swap to the new version.
-- ScreenParty with the result cache off (every request runs the matcher), for reference.
+- ScreenParty with the result cache off (every request runs the matcher), and with the audit
+  trail off (what recording every screening costs), for reference.
 
 ghz runs on the same cores as the servers (limited to --ghz-cpus). The servers' CPU time and
 ghz's are measured per run and printed per request: `srv us/req` does not depend on how much
@@ -566,7 +567,11 @@ def main() -> int:
     parser.add_argument("--lists-dir", type=Path, default=DEFAULT_LISTS)
     parser.add_argument("--calls", default=",".join(CALLS), help="comma-separated RPCs")
     parser.add_argument("--reload-after", type=float, default=4, help="seconds into the run")
-    parser.add_argument("--no-uncached", action="store_true", help="skip the cache-off runs")
+    parser.add_argument(
+        "--no-uncached",
+        action="store_true",
+        help="skip the reference runs (result cache off, audit trail off)",
+    )
     parser.add_argument(
         "--half-nice",
         type=int,
@@ -695,16 +700,21 @@ def main() -> int:
         finally:
             stop(service.proc)
 
-        if not args.no_uncached and "ScreenParty" in calls:
-            service = start_service(
-                args,
-                redis.url,
-                {"SCREENING_REDIS_PREFIX": prefix, "SCREENING_RESULT_CACHE_TTL_SECONDS": "0"},
-            )
+        # For reference, ScreenParty without the result cache (every call runs the matcher),
+        # and without the audit trail (what recording every screening costs).
+        references = [
+            ("result cache off", "cache_off", {"SCREENING_RESULT_CACHE_TTL_SECONDS": "0"}),
+            ("audit trail off", "audit_off", {"SCREENING_AUDIT_ENABLED": "false"}),
+        ]
+        for label, key, env in (
+            references if not args.no_uncached and "ScreenParty" in calls else []
+        ):
+            service = start_service(args, redis.url, {"SCREENING_REDIS_PREFIX": prefix, **env})
             try:
-                pair = alternate(loader, args, "result cache off", "ScreenParty", ceiling, service)
+                loader.run("warm-up", "ScreenParty", service.target, service.pids(), duration=5)
+                pair = alternate(loader, args, label, "ScreenParty", ceiling, service)
                 failed += pair.summary(pair.service).errors
-                results["cache_off"] = report_pair(pair)
+                results[key] = report_pair(pair)
             finally:
                 stop(service.proc)
     finally:
