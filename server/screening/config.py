@@ -131,7 +131,10 @@ class Settings(BaseSettings):
         None, description="CA for client certificates: set, mutual TLS is required"
     )
     max_message_bytes: int = Field(
-        4 * 1024 * 1024, gt=0, description="Largest gRPC message accepted or sent"
+        4 * 1024 * 1024,
+        gt=0,
+        description="Largest gRPC message accepted (larger: INVALID_ARGUMENT naming `request`; "
+        "past 4 times this, gRPC's RESOURCE_EXHAUSTED) or sent",
     )
     max_stream_items: int = Field(
         1_000_000, gt=0, description="Most items in one ScreenParties stream"

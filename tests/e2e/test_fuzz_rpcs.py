@@ -206,9 +206,37 @@ def test_many_long_bad_values_still_come_back_as_invalid_argument(stub):
             _check("long", exc, frozenset())
         else:
             raise AssertionError("accepted an invalid request")
-    # Past the message size limit gRPC itself refuses, before any handler runs.
-    huge = pb.ScreenShipmentRequest(parties=[party] * 20)
+
+
+def test_a_message_over_the_size_limit_is_invalid_argument_naming_request(stub):
+    """Over SCREENING_MAX_MESSAGE_BYTES (4 MiB here): INVALID_ARGUMENT naming `request`, for
+    a unary call and for one item of a ScreenParties stream (the stream goes on); only past
+    four times the limit does gRPC itself refuse, with RESOURCE_EXHAUSTED."""
+    big = "x" * 1000
+    party = pb.Party(name="Big Request", aliases=[big] * 1200)  # about 1.2 MB
+    over = pb.ScreenShipmentRequest(parties=[party] * 4)  # about 4.8 MB
+    assert 4 * 1024 * 1024 < over.ByteSize() < 16 * 1024 * 1024
     with pytest.raises(grpc.RpcError) as refused:
-        stub.ScreenShipment(huge, timeout=30)
-    assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert "larger than max" in (refused.value.details() or "")
+        stub.ScreenShipment(over, timeout=30)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    _check("ScreenShipment", refused.value, frozenset())
+    bad = error_details_pb2.BadRequest()
+    rpc_status.from_call(refused.value).details[0].Unpack(bad)  # type: ignore[arg-type, union-attr]
+    assert [v.field for v in bad.field_violations] == ["request"]
+    assert "larger than the 4194304 allowed" in bad.field_violations[0].description
+
+    huge_party = pb.Party(name="Big Request", aliases=[big] * 4500)  # about 4.5 MB
+    items = [
+        pb.ScreenPartiesRequest(request=pb.ScreenPartyRequest(party=pb.Party(name="Ann Smith"))),
+        pb.ScreenPartiesRequest(request=pb.ScreenPartyRequest(party=huge_party)),
+        pb.ScreenPartiesRequest(request=pb.ScreenPartyRequest(party=pb.Party(name="Bo Lee"))),
+    ]
+    answers = list(stub.ScreenParties(iter(items), timeout=60))
+    assert [a.index for a in answers] == [0, 1, 2]
+    assert answers[0].HasField("response") and answers[2].HasField("response")
+    assert answers[1].error.field_violations[0].field == "request"
+
+    past = pb.ScreenShipmentRequest(parties=[party] * 14)  # about 17 MB: past 4 x 4 MiB
+    with pytest.raises(grpc.RpcError) as transport:
+        stub.ScreenShipment(past, timeout=30)
+    assert transport.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED

@@ -19,6 +19,7 @@ import grpc
 from google.rpc import code_pb2
 
 from screening.api.errors import bounded
+from screening.api.message_size import Oversized
 from screening.api.validation import Violations
 from screening.audit.trail import AuditUnavailable
 from screening.v1 import screening_pb2 as pb
@@ -57,6 +58,8 @@ def answer(
     context: grpc.aio.ServicerContext | None = None,
 ) -> pb.ScreenPartiesResponse:
     errors = Violations()
+    if isinstance(item, Oversized):
+        return item_error(position, item.violations())
     if position >= servicer.settings.max_stream_items:
         errors.add(
             "request",

@@ -17,6 +17,7 @@ from grpc_health.v1 import _async as health_aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from screening.api.cache import ResultCache
+from screening.api.message_size import TRANSPORT_FACTOR, MessageSizeInterceptor
 from screening.api.reflection import enable_reflection
 from screening.api.servicer import ScreeningServicer
 from screening.api.trust_runtime import TrustRuntime
@@ -44,7 +45,8 @@ MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 def server_options(max_message_bytes: int = MAX_MESSAGE_BYTES) -> list[tuple[str, int]]:
     return [
         ("grpc.so_reuseport", 1),
-        ("grpc.max_receive_message_length", max_message_bytes),
+        # Up to this, a request over the limit gets INVALID_ARGUMENT (api/message_size.py).
+        ("grpc.max_receive_message_length", max_message_bytes * TRANSPORT_FACTOR),
         ("grpc.max_send_message_length", max_message_bytes),
         ("grpc.keepalive_time_ms", 60_000),
         ("grpc.http2.max_pings_without_data", 0),
@@ -80,7 +82,13 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
     # Audit trail, accept-list, monitoring, tokens and rate limits, TLS (api/trust_runtime.py).
     trust = TrustRuntime.for_worker(settings, redis_url)
     server = grpc.aio.server(
-        interceptors=[GrpcMetricsInterceptor(), *trust.interceptors],
+        interceptors=[
+            GrpcMetricsInterceptor(),
+            *trust.interceptors,
+            MessageSizeInterceptor(
+                settings.max_message_bytes, frozenset({f"/{SERVICE_NAME}/ScreenParties"})
+            ),
+        ],
         options=server_options(settings.max_message_bytes),
     )
     servicer = ScreeningServicer(holder, settings, store, cache, trust=trust.trust)

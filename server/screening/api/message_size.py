@@ -1,0 +1,113 @@
+"""Requests over the message size limit answered INVALID_ARGUMENT naming `request`.
+
+gRPC's own limit refuses a large message before any handler runs, with RESOURCE_EXHAUSTED and
+no field named. So the transport limit is set at TRANSPORT_FACTOR times the configured one (a
+hard cap that still bounds memory), and between the two the request deserializer hands over
+an `Oversized` marker instead of decoding: a unary call is answered INVALID_ARGUMENT, and an
+item of the ScreenParties stream gets its own ItemError (api/batch.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+
+from screening.api.errors import abort_invalid
+from screening.api.validation import Violations
+
+# The transport refuses (RESOURCE_EXHAUSTED) only past this multiple of the configured limit.
+TRANSPORT_FACTOR = 4
+
+
+class Oversized:
+    """Stands in for a request message larger than the limit (never decoded)."""
+
+    __slots__ = ("limit", "size")
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size, self.limit = size, limit
+
+    def violations(self, field: str = "request") -> Violations:
+        return Violations(
+            [(field, f"message of {self.size} bytes is larger than the {self.limit} allowed")]
+        )
+
+
+def _checked(deserialize: Callable[[bytes], Any] | None, limit: int) -> Callable[[bytes], Any]:
+    def checked(data: bytes) -> Any:
+        if len(data) > limit:
+            return Oversized(len(data), limit)
+        return deserialize(data) if deserialize is not None else data
+
+    return checked
+
+
+def _refuse_oversized(behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    async def unary_request(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        if type(request) is Oversized:
+            await abort_invalid(context, request.violations())
+        return await behavior(request, context)
+
+    return unary_request
+
+
+def _refuse_oversized_stream(behavior: Callable[..., Any]) -> Callable[..., Any]:
+    async def unary_request(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        if type(request) is Oversized:
+            await abort_invalid(context, request.violations())
+        async for response in behavior(request, context):
+            yield response
+
+    return unary_request
+
+
+class MessageSizeInterceptor(grpc.aio.ServerInterceptor):
+    """`item_checked`: methods with streamed requests whose handler answers an Oversized item
+    itself; other streamed-request methods keep gRPC's own limit only."""
+
+    def __init__(self, limit: int, item_checked: frozenset[str] = frozenset()) -> None:
+        self.limit = limit
+        self.item_checked = item_checked
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return handler
+        method = handler_call_details.method
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = self._wrap(handler, method in self.item_checked)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+    def _wrap(self, handler: grpc.RpcMethodHandler, item_checked: bool) -> grpc.RpcMethodHandler:
+        deserialize = _checked(handler.request_deserializer, self.limit)
+        serialize = handler.response_serializer
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                _refuse_oversized(handler.unary_unary), deserialize, serialize
+            )
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                _refuse_oversized_stream(handler.unary_stream), deserialize, serialize
+            )
+        # Streamed requests: each item is checked where it is answered.
+        if not item_checked:
+            return handler
+        if handler.stream_unary:
+            return grpc.stream_unary_rpc_method_handler(
+                handler.stream_unary, deserialize, serialize
+            )
+        if handler.stream_stream:
+            return grpc.stream_stream_rpc_method_handler(
+                handler.stream_stream, deserialize, serialize
+            )
+        return handler
