@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from screening.client_access import ClientAccess, add_access_flags
 from screening.config import Settings
 
 if TYPE_CHECKING:
@@ -200,19 +201,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
         show=args.show,
         lists_dir=args.lists_dir,
         loss_sample=args.loss_sample if args.lists_dir else 0,
+        access=ClientAccess.from_args(args),
     )
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    import grpc
     from google.protobuf.json_format import MessageToDict
 
     from screening.v1 import screening_pb2 as pb
     from screening.v1 import screening_pb2_grpc as pb_grpc
 
-    with grpc.insecure_channel(args.target) as channel:
+    access = ClientAccess.from_args(args)
+    with access.channel(args.target) as channel:
         stub = pb_grpc.ScreeningServiceStub(channel)
-        response = stub.GetDataStatus(pb.GetDataStatusRequest(), timeout=10)
+        response = stub.GetDataStatus(
+            pb.GetDataStatusRequest(), timeout=10, metadata=access.metadata
+        )
     print(json.dumps(MessageToDict(response), indent=2))
     return 0
 
@@ -306,10 +310,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--loss-sample", type=int, default=40, help="screening cases for the loss measure"
     )
     evaluate.add_argument("--show", type=int, default=10, help="failures printed per set")
+    add_access_flags(evaluate)
     evaluate.set_defaults(func=cmd_eval)
 
     status = sub.add_parser("status", help="print GetDataStatus of a running server")
     status.add_argument("--target", default="127.0.0.1:50051")
+    add_access_flags(status)
     status.set_defaults(func=cmd_status)
 
     from screening.trust_cli import add_commands

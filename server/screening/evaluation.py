@@ -19,6 +19,7 @@ from typing import Any
 
 import grpc
 
+from screening.client_access import ClientAccess
 from screening.v1 import screening_pb2 as pb
 from screening.v1 import screening_pb2_grpc as pb_grpc
 
@@ -103,10 +104,12 @@ async def _run_cases(
 
 
 async def evaluate(
-    cases: list[dict[str, Any]], target: str, concurrency: int
+    cases: list[dict[str, Any]], target: str, concurrency: int, access: ClientAccess | None = None
 ) -> dict[str, SetStats]:
     stats: dict[str, SetStats] = defaultdict(SetStats)
-    async with grpc.aio.insecure_channel(target) as channel:
+    access = access or ClientAccess()
+    metadata = access.metadata
+    async with access.aio_channel(target) as channel:
         stub = pb_grpc.ScreeningServiceStub(channel)
 
         async def handle(case: dict[str, Any]) -> None:
@@ -118,7 +121,9 @@ async def evaluate(
             try:
                 if "query" in case:
                     response = await stub.ScreenParty(
-                        pb.ScreenPartyRequest(party=party_from_case(case["query"])), timeout=30
+                        pb.ScreenPartyRequest(party=party_from_case(case["query"])),
+                        timeout=30,
+                        metadata=metadata,
                     )
                     st.latencies_ms.append((time.perf_counter() - started) * 1000)
                     _score_screening(case, response, st)
@@ -128,6 +133,7 @@ async def evaluate(
                             left=party_from_case(case["left"]), right=party_from_case(case["right"])
                         ),
                         timeout=30,
+                        metadata=metadata,
                     )
                     st.latencies_ms.append((time.perf_counter() - started) * 1000)
                     _score_pair(case, response, st)
@@ -330,13 +336,14 @@ def run_evaluation(
     lists_dir: Path | None = None,
     loss_sample: int = 0,
     threshold: float = 0.8,
+    access: ClientAccess | None = None,
 ) -> int:
     cases = load_cases(directory)
     if not cases:
         print(f"no *.jsonl cases in {directory}")
         return 1
     started = time.perf_counter()
-    stats = asyncio.run(evaluate(cases, target, concurrency))
+    stats = asyncio.run(evaluate(cases, target, concurrency, access))
     summary = summarize(stats)
     print(f"{len(cases)} cases against {target} in {time.perf_counter() - started:.1f}s\n")
     print_report(summary, stats, show)

@@ -5,6 +5,7 @@ identity written into the audit trail."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -253,3 +254,29 @@ def test_mutual_tls_without_tokens_records_the_certificate_name(
         assert mine and mine[0]["client"] == "cn:trade-gateway", mine
     finally:
         svc.stop()
+
+
+def test_status_command_reaches_a_secured_service(secured, pki):
+    """`screening status` with the CA, the client certificate and a token from the
+    environment; without the token the service refuses it."""
+    args = [
+        sys.executable,
+        "-m",
+        "screening.cli",
+        "status",
+        "--target",
+        secured.target,
+        "--ca-file",
+        str(pki["ca"]),
+        "--cert-file",
+        str(pki["client_cert"]),
+        "--key-file",
+        str(pki["client_key"]),
+    ]
+    env = {**os.environ, "SCREENING_TOKEN": TOKENS["trade"]}
+    ok = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["sources"][0]["source"] == "un"
+    env.pop("SCREENING_TOKEN")
+    refused = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0 and "UNAUTHENTICATED" in refused.stderr
