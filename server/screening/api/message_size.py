@@ -16,6 +16,7 @@ import grpc
 
 from screening.api.errors import abort_invalid
 from screening.api.validation import Violations
+from screening.interceptors import HandlerWrapper
 
 # The transport refuses (RESOURCE_EXHAUSTED) only past this multiple of the configured limit.
 TRANSPORT_FACTOR = 4
@@ -63,30 +64,17 @@ def _refuse_oversized_stream(behavior: Callable[..., Any]) -> Callable[..., Any]
     return unary_request
 
 
-class MessageSizeInterceptor(grpc.aio.ServerInterceptor):
+class MessageSizeInterceptor(HandlerWrapper):
     """`item_checked`: methods with streamed requests whose handler answers an Oversized item
     itself; other streamed-request methods keep gRPC's own limit only."""
 
     def __init__(self, limit: int, item_checked: frozenset[str] = frozenset()) -> None:
+        super().__init__()
         self.limit = limit
         self.item_checked = item_checked
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return handler
-        method = handler_call_details.method
-        cached = self._wrapped.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
-        wrapped = self._wrap(handler, method in self.item_checked)
-        self._wrapped[method] = (handler, wrapped)
-        return wrapped
+    def wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        return self._wrap(handler, method in self.item_checked)
 
     def _wrap(self, handler: grpc.RpcMethodHandler, item_checked: bool) -> grpc.RpcMethodHandler:
         deserialize = _checked(handler.request_deserializer, self.limit)

@@ -16,11 +16,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
 
+from screening.interceptors import HandlerWrapper
 from screening.observability.metrics import (
     GRPC_HANDLED,
     GRPC_HANDLING_SECONDS,
@@ -224,27 +225,11 @@ def _wrap_stream_response(behavior: Callable[..., Any], m: _MethodMetrics, strea
     return behavior  # synchronous streaming handlers are not used by this service
 
 
-class GrpcMetricsInterceptor(grpc.aio.ServerInterceptor):
+class GrpcMetricsInterceptor(HandlerWrapper):
     """Standard gRPC server metrics for every registered method (unknown methods pass)."""
 
-    def __init__(self) -> None:
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return handler
-        method = handler_call_details.method
-        cached = self._wrapped.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
-        wrapped = wrap_handler(handler, method)
-        self._wrapped[method] = (handler, wrapped)
-        return wrapped
+    def wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        return wrap_handler(handler, method)
 
 
 def wrap_handler(handler: grpc.RpcMethodHandler, full_method: str) -> grpc.RpcMethodHandler:
