@@ -13,19 +13,30 @@ import grpc
 
 @dataclass(frozen=True)
 class ClientAccess:
+    """Without `ca_file`: plaintext. `server_name`: the name to check the server's
+    certificate against when it does not cover the address dialled."""
+
     ca_file: Path | None = None
     cert_file: Path | None = None
     key_file: Path | None = None
     token: str = ""
+    server_name: str = ""
+
+    def __post_init__(self) -> None:
+        if bool(self.cert_file) != bool(self.key_file):
+            # gRPC aborts the process on a key without its certificate (or the reverse).
+            raise ValueError("a client certificate needs both its certificate and key files")
+        if self.cert_file and not self.ca_file:
+            raise ValueError("a client certificate needs the CA of the server's certificate")
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ClientAccess:
-        if bool(args.cert_file) != bool(args.key_file):
-            # gRPC aborts the process on a key without its certificate (or the reverse).
-            raise SystemExit("--cert-file and --key-file go together")
-        if args.cert_file and not args.ca_file:
-            raise SystemExit("--cert-file needs --ca-file (the CA of the server's certificate)")
-        return cls(args.ca_file, args.cert_file, args.key_file, os.environ.get(args.token_env, ""))
+        try:
+            return cls(
+                args.ca_file, args.cert_file, args.key_file, os.environ.get(args.token_env, "")
+            )
+        except ValueError as exc:
+            raise SystemExit(f"{exc} (--ca-file, --cert-file, --key-file)") from exc
 
     def credentials(self) -> grpc.ChannelCredentials | None:
         """None: plaintext."""
@@ -41,17 +52,21 @@ class ClientAccess:
     def metadata(self) -> tuple[tuple[str, str], ...]:
         return (("authorization", f"Bearer {self.token}"),) if self.token else ()
 
+    @property
+    def options(self) -> list[tuple[str, str]]:
+        return [("grpc.ssl_target_name_override", self.server_name)] if self.server_name else []
+
     def channel(self, target: str) -> grpc.Channel:
         credentials = self.credentials()
         if credentials is None:
             return grpc.insecure_channel(target)
-        return grpc.secure_channel(target, credentials)
+        return grpc.secure_channel(target, credentials, self.options)
 
     def aio_channel(self, target: str) -> grpc.aio.Channel:
         credentials = self.credentials()
         if credentials is None:
             return grpc.aio.insecure_channel(target)
-        return grpc.aio.secure_channel(target, credentials)
+        return grpc.aio.secure_channel(target, credentials, self.options)
 
 
 def add_access_flags(parser: argparse.ArgumentParser) -> None:

@@ -19,34 +19,32 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from screening.client_access import ClientAccess
+
 TIMEOUT_SECONDS = 3.0
 
 
-def _channel(target: str, env: Mapping[str, str]) -> grpc.Channel:
+def _access(env: Mapping[str, str]) -> ClientAccess:
+    token = env.get("SCREENING_HEALTHCHECK_TOKEN", "")
     if not env.get("SCREENING_TLS_CERT_FILE"):
-        return grpc.insecure_channel(target)
+        return ClientAccess(token=token)
     ca = env.get("SCREENING_HEALTHCHECK_CA_FILE")
     if not ca:
         raise HealthcheckConfigError(
             "the server serves TLS: set SCREENING_HEALTHCHECK_CA_FILE to the CA of its certificate"
         )
-    cert, key = (
-        env.get("SCREENING_HEALTHCHECK_CERT_FILE"),
-        env.get("SCREENING_HEALTHCHECK_KEY_FILE"),
-    )
-    if bool(cert) != bool(key):
-        # gRPC aborts the process on a key without its certificate (or the reverse).
-        raise HealthcheckConfigError(
-            "a client certificate needs both SCREENING_HEALTHCHECK_CERT_FILE and _KEY_FILE"
+    cert = env.get("SCREENING_HEALTHCHECK_CERT_FILE")
+    key = env.get("SCREENING_HEALTHCHECK_KEY_FILE")
+    try:
+        return ClientAccess(
+            Path(ca),
+            Path(cert) if cert else None,
+            Path(key) if key else None,
+            token,
+            env.get("SCREENING_HEALTHCHECK_SERVER_NAME", ""),
         )
-    credentials = grpc.ssl_channel_credentials(
-        root_certificates=Path(ca).read_bytes(),
-        private_key=Path(key).read_bytes() if key else None,
-        certificate_chain=Path(cert).read_bytes() if cert else None,
-    )
-    name = env.get("SCREENING_HEALTHCHECK_SERVER_NAME")
-    options = [("grpc.ssl_target_name_override", name)] if name else []
-    return grpc.secure_channel(target, credentials, options)
+    except ValueError as exc:
+        raise HealthcheckConfigError(f"{exc} (SCREENING_HEALTHCHECK_CERT_FILE, _KEY_FILE)") from exc
 
 
 class HealthcheckConfigError(Exception):
@@ -56,12 +54,12 @@ class HealthcheckConfigError(Exception):
 def check(target: str, service: str = "", env: Mapping[str, str] | None = None) -> bool:
     env = os.environ if env is None else env
     try:
-        channel = _channel(target, env)
+        access = _access(env)
+        channel = access.channel(target)
     except (HealthcheckConfigError, OSError) as exc:
         print(f"unhealthy: {exc}", file=sys.stderr)
         return False
-    token = env.get("SCREENING_HEALTHCHECK_TOKEN")
-    metadata = (("authorization", f"Bearer {token}"),) if token else ()
+    metadata = access.metadata
     with channel:
         try:
             reply = health_pb2_grpc.HealthStub(channel).Check(
