@@ -23,6 +23,7 @@ from screening.api.servicer import ScreeningServicer
 from screening.api.trust_runtime import TrustRuntime
 from screening.config import Settings
 from screening.index.holder import IndexHolder, LoadedIndex
+from screening.interceptors import WrappingRegistrar
 from screening.observability.grpc_metrics import GrpcMetricsInterceptor
 from screening.observability.metrics import (
     flush_buffered,
@@ -81,20 +82,27 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
 
     # Audit trail, accept-list, monitoring, tokens and rate limits, TLS (api/trust_runtime.py).
     trust = TrustRuntime.for_worker(settings, redis_url)
-    server = grpc.aio.server(
-        interceptors=[
-            GrpcMetricsInterceptor(),
-            *trust.interceptors,
-            MessageSizeInterceptor(
-                settings.max_message_bytes, frozenset({f"/{SERVICE_NAME}/ScreenParties"})
-            ),
-        ],
-        options=server_options(settings.max_message_bytes),
+    metrics = GrpcMetricsInterceptor()
+    size_check = MessageSizeInterceptor(
+        settings.max_message_bytes, frozenset({f"/{SERVICE_NAME}/ScreenParties"})
     )
+    registrar: Any
+    if trust.interceptors:
+        # Per-call checks (tokens) run as interceptors, between the metrics (which count
+        # what they refuse) and the size check.
+        server = grpc.aio.server(
+            interceptors=[metrics, *trust.interceptors, size_check],
+            options=server_options(settings.max_message_bytes),
+        )
+        registrar = server
+    else:
+        # Nothing to check per call: handlers are wrapped once, as they are registered.
+        server = grpc.aio.server(options=server_options(settings.max_message_bytes))
+        registrar = WrappingRegistrar(server, [metrics, size_check])
     servicer = ScreeningServicer(holder, settings, store, cache, trust=trust.trust)
-    screening_pb2_grpc.add_ScreeningServiceServicer_to_server(servicer, server)
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    enable_reflection(server, SERVICE_NAME)
+    screening_pb2_grpc.add_ScreeningServiceServicer_to_server(servicer, registrar)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, registrar)
+    enable_reflection(registrar, SERVICE_NAME)
     address = f"{settings.host}:{settings.port}"
     if trust.credentials is not None:
         server.add_secure_port(address, trust.credentials)

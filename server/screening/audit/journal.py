@@ -65,11 +65,14 @@ class Segment:
         return self.base + self.size
 
 
-@dataclass
-class Line:
-    seq: int
-    data: bytes
-    end: int  # absolute offset after the line
+@dataclass(slots=True)
+class Lines:
+    """Complete journal lines read from the cursor: their seqs and their text (without the
+    newline), in order, and the offset just after the last line looked at."""
+
+    seqs: list[int]
+    data: list[bytes]
+    end: int
 
 
 @dataclass
@@ -83,6 +86,7 @@ class WriterJournal:
     acked_seq: int = 0  # highest seq the Redis stream is known to hold
     own: bool = False
     synced: bool = False  # acked_seq has been read from Redis (adopted journals)
+    _prefix: bytes = b""
 
     @property
     def written(self) -> int:
@@ -92,10 +96,10 @@ class WriterJournal:
     def unshipped(self) -> int:
         return self.written - self.cursor
 
-    def read(self, max_lines: int, max_bytes: int) -> tuple[list[Line], int]:
-        """Complete lines from the cursor, and the offset just after the last line looked at
-        (unreadable lines are skipped, and logged)."""
-        lines: list[Line] = []
+    def read(self, max_lines: int, max_bytes: int) -> Lines:
+        """Complete lines from the cursor (unreadable lines are skipped, and logged)."""
+        seqs: list[int] = []
+        data: list[bytes] = []
         position = self.cursor
         budget = max_bytes
         for segment in self.segments:
@@ -106,6 +110,17 @@ class WriterJournal:
                 handle.seek(start)
                 chunk = handle.read(max(0, min(budget, segment.size - start)))
             reached_end = start + len(chunk) >= segment.size
+            if self.own:
+                run = self._consecutive(chunk, max_lines - len(seqs))
+                if run is not None:
+                    run_seqs, run_data, consumed = run
+                    seqs += run_seqs
+                    data += run_data
+                    position += consumed
+                    budget -= consumed
+                    if len(seqs) >= max_lines or budget <= 0:
+                        return Lines(seqs, data, position)
+                    chunk = chunk[consumed:]
             for raw in chunk.splitlines(keepends=True):
                 if not raw.endswith(b"\n"):
                     if reached_end and not self.own and segment is self.segments[-1]:
@@ -119,29 +134,59 @@ class WriterJournal:
                 position += len(raw)
                 budget -= len(raw)
                 try:
-                    seq = _SEQ_DECODER.decode(raw).seq
-                except msgspec.DecodeError:
+                    seq = self._seq_of(raw)
+                except (msgspec.DecodeError, ValueError):
                     log.error(
                         "audit journal line unreadable; skipped",
                         extra={"writer": self.writer, "segment": segment.path.name},
                     )
                     continue
-                lines.append(Line(seq, raw.rstrip(b"\n"), position))
-                if len(lines) >= max_lines or budget <= 0:
-                    return lines, position
+                seqs.append(seq)
+                data.append(raw.rstrip(b"\n"))
+                if len(seqs) >= max_lines or budget <= 0:
+                    return Lines(seqs, data, position)
             if position < segment.end or budget <= 0:
                 break
-        return lines, position
+        return Lines(seqs, data, position)
+
+    def _consecutive(self, chunk: bytes, room: int) -> tuple[list[int], list[bytes], int] | None:
+        """The complete lines at the head of `chunk` (at most `room`) when their seqs run one
+        by one, as this process's own appends do: only the first and last are parsed. None
+        when they do not (the line-by-line reading then sorts it out)."""
+        cut = chunk.rfind(b"\n")
+        if cut < 0 or room <= 0:
+            return None
+        data = chunk[:cut].split(b"\n")
+        if len(data) > room:
+            del data[room:]
+        try:
+            first, last = self._seq_of(data[0]), self._seq_of(data[-1])
+        except (msgspec.DecodeError, ValueError):
+            return None
+        if last - first != len(data) - 1:
+            return None
+        return list(range(first, last + 1)), data, sum(map(len, data)) + len(data)
+
+    def _seq_of(self, raw: bytes) -> int:
+        """A line's seq. The journal writes `writer` and `seq` first, so the number is read
+        after that known prefix; any other line is decoded whole."""
+        prefix = self._prefix
+        if not prefix:
+            prefix = self._prefix = b'{"writer":' + _ENCODER.encode(self.writer) + b',"seq":'
+        if raw.startswith(prefix):
+            start = len(prefix)
+            return int(raw[start : raw.index(b",", start)])
+        return _SEQ_DECODER.decode(raw).seq
 
     def first_seq(self) -> int:
         """The seq of the oldest line kept (0: none)."""
         saved = self.cursor
         self.cursor = self.segments[0].base if self.segments else 0
         try:
-            lines, _ = self.read(1, 64 * 1024)
+            lines = self.read(1, 64 * 1024)
         finally:
             self.cursor = saved
-        return lines[0].seq if lines else 0
+        return lines.seqs[0] if lines.seqs else 0
 
 
 class Journal:

@@ -28,18 +28,25 @@ from screening.store.keys import Keys
 
 log = logging.getLogger(__name__)
 
+# ARGV: writer, the seq the writer believes Redis holds, the batch's seqs (space-separated)
+# and its records (one JSON line each, in the same order): one string each, so a batch of
+# hundreds of records is four arguments to encode rather than two per record.
 APPEND_SCRIPT = """
 local held = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 if held < tonumber(ARGV[2]) then
   return {0, held}
 end
 local top = held
-for i = 3, #ARGV, 2 do
-  local seq = tonumber(ARGV[i])
+local lines = ARGV[4]
+local start = 1
+for text in string.gmatch(ARGV[3], '%d+') do
+  local stop = string.find(lines, '\\n', start, true) or (#lines + 1)
+  local seq = tonumber(text)
   if seq > top then
-    redis.call('XADD', KEYS[1], '*', 'r', ARGV[i + 1])
+    redis.call('XADD', KEYS[1], '*', 'r', string.sub(lines, start, stop - 1))
     top = seq
   end
+  start = stop + 1
 end
 if top > held then
   redis.call('HSET', KEYS[2], ARGV[1], top)
@@ -160,19 +167,29 @@ class AuditTrail:
     async def _ship(self, journal: WriterJournal) -> None:
         if not journal.synced:
             # An adopted journal: Redis says how far its dead writer got.
-            _, held = await self._script(keys=[self.stream, self.writers], args=[journal.writer, 0])
+            _, held = await self._script(
+                keys=[self.stream, self.writers], args=[journal.writer, 0, "", ""]
+            )
             journal.acked_seq, journal.synced = int(held), True
         checked = False
         while True:
             written = journal.written
-            lines, end = journal.read(BATCH_RECORDS, BATCH_BYTES)
-            fresh = [line for line in lines if line.seq > journal.acked_seq]
+            lines = journal.read(BATCH_RECORDS, BATCH_BYTES)
+            end = lines.end
+            # Records Redis already holds (a batch sent again) are left out.
+            skip = 0
+            while skip < len(lines.seqs) and lines.seqs[skip] <= journal.acked_seq:
+                skip += 1
+            fresh = len(lines.seqs) - skip
             if not fresh and (checked or not journal.own):
                 journal.cursor = end
                 return
-            args: list[Any] = [journal.writer, journal.acked_seq]
-            for line in fresh:
-                args += [line.seq, line.data]
+            args = [
+                journal.writer,
+                journal.acked_seq,
+                " ".join(map(str, lines.seqs[skip:])),
+                b"\n".join(lines.data[skip:]),
+            ]
             status, held = await self._script(keys=[self.stream, self.writers], args=args)
             checked = True
             if int(status) == 0:
@@ -180,8 +197,8 @@ class AuditTrail:
                 continue
             journal.acked_seq = int(held)
             journal.cursor = end
-            self.shipped += len(fresh)
-            if not lines or end >= written:
+            self.shipped += fresh
+            if not lines.seqs or end >= written:
                 # Caught up with what was written before this read: records written since
                 # wait for the next wake and its linger, so that under load a call ships a
                 # linger's worth of records rather than the few that arrived during the last.

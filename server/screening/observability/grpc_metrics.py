@@ -6,7 +6,7 @@ dashboards query: `grpc_type` is unary, client_stream, server_stream or bidi_str
 
 The interceptor wraps each method handler once and caches the wrapper with its label
 children resolved; counters are buffered in the worker (flushed every second), so a call
-costs a few integer additions and one histogram observation.
+costs a few integer additions and a bucket count (histograms are buffered the same way).
 Aborted calls (`context.abort`) count under their status code, cancelled ones under Canceled
 (DeadlineExceeded when the deadline passed), and unhandled exceptions under Unknown.
 """
@@ -30,6 +30,7 @@ from screening.observability.metrics import (
     GRPC_STARTED,
     BufferedCount,
     buffered,
+    buffered_histogram,
 )
 
 # grpc.StatusCode -> the Go name used as `grpc_code` (codes.Code.String() in grpc-go).
@@ -83,7 +84,7 @@ class _MethodMetrics:
         self.started = buffered(GRPC_STARTED.labels(*self._labels))
         self.received = buffered(GRPC_MSG_RECEIVED.labels(*self._labels))
         self.sent = buffered(GRPC_MSG_SENT.labels(*self._labels))
-        self.handling = GRPC_HANDLING_SECONDS.labels(*self._labels)
+        self.handling = buffered_histogram(GRPC_HANDLING_SECONDS.labels(*self._labels))
         self._handled: dict[str, BufferedCount] = {}
 
     def handled(self, code: str, started: float) -> None:
