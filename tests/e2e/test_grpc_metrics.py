@@ -1,5 +1,6 @@
-"""The gRPC metrics interceptor on a real grpc.aio server: unary, client, server and bidi
-streams (generator and context.read/write styles), aborted calls, handler exceptions,
+"""The gRPC metrics on a real grpc.aio server (as an interceptor, and wrapped at
+registration): unary, client, server and bidi streams (generator and context.read/write
+styles), aborted calls, handler exceptions,
 cancelled calls and expired deadlines, counted with the go-grpc-prometheus names and labels.
 
 The server runs in this process, so the samples are read from prometheus_client's registry.
@@ -14,6 +15,7 @@ import grpc
 import pytest
 from prometheus_client import REGISTRY
 
+from screening.interceptors import WrappingRegistrar
 from screening.observability.grpc_metrics import GrpcMetricsInterceptor
 from screening.observability.metrics import flush_buffered
 from tests.conftest import free_port
@@ -73,10 +75,22 @@ HANDLERS = {
 }
 
 
-@pytest.fixture(scope="module")
-async def channel() -> AsyncIterator[grpc.aio.Channel]:
-    server = grpc.aio.server(interceptors=[GrpcMetricsInterceptor()])
-    server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(SERVICE, HANDLERS)])
+# The metrics as an interceptor, and wrapped at registration (generic and registered
+# method handlers), as the service does when no per-call interceptor is configured.
+@pytest.fixture(scope="module", params=["interceptor", "registrar-generic", "registrar-registered"])
+async def channel(request: pytest.FixtureRequest) -> AsyncIterator[grpc.aio.Channel]:
+    if request.param == "interceptor":
+        server = grpc.aio.server(interceptors=[GrpcMetricsInterceptor()])
+        server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(SERVICE, HANDLERS)])
+    else:
+        server = grpc.aio.server()
+        registrar = WrappingRegistrar(server, [GrpcMetricsInterceptor()])
+        if request.param == "registrar-generic":
+            registrar.add_generic_rpc_handlers(
+                [grpc.method_handlers_generic_handler(SERVICE, HANDLERS)]
+            )
+        else:
+            registrar.add_registered_method_handlers(SERVICE, HANDLERS)
     port = free_port()
     server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()

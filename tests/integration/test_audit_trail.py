@@ -9,14 +9,15 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
 from screening.audit.export import export
-from screening.audit.journal import Journal, JournalUnavailable
-from screening.audit.records import AuditRecord, request_sha256
+from screening.audit.journal import Journal, JournalUnavailable, WriterJournal
+from screening.audit.records import AuditRecord, now_iso, request_sha256
 from screening.audit.trail import AuditTrail, audit_stream_key
 from screening.store.connection import connect_async
 from screening.store.keys import Keys
@@ -165,3 +166,68 @@ async def _until(check, within: float = 15.0) -> None:  # type: ignore[no-untype
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.1)
+
+
+def test_request_hash_is_remembered_per_message_not_per_bytes_alone():
+    # The digest is kept by message type and serialization: the same bytes of another
+    # message type, or a changed field, get their own digest.
+    party = pb.ScreenPartyRequest(party=pb.Party(name="Ivan Petrov"), client_ref="r1")
+    first = request_sha256(party)
+    assert request_sha256(pb.ScreenPartyRequest.FromString(party.SerializeToString())) == first
+    party.client_ref = "r2"
+    assert request_sha256(party) != first
+    # Field 1 is a string in both; the same bytes mean `entity_id` in one, `shipment_ref` in
+    # the other, and their canonical JSON (so their digests) differ.
+    entity = pb.GetEntityRequest(entity_id="x")
+    shipment = pb.ScreenShipmentRequest.FromString(entity.SerializeToString())
+    assert shipment.shipment_ref == "x"
+    assert request_sha256(entity) != request_sha256(shipment)
+
+
+def test_record_time_is_the_iso_form_to_the_millisecond():
+    before = dt.datetime.now(dt.UTC)
+    text = now_iso()
+    after = dt.datetime.now(dt.UTC)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", text)
+    when = dt.datetime.fromisoformat(text)
+    assert before - dt.timedelta(milliseconds=1) <= when <= after
+
+
+def test_journal_read_gives_seqs_and_lines_in_order(tmp_path):
+    j = journal(tmp_path)
+    for i in range(7):
+        j.append(record(i))
+    own = j.own
+    lines = own.read(5, 10**6)
+    assert lines.seqs == [1, 2, 3, 4, 5]
+    assert [json.loads(d)["screening_id"] for d in lines.data] == [f"s{i:05d}" for i in range(5)]
+    own.cursor = lines.end
+    rest = own.read(100, 10**6)
+    assert rest.seqs == [6, 7] and rest.end == own.written
+    # A byte budget that cuts a line leaves it for the next read.
+    own.cursor = 0
+    cut = own.read(100, len(lines.data[0]) + 5)
+    assert cut.seqs == [1] and cut.end == len(lines.data[0]) + 1
+    j.close()
+
+
+def test_journal_read_line_by_line_when_seqs_do_not_run_one_by_one(tmp_path):
+    j = journal(tmp_path)
+    for i in range(3):
+        j.append(record(i))
+    segment = j.own.segments[-1]
+    data = segment.path.read_bytes().splitlines(keepends=True)
+    # A gap (line 2 gone): the seqs are read one by one.
+    gapped = data[0] + data[2]
+    segment.path.write_bytes(gapped)
+    segment.size = len(gapped)
+    lines = j.own.read(100, 10**6)
+    assert lines.seqs == [1, 3] and lines.end == len(gapped)
+    # A dead writer's journal is always read line by line: an unreadable line is skipped.
+    garbled = data[0] + b"not json\n" + data[2]
+    segment.path.write_bytes(garbled)
+    other = WriterJournal("dead", tmp_path, segments=[segment])
+    segment.size = len(garbled)
+    lines = other.read(100, 10**6)
+    assert lines.seqs == [1, 3] and lines.end == len(garbled)
+    j.close()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from prometheus_client import CollectorRegistry, Histogram
 
 from screening.api.cache import CircuitBreaker, code_fingerprint, request_digest
 from screening.matching.features import Query
 from screening.model import EntityType, Identifier
 from screening.observability.grpc_metrics import code_name, split_method
-from screening.observability.metrics import record_refresh
+from screening.observability.metrics import BufferedHistogram, record_refresh
 
 
 def test_code_names_are_the_go_names_grafana_dashboards_use():
@@ -71,3 +72,23 @@ def test_circuit_breaker_reports_transitions():
 def test_code_fingerprint_is_stable():
     assert code_fingerprint() == code_fingerprint()
     assert len(code_fingerprint()) == 16
+
+
+def test_buffered_histogram_flushes_the_observations_it_holds():
+    registry = CollectorRegistry()
+    child = Histogram("t_seconds", "test", buckets=(0.1, 0.5, 1.0), registry=registry)
+    buffered = BufferedHistogram(child)
+    for value in (0.05, 0.1, 0.3, 0.7, 2.0):
+        buffered.observe(value)
+    # Nothing reaches Prometheus before the flush.
+    assert registry.get_sample_value("t_seconds_count") == 0
+    buffered.flush()
+    bucket = {
+        le: registry.get_sample_value("t_seconds_bucket", {"le": le})
+        for le in ("0.1", "0.5", "1.0", "+Inf")
+    }
+    # Buckets hold value <= bound, as Histogram.observe counts them.
+    assert bucket == {"0.1": 2, "0.5": 3, "1.0": 4, "+Inf": 5}
+    assert registry.get_sample_value("t_seconds_sum") == pytest.approx(3.15)
+    buffered.flush()  # nothing new: nothing added twice
+    assert registry.get_sample_value("t_seconds_count") == 5
