@@ -15,12 +15,30 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import grpc
 
+Wrap = Callable[[grpc.RpcMethodHandler, str], grpc.RpcMethodHandler]
+
+
+class _OncePerMethod:
+    """`wrap` applied once per method and handler object, then served from memory."""
+
+    def __init__(self, wrap: Wrap) -> None:
+        self._wrap = wrap
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+
+    def __call__(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = self._wrap(handler, method)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
 
 class HandlerWrapper(grpc.aio.ServerInterceptor):
     """Calls `wrap` once per method and handler object; unknown methods pass."""
 
     def __init__(self) -> None:
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+        self._wrapped = _OncePerMethod(self.wrap)
 
     async def intercept_service(
         self,
@@ -30,13 +48,7 @@ class HandlerWrapper(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None:
             return handler
-        method = handler_call_details.method
-        cached = self._wrapped.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
-        wrapped = self.wrap(handler, method)
-        self._wrapped[method] = (handler, wrapped)
-        return wrapped
+        return self._wrapped(handler, handler_call_details.method)
 
     def wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         raise NotImplementedError
@@ -54,8 +66,9 @@ def wrap_handler(
 class _WrappedGenericHandler(grpc.GenericRpcHandler):
     def __init__(self, inner: grpc.GenericRpcHandler, wrappers: Sequence[HandlerWrapper]) -> None:
         self._inner = inner
-        self._wrappers = wrappers
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+        self._wrapped = _OncePerMethod(
+            lambda handler, method: wrap_handler(wrappers, handler, method)
+        )
 
     def service(
         self, handler_call_details: grpc.HandlerCallDetails
@@ -63,13 +76,7 @@ class _WrappedGenericHandler(grpc.GenericRpcHandler):
         handler = self._inner.service(handler_call_details)
         if handler is None:
             return handler
-        method = handler_call_details.method
-        cached = self._wrapped.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
-        wrapped = wrap_handler(self._wrappers, handler, method)
-        self._wrapped[method] = (handler, wrapped)
-        return wrapped
+        return self._wrapped(handler, handler_call_details.method)
 
 
 class WrappingRegistrar:
