@@ -7,6 +7,7 @@ A HandlerWrapper works two ways:
 - at registration, through WrappingRegistrar, when it has none: the handlers are wrapped as
   services are added, and grpc.aio runs no interceptor round on each call (the round costs
   several coroutines per call, on a path that is otherwise a dictionary lookup).
+Every server registers its services through WrappingRegistrar (see why there).
 """
 
 from __future__ import annotations
@@ -82,24 +83,24 @@ class _WrappedGenericHandler(grpc.GenericRpcHandler):
 class WrappingRegistrar:
     """Stands in for a grpc.aio server while services are added to it (the generated
     `add_*Servicer_to_server` functions, health, reflection): every method handler reaches
-    the server wrapped by `wrappers`."""
+    the server wrapped by `wrappers` (none: as it is).
 
-    def __init__(self, server: grpc.aio.Server, wrappers: Sequence[HandlerWrapper]) -> None:
+    Only the generic handlers are passed on. The generated code also registers each method
+    on its own. grpc.aio then keeps one pending call request per registered method, and for
+    every call it waits on all of them (asyncio.wait over 19 tasks here). The generic
+    handler serves the same methods with one dictionary lookup. Measured: 15-25% more
+    throughput, and less CPU per call at moderate load."""
+
+    def __init__(self, server: grpc.aio.Server, wrappers: Sequence[HandlerWrapper] = ()) -> None:
         self._server = server
         self._wrappers = tuple(wrappers)
 
     def add_generic_rpc_handlers(self, handlers: Sequence[grpc.GenericRpcHandler]) -> None:
-        self._server.add_generic_rpc_handlers(
-            tuple(_WrappedGenericHandler(handler, self._wrappers) for handler in handlers)
-        )
+        if self._wrappers:
+            handlers = [_WrappedGenericHandler(handler, self._wrappers) for handler in handlers]
+        self._server.add_generic_rpc_handlers(tuple(handlers))
 
     def add_registered_method_handlers(
         self, service: str, handlers: Mapping[str, grpc.RpcMethodHandler]
     ) -> None:
-        self._server.add_registered_method_handlers(  # type: ignore[attr-defined]
-            service,
-            {
-                name: wrap_handler(self._wrappers, handler, f"/{service}/{name}")
-                for name, handler in handlers.items()
-            },
-        )
+        """Served by the generic handler registered with them (see the class docstring)."""

@@ -1,9 +1,9 @@
 """The ceiling for the benchmark: the service's gRPC stack with empty handlers.
 
-Same grpc.aio server, options, event loop, reflection and worker count (processes sharing
-the port with SO_REUSEPORT) as `screening serve`, but ScreenParty, ScreenShipment and
-CompareParties answer an empty message at once and there is no metrics interceptor: the
-fastest this stack can answer on this machine.
+Same grpc.aio server, options, handler registration, event loop, reflection and worker count
+(processes sharing the port with SO_REUSEPORT) as `screening serve`, but ScreenParty,
+ScreenShipment and CompareParties answer an empty message at once and there are no metrics:
+the fastest this stack can answer on this machine.
 
     python -m tests.load.empty_server --port 50052 --workers 2
 """
@@ -20,6 +20,7 @@ import grpc
 from screening.api.reflection import enable_reflection
 from screening.api.server import SERVICE_NAME, run_event_loop, server_options
 from screening.config import Settings
+from screening.interceptors import WrappingRegistrar
 from screening.v1 import screening_pb2 as pb
 from screening.v1 import screening_pb2_grpc as pb_grpc
 
@@ -37,8 +38,11 @@ class EmptyServicer(pb_grpc.ScreeningServiceServicer):
 
 async def serve(host: str, port: int) -> None:
     server = grpc.aio.server(options=server_options())
-    pb_grpc.add_ScreeningServiceServicer_to_server(EmptyServicer(), server)
-    enable_reflection(server, SERVICE_NAME)
+    # Registered as the service registers its handlers (generic handlers only; see
+    # screening/interceptors.py), without the wrappers.
+    registrar = WrappingRegistrar(server)
+    pb_grpc.add_ScreeningServiceServicer_to_server(EmptyServicer(), registrar)
+    enable_reflection(registrar, SERVICE_NAME)  # type: ignore[arg-type]
     server.add_insecure_port(f"{host}:{port}")
     await server.start()
     stop = asyncio.Event()

@@ -86,7 +86,6 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
     size_check = MessageSizeInterceptor(
         settings.max_message_bytes, frozenset({f"/{SERVICE_NAME}/ScreenParties"})
     )
-    registrar: Any
     if trust.interceptors:
         # Per-call checks (tokens) run as interceptors, between the metrics (which count
         # what they refuse) and the size check.
@@ -94,7 +93,7 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
             interceptors=[metrics, *trust.interceptors, size_check],
             options=server_options(settings.max_message_bytes),
         )
-        registrar = server
+        registrar = WrappingRegistrar(server)
     else:
         # Nothing to check per call: handlers are wrapped once, as they are registered.
         server = grpc.aio.server(options=server_options(settings.max_message_bytes))
@@ -102,7 +101,7 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
     servicer = ScreeningServicer(holder, settings, store, cache, trust=trust.trust)
     screening_pb2_grpc.add_ScreeningServiceServicer_to_server(servicer, registrar)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, registrar)
-    enable_reflection(registrar, SERVICE_NAME)
+    enable_reflection(registrar, SERVICE_NAME)  # type: ignore[arg-type]
     address = f"{settings.host}:{settings.port}"
     if trust.credentials is not None:
         server.add_secure_port(address, trust.credentials)
