@@ -86,18 +86,15 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
     size_check = MessageSizeInterceptor(
         settings.max_message_bytes, frozenset({f"/{SERVICE_NAME}/ScreenParties"})
     )
-    if trust.interceptors:
-        # Per-call checks (tokens) run as interceptors, between the metrics (which count
-        # what they refuse) and the size check.
-        server = grpc.aio.server(
-            interceptors=[metrics, *trust.interceptors, size_check],
-            options=server_options(settings.max_message_bytes),
-        )
-        registrar = WrappingRegistrar(server)
-    else:
-        # Nothing to check per call: handlers are wrapped once, as they are registered.
-        server = grpc.aio.server(options=server_options(settings.max_message_bytes))
-        registrar = WrappingRegistrar(server, [metrics, size_check])
+    # Per-call checks (tokens) run as interceptors, between the metrics (which count what
+    # they refuse) and the size check. With none, the handlers are wrapped once, as they are
+    # registered, and no interceptor runs per call.
+    per_call = trust.interceptors
+    server = grpc.aio.server(
+        interceptors=[metrics, *per_call, size_check] if per_call else None,
+        options=server_options(settings.max_message_bytes),
+    )
+    registrar = WrappingRegistrar(server, [] if per_call else [metrics, size_check])
     servicer = ScreeningServicer(holder, settings, store, cache, trust=trust.trust)
     screening_pb2_grpc.add_ScreeningServiceServicer_to_server(servicer, registrar)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, registrar)
