@@ -202,6 +202,14 @@ def test_sentinel_failover_during_screenings(sentinel_group, prefix, lists_dir, 
         if screener.is_alive():
             screener.join(30)
         logs = svc.logs()
+        # Shown by pytest only when the test fails: what the workers said about Redis.
+        print(
+            "\n".join(
+                line
+                for line in logs.splitlines()
+                if '"level": "warning"' in line or '"level": "error"' in line
+            )
+        )
         assert svc.stop() == 0
     print(f"screenings during the failover test: {dict(outcomes)}")
     assert set(outcomes) == {"ok"}, f"failed screenings: {dict(outcomes)}"

@@ -178,15 +178,25 @@ class IndexHolder:
                     elif time.monotonic() - last_poll >= self.poll_seconds:
                         last_poll = time.monotonic()
                         await self.refresh()
+                return
             except (redis.RedisError, OSError) as exc:
                 log.warning(
                     "redis unavailable; serving the last good index",
                     extra={"error": str(exc), "retry_in": backoff},
                 )
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=backoff)
-                backoff = min(backoff * 2, 10.0)
+            except Exception as exc:
+                # A snapshot read mid-failover (a blob not replicated yet, a client library
+                # error on a dropped connection) must not end the watch: a dead watcher
+                # would serve stale data for the rest of the process's life, silently.
+                log.error(
+                    "reload watcher failed; serving the last good index",
+                    extra={"error": f"{type(exc).__name__}: {exc}", "retry_in": backoff},
+                    exc_info=True,
+                )
             finally:
                 if pubsub is not None:
                     with contextlib.suppress(Exception):  # connection already gone
                         await pubsub.aclose()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=backoff)
+            backoff = min(backoff * 2, 10.0)
