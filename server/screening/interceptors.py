@@ -64,11 +64,25 @@ def wrap_handler(
     return handler
 
 
+def answers_serialized(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+    """The handler, free to return its response already serialized (bytes) as well as a
+    message. A repeated answer is kept serialized (api/repeat.py): parsing it only for gRPC
+    to serialize it again cost more than the rest of such a call."""
+    serialize = handler.response_serializer
+    if serialize is None:
+        return handler
+
+    def serialize_or_pass(response: object) -> bytes:
+        return response if response.__class__ is bytes else serialize(response)
+
+    return handler._replace(response_serializer=serialize_or_pass)  # type: ignore[attr-defined]
+
+
 class _WrappedGenericHandler(grpc.GenericRpcHandler):
     def __init__(self, inner: grpc.GenericRpcHandler, wrappers: Sequence[HandlerWrapper]) -> None:
         self._inner = inner
         self._wrapped = _OncePerMethod(
-            lambda handler, method: wrap_handler(wrappers, handler, method)
+            lambda handler, method: answers_serialized(wrap_handler(wrappers, handler, method))
         )
 
     def service(
@@ -96,8 +110,7 @@ class WrappingRegistrar:
         self._wrappers = tuple(wrappers)
 
     def add_generic_rpc_handlers(self, handlers: Sequence[grpc.GenericRpcHandler]) -> None:
-        if self._wrappers:
-            handlers = [_WrappedGenericHandler(handler, self._wrappers) for handler in handlers]
+        handlers = [_WrappedGenericHandler(handler, self._wrappers) for handler in handlers]
         self._server.add_generic_rpc_handlers(tuple(handlers))
 
     def add_registered_method_handlers(

@@ -22,6 +22,7 @@ import hashlib
 import logging
 from collections import OrderedDict
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import msgspec
 import redis
@@ -70,7 +71,11 @@ class CircuitBreaker:
         return was_open
 
 
-class ResultCache:
+# What the worker's memory keeps per exact request (the servicer keeps a KnownAnswer).
+LocalT = TypeVar("LocalT")
+
+
+class ResultCache(Generic[LocalT]):
     def __init__(
         self,
         client: AsyncRedis | None,
@@ -86,7 +91,7 @@ class ResultCache:
         self.local_entries = local_entries
         self.max_pending_writes = max_pending_writes
         self.breaker = CircuitBreaker()
-        self._local: OrderedDict[tuple[str, bytes], bytes] = OrderedDict()
+        self._local: OrderedDict[tuple[str, bytes], LocalT] = OrderedDict()
         self._local_version = ""
         self._pending: set[asyncio.Task[None]] = set()
 
@@ -94,7 +99,7 @@ class ResultCache:
     def enabled(self) -> bool:
         return self.ttl_seconds > 0
 
-    def get_exact(self, data_version: str, request: bytes) -> bytes | None:
+    def get_exact(self, data_version: str, request: bytes) -> LocalT | None:
         """The answer this worker gave to exactly this request on this data, or None."""
         answer = self._local.get((data_version, request))
         if answer is not None:
@@ -102,7 +107,7 @@ class ResultCache:
             record_cache("local_hit")
         return answer
 
-    def put_exact(self, data_version: str, request: bytes, payload: bytes) -> None:
+    def put_exact(self, data_version: str, request: bytes, payload: LocalT) -> None:
         if self.local_entries <= 0 or not self.enabled:
             return
         if data_version != self._local_version:

@@ -19,6 +19,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from screening.api.cache import ResultCache
 from screening.api.message_size import TRANSPORT_FACTOR, MessageSizeInterceptor
 from screening.api.reflection import enable_reflection
+from screening.api.repeat import KnownAnswer
 from screening.api.servicer import ScreeningServicer
 from screening.api.trust_runtime import TrustRuntime
 from screening.config import Settings
@@ -58,7 +59,7 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
     identify_worker(worker_id)
     init_worker_series(("party", "shipment", "batch"))
     store = ListStore(connect(redis_url), settings.redis_prefix)
-    cache = ResultCache(
+    cache: ResultCache[KnownAnswer] = ResultCache(
         connect_async(redis_url, timeout=settings.result_cache_timeout_seconds),
         Keys(settings.redis_prefix),
         ttl_seconds=settings.result_cache_ttl_seconds,

@@ -19,6 +19,7 @@ from screening.api.acceptances import AcceptanceRpcs
 from screening.api.cache import ResultCache, code_fingerprint, request_digest
 from screening.api.errors import abort, abort_invalid
 from screening.api.monitoring import MonitoringRpcs
+from screening.api.repeat import KnownAnswer
 from screening.api.shipment import ShipmentScreener
 from screening.api.trust import Trust
 from screening.api.validation import (
@@ -103,7 +104,7 @@ class ScreeningServicer(AcceptanceRpcs, MonitoringRpcs, pb_grpc.ScreeningService
         holder: IndexHolder,
         settings: Settings,
         store: ListStore,
-        cache: ResultCache | None = None,
+        cache: ResultCache[KnownAnswer] | None = None,
         *,
         trust: Trust | None = None,
     ) -> None:
@@ -143,10 +144,25 @@ class ScreeningServicer(AcceptanceRpcs, MonitoringRpcs, pb_grpc.ScreeningService
 
     async def ScreenParty(
         self, request: pb.ScreenPartyRequest, context: grpc.aio.ServicerContext
-    ) -> pb.ScreenPartyResponse:
+    ) -> pb.ScreenPartyResponse | bytes:
         index = await self._index(context)
         await self.trust.check_recording(context)
-        response = await self._screen_party_cached(request, index, context)
+        cache = self.cache
+        exact = b""
+        known = None
+        if cache is not None and cache.enabled:
+            exact = _exact_key(request)
+            known = cache.get_exact(index.version, exact)
+        if known is not None and self.trust.answers_again(known):
+            # An exact repeat: answered serialized (interceptors.py lets a handler do so).
+            screening_id = new_screening_id()
+            await self.trust.settle_repeat(request, known, screening_id, context)
+            record_screening("party", known.decision_name, known.match_labels)
+            return known.again(screening_id, request.client_ref)
+        if known is not None:
+            response = _from_cache(request, known.payload)
+        else:
+            response = await self._screen_party_cached(request, index, exact, context)
         # Acceptances and the audit record come after the cache: they are per call.
         response = await self.trust.settle_party(request, response, index, context)
         record_screening(
@@ -157,22 +173,21 @@ class ScreeningServicer(AcceptanceRpcs, MonitoringRpcs, pb_grpc.ScreeningService
         return response
 
     async def _screen_party_cached(
-        self, request: pb.ScreenPartyRequest, index: LoadedIndex, context: grpc.aio.ServicerContext
+        self,
+        request: pb.ScreenPartyRequest,
+        index: LoadedIndex,
+        exact: bytes,
+        context: grpc.aio.ServicerContext,
     ) -> pb.ScreenPartyResponse:
-        """Validate and screen through the result cache: an exact repeat of a request this
-        worker answered on this data costs a memory lookup; a request any worker or replica
-        answered on this data (after normalisation), one Redis GET."""
-        cache = self.cache
-        exact = b""
-        if cache is not None and cache.enabled:
-            exact = _exact_key(request)
-            answer = cache.get_exact(index.version, exact)
-            if answer is not None:
-                return _from_cache(request, answer)
+        """Validate and screen through the Redis tier of the result cache (`exact`, the
+        request's bytes, is empty when the cache is off): a request any worker or replica
+        answered on this data (after normalisation) costs one Redis GET. The answer is then
+        kept in this worker's memory, ready for exact repeats (api/repeat.py)."""
         errors = Violations()
         check = self.check_party(request, index, errors)
         if check is None:
             await abort_invalid(context, errors)
+        cache = self.cache
         if cache is None or not exact:
             return self._screen_checked(request, index, check)
         digest = request_digest(self._answer_settings, check)
@@ -188,7 +203,8 @@ class ScreeningServicer(AcceptanceRpcs, MonitoringRpcs, pb_grpc.ScreeningService
             cache.put(index.version, digest, answer)
         else:
             response = _from_cache(request, answer)
-        cache.put_exact(index.version, exact, answer)
+        template = self.trust.party_template(request, response)
+        cache.put_exact(index.version, exact, KnownAnswer.of(answer, response, template))
         return response
 
     def screen_party(

@@ -15,8 +15,9 @@ from screening.acceptlist import AcceptCache, counterparty_key
 from screening.api import convert
 from screening.api.auth import client_of
 from screening.api.errors import abort
+from screening.api.repeat import KnownAnswer
 from screening.api.validation import ENTITY_TYPES
-from screening.audit.records import party_record, shipment_record
+from screening.audit.records import PartyRecordTemplate, party_record, shipment_record
 from screening.audit.trail import AuditTrail, AuditUnavailable
 from screening.index.holder import LoadedIndex
 from screening.matching.engine import MatchResult
@@ -158,6 +159,41 @@ class Trust:
                 batch_index=batch_index,
             )
         )
+
+    def party_template(
+        self, request: pb.ScreenPartyRequest, response: pb.ScreenPartyResponse
+    ) -> PartyRecordTemplate | None:
+        """The audit record of this answer, for its repeats; None when there is no audit
+        trail, or when records carry the whole request (encoded per call)."""
+        if self.audit is None or self.include_request:
+            return None
+        return PartyRecordTemplate(request, response, policy_version=self._policy)
+
+    def answers_again(self, known: KnownAnswer) -> bool:
+        """Whether a repeat of `known` needs nothing but a new id, time and record: no
+        acceptance covers one of its matches, and its record is ready (or not kept)."""
+        if self.audit is not None and known.record is None:
+            return False
+        cache = self.acceptances
+        return cache is None or not cache.entity_ids.intersection(known.entity_ids)
+
+    async def settle_repeat(
+        self,
+        request: pb.ScreenPartyRequest,
+        known: KnownAnswer,
+        screening_id: str,
+        context: grpc.aio.ServicerContext,
+    ) -> None:
+        """Record a repeated answer (see answers_again); refuses the call if it cannot."""
+        if self.audit is None or known.record is None:
+            return
+        rest = known.record.rest(
+            request, screening_id=screening_id, client=client_of(context), peer=context.peer()
+        )
+        try:
+            self.audit.record_encoded(rest)
+        except AuditUnavailable as exc:
+            await abort(context, grpc.StatusCode.UNAVAILABLE, f"screening not recorded: {exc}")
 
     async def settle_party(
         self,

@@ -214,6 +214,8 @@ class Journal:
         self.adopted: dict[str, WriterJournal] = {}
         self.failed: str = ""
         self._next_seq = 1
+        # How every line of this writer starts (the encoder writes writer and seq first).
+        self._line_head = b'{"writer":' + _ENCODER.encode(self.writer) + b',"seq":'
         self._fd = -1
         self._lock_fd = -1
         self._locks: dict[str, int] = {}
@@ -262,6 +264,19 @@ class Journal:
     def append(self, record: AuditRecord) -> int:
         """Append one record (sets its writer and seq); raises JournalUnavailable when the
         journal is full or the disk failed, so the caller can refuse to answer."""
+        self._make_room()
+        record.writer = self.writer
+        record.seq = self._next_seq
+        return self._write(_ENCODER.encode(record) + b"\n")
+
+    def append_encoded(self, rest: bytes) -> int:
+        """Append a record already encoded but for its writer and seq: `rest` is the rest of
+        its JSON object, from the comma after those two to the closing brace (the record of
+        a repeated answer, records.PartyRecordTemplate). Raises as `append` does."""
+        self._make_room()
+        return self._write(b"".join((self._line_head, str(self._next_seq).encode(), rest, b"\n")))
+
+    def _make_room(self) -> None:
         if self.failed:
             raise JournalUnavailable(f"audit journal failed: {self.failed}")
         if self.own.unshipped >= self.max_unshipped_bytes:
@@ -273,10 +288,8 @@ class Journal:
             current.size and time.time() - current.created >= self.segment_seconds
         ):
             self._new_segment()
-            current = self.own.segments[-1]
-        record.writer = self.writer
-        record.seq = self._next_seq
-        data = _ENCODER.encode(record) + b"\n"
+
+    def _write(self, data: bytes) -> int:
         try:
             view = memoryview(data)
             while view:
@@ -287,9 +300,10 @@ class Journal:
                 "audit journal write failed; refusing screenings", extra={"error": str(exc)}
             )
             raise JournalUnavailable(f"audit journal write failed: {exc}") from exc
-        current.size += len(data)
+        self.own.segments[-1].size += len(data)
+        seq = self._next_seq
         self._next_seq += 1
-        return record.seq
+        return seq
 
     def _new_segment(self) -> None:
         number = self.own.segments[-1].number + 1 if self.own.segments else 0

@@ -116,6 +116,14 @@ class AuditTrail:
             raise AuditUnavailable(str(exc)) from exc
         self._wake.set()
 
+    def record_encoded(self, rest: bytes) -> None:
+        """Keep one record encoded but for its writer and seq (Journal.append_encoded)."""
+        try:
+            self.journal.append_encoded(rest)
+        except JournalUnavailable as exc:
+            raise AuditUnavailable(str(exc)) from exc
+        self._wake.set()
+
     # -- shipping ------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event, final_flush_seconds: float = 3.0) -> None:
