@@ -97,7 +97,8 @@ class _WrappedGenericHandler(grpc.GenericRpcHandler):
 class WrappingRegistrar:
     """Stands in for a grpc.aio server while services are added to it (the generated
     `add_*Servicer_to_server` functions, health, reflection): every method handler reaches
-    the server wrapped by `wrappers` (none: as it is).
+    the server wrapped by `wrappers`, and free to answer already serialized
+    (`answers_serialized`).
 
     Only the generic handlers are passed on. The generated code also registers each method
     on its own. grpc.aio then keeps one pending call request per registered method, and for

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import logging
 import os
 import re
@@ -86,7 +87,11 @@ class WriterJournal:
     acked_seq: int = 0  # highest seq the Redis stream is known to hold
     own: bool = False
     synced: bool = False  # acked_seq has been read from Redis (adopted journals)
-    _prefix: bytes = b""
+
+    @functools.cached_property
+    def line_head(self) -> bytes:
+        """How every line of this writer starts: the encoder writes `writer` and `seq` first."""
+        return b'{"writer":' + _ENCODER.encode(self.writer) + b',"seq":'
 
     @property
     def written(self) -> int:
@@ -170,9 +175,7 @@ class WriterJournal:
     def _seq_of(self, raw: bytes) -> int:
         """A line's seq. The journal writes `writer` and `seq` first, so the number is read
         after that known prefix; any other line is decoded whole."""
-        prefix = self._prefix
-        if not prefix:
-            prefix = self._prefix = b'{"writer":' + _ENCODER.encode(self.writer) + b',"seq":'
+        prefix = self.line_head
         if raw.startswith(prefix):
             start = len(prefix)
             return int(raw[start : raw.index(b",", start)])
@@ -214,8 +217,6 @@ class Journal:
         self.adopted: dict[str, WriterJournal] = {}
         self.failed: str = ""
         self._next_seq = 1
-        # How every line of this writer starts (the encoder writes writer and seq first).
-        self._line_head = b'{"writer":' + _ENCODER.encode(self.writer) + b',"seq":'
         self._fd = -1
         self._lock_fd = -1
         self._locks: dict[str, int] = {}
@@ -274,7 +275,8 @@ class Journal:
         its JSON object, from the comma after those two to the closing brace (the record of
         a repeated answer, records.PartyRecordTemplate). Raises as `append` does."""
         self._make_room()
-        return self._write(b"".join((self._line_head, str(self._next_seq).encode(), rest, b"\n")))
+        head = self.own.line_head
+        return self._write(b"".join((head, str(self._next_seq).encode(), rest, b"\n")))
 
     def _make_room(self) -> None:
         if self.failed:
