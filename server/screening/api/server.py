@@ -44,8 +44,10 @@ SERVICE_NAME = screening_pb2.DESCRIPTOR.services_by_name["ScreeningService"].ful
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 
-def server_options(max_message_bytes: int = MAX_MESSAGE_BYTES) -> list[tuple[str, int]]:
-    return [
+def server_options(
+    max_message_bytes: int = MAX_MESSAGE_BYTES, max_connection_age_seconds: float = 0.0
+) -> list[tuple[str, int]]:
+    options = [
         ("grpc.so_reuseport", 1),
         # Up to this, a request over the limit gets INVALID_ARGUMENT (api/message_size.py).
         ("grpc.max_receive_message_length", max_message_bytes * TRANSPORT_FACTOR),
@@ -53,6 +55,13 @@ def server_options(max_message_bytes: int = MAX_MESSAGE_BYTES) -> list[tuple[str
         ("grpc.keepalive_time_ms", 60_000),
         ("grpc.http2.max_pings_without_data", 0),
     ]
+    if max_connection_age_seconds > 0:
+        # The kernel hands each connection to one worker for its whole life (SO_REUSEPORT
+        # hash), so a few long-lived clients can leave one worker with most of the load.
+        # A GOAWAY after this age makes gRPC clients reconnect and be hashed afresh. No
+        # grace limit: calls and streams (WatchAlerts) in flight finish on the old one.
+        options.append(("grpc.max_connection_age_ms", int(max_connection_age_seconds * 1000)))
+    return options
 
 
 async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -> None:
@@ -93,7 +102,7 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
     per_call = trust.interceptors
     server = grpc.aio.server(
         interceptors=[metrics, *per_call, size_check] if per_call else None,
-        options=server_options(settings.max_message_bytes),
+        options=server_options(settings.max_message_bytes, settings.max_connection_age_seconds),
     )
     registrar = WrappingRegistrar(server, [] if per_call else [metrics, size_check])
     servicer = ScreeningServicer(holder, settings, store, cache, trust=trust.trust)
