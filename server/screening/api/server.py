@@ -60,7 +60,8 @@ def server_options(
         # hash), so a few long-lived clients can leave one worker with most of the load.
         # A GOAWAY after this age makes gRPC clients reconnect and be hashed afresh. No
         # grace limit: calls and streams (WatchAlerts) in flight finish on the old one.
-        options.append(("grpc.max_connection_age_ms", int(max_connection_age_seconds * 1000)))
+        age_ms = max(1, int(max_connection_age_seconds * 1000))
+        options.append(("grpc.max_connection_age_ms", age_ms))
     return options
 
 
