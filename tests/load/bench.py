@@ -505,8 +505,9 @@ HEADER = (
 
 
 def line(run: Run, ratio: float | None = None, cpu_ratio: float | None = None) -> str:
-    r = f"{ratio:6.0%}" if ratio is not None else " " * 6
-    c = f"{cpu_ratio:6.0%}" if cpu_ratio is not None else " " * 6
+    # One decimal: a ratio of 59.9% must not print as a target-meeting 60%.
+    r = f"{ratio:6.1%}" if ratio is not None else " " * 6
+    c = f"{cpu_ratio:6.1%}" if cpu_ratio is not None else " " * 6
     return (
         f"  {run.call:<15} {run.label:<20} {run.rps:7.0f} {r} {run.p50_ms:7.2f} {run.p99_ms:7.2f} "
         f"{run.server_us:10.0f} {c} {run.client_us:10.0f} {run.count:8d} {run.errors:6d} "
