@@ -189,6 +189,15 @@ def wait_serving(
     pytest.fail(f"service at {target} not SERVING within {timeout}s")
 
 
+def copy_lists(lists_dir: Path, dest: Path, *names: str) -> Path:
+    """`dest` (created if need be) holding copies of these list files (paths relative to
+    `lists_dir`): a lists directory of its own for one service or ingest."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copy(lists_dir / name, dest / Path(name).name)
+    return dest
+
+
 def start_service(
     redis_url: str | None,
     prefix: str,

@@ -5,22 +5,19 @@ from __future__ import annotations
 
 import itertools
 import json
-import shutil
 import time
 
 import grpc
 
 from screening.v1 import screening_pb2 as pb
 from screening.v1 import screening_pb2_grpc as pb_grpc
-from tests.conftest import start_service
+from tests.conftest import copy_lists, start_service
 
 
 def test_aged_connections_are_replaced_without_failing_calls(
     redis_server, prefix, lists_dir, tmp_path
 ):
-    lists = tmp_path / "lists"
-    lists.mkdir()
-    shutil.copy(lists_dir / "un" / "UN_consolidated_2025-04-19.xml", lists)
+    lists = copy_lists(lists_dir, tmp_path / "lists", "un/UN_consolidated_2025-04-19.xml")
     svc = start_service(
         redis_server.url,
         prefix,

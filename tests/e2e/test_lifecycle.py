@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from screening.v1 import screening_pb2 as pb
 from screening.v1 import screening_pb2_grpc as pb_grpc
-from tests.conftest import start_service
-
-
-def _copy(lists_dir: Path, dest: Path, *names: str) -> Path:
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in names:
-        shutil.copy(lists_dir / name, dest / Path(name).name)
-    return dest
+from tests.conftest import copy_lists, start_service
 
 
 def _screen(target: str, name: str) -> pb.ScreenPartyResponse:
@@ -34,7 +25,7 @@ def _screen(target: str, name: str) -> pb.ScreenPartyResponse:
 
 
 def test_restart_keeps_first_seen_dates(redis_server, prefix, lists_dir, tmp_path):
-    d = _copy(lists_dir, tmp_path / "l", "ofac/sdn_2024-02-20.csv", "ofac/sdn_2024-02-23.csv")
+    d = copy_lists(lists_dir, tmp_path / "l", "ofac/sdn_2024-02-20.csv", "ofac/sdn_2024-02-23.csv")
     svc = start_service(redis_server.url, prefix, lists_dir=d)
     try:
         top = _screen(svc.target, "LIMITED LIABILITY COMPANY AURUS").matches[0]
@@ -59,12 +50,12 @@ def test_restart_keeps_first_seen_dates(redis_server, prefix, lists_dir, tmp_pat
 
 
 def test_new_snapshot_is_picked_up_live(redis_server, prefix, lists_dir, tmp_path):
-    first = _copy(lists_dir, tmp_path / "first", "ofac/sdn_2024-02-20.csv")
+    first = copy_lists(lists_dir, tmp_path / "first", "ofac/sdn_2024-02-20.csv")
     svc = start_service(redis_server.url, prefix, lists_dir=first, workers=2)
     try:
         before = _screen(svc.target, "LIMITED LIABILITY COMPANY AURUS")
         assert all(m.entity_id != "ofac-sdn:47956" for m in before.matches)
-        second = _copy(lists_dir, tmp_path / "second", "ofac/sdn_2024-02-23.csv")
+        second = copy_lists(lists_dir, tmp_path / "second", "ofac/sdn_2024-02-23.csv")
         subprocess.run(
             [
                 sys.executable,
@@ -97,7 +88,7 @@ def test_new_snapshot_is_picked_up_live(redis_server, prefix, lists_dir, tmp_pat
 
 
 def test_sigterm_drains_and_reports_not_serving(redis_server, prefix, lists_dir, tmp_path):
-    d = _copy(lists_dir, tmp_path / "l", "un/UN_consolidated_2026-02-27.xml")
+    d = copy_lists(lists_dir, tmp_path / "l", "un/UN_consolidated_2026-02-27.xml")
     svc = start_service(redis_server.url, prefix, lists_dir=d, extra_args=())
     results: list[object] = []
     statuses: list[int] = []

@@ -6,26 +6,18 @@ their cross-instance tests belong beside this one.)"""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from screening_client import ScreeningClient
-from tests.conftest import start_service
+from tests.conftest import copy_lists, start_service
 
 AURUS = "LIMITED LIABILITY COMPANY AURUS"
 
 
-def _lists(lists_dir: Path, dest: Path, name: str) -> Path:
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copy(lists_dir / name, dest / Path(name).name)
-    return dest
-
-
 def test_two_instances_share_one_redis(redis_server, prefix, lists_dir, tmp_path):
-    first = _lists(lists_dir, tmp_path / "a", "ofac/sdn_2024-02-20.csv")
+    first = copy_lists(lists_dir, tmp_path / "a", "ofac/sdn_2024-02-20.csv")
     ingesting = start_service(redis_server.url, prefix, lists_dir=first)
     follower = start_service(redis_server.url, prefix)  # no lists: reads the snapshot
     try:
@@ -39,7 +31,7 @@ def test_two_instances_share_one_redis(redis_server, prefix, lists_dir, tmp_path
                 m.entity_id != "ofac-sdn:47956" for m in b.screen_party({"name": AURUS}).matches
             )
 
-            newer = _lists(lists_dir, tmp_path / "b", "ofac/sdn_2024-02-23.csv")
+            newer = copy_lists(lists_dir, tmp_path / "b", "ofac/sdn_2024-02-23.csv")
             subprocess.run(
                 [
                     *(sys.executable, "-m", "screening.cli", "ingest"),

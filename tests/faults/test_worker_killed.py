@@ -7,12 +7,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import time
 from collections import Counter
 
-from tests.conftest import Service, start_service
+from tests.conftest import Service, copy_lists, start_service
 from tests.faults.load import Load, audit_ids
 
 PREFIX = "fault-worker"
@@ -35,9 +34,7 @@ def _serving(service: Service, pid: int) -> bool:
 def test_worker_killed_is_restarted_and_nothing_is_lost(
     redis_server, lists_dir, tmp_path, fault_report
 ):
-    lists = tmp_path / "lists"
-    lists.mkdir()
-    shutil.copy(lists_dir / "un" / "UN_consolidated_2025-04-19.xml", lists)
+    lists = copy_lists(lists_dir, tmp_path / "lists", "un/UN_consolidated_2025-04-19.xml")
     service = start_service(
         redis_server.url,
         PREFIX,

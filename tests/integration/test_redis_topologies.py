@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -21,19 +20,13 @@ from screening.store.keys import Keys
 from screening.store.snapshots import ListStore
 from screening.v1 import screening_pb2 as pb
 from screening.v1 import screening_pb2_grpc as pb_grpc
-from tests.conftest import start_service
+from tests.conftest import copy_lists, start_service
 from tests.topologies import Cluster, SentinelGroup, start_cluster, start_sentinel_group
 
 AURUS = "LIMITED LIABILITY COMPANY AURUS"
 AURUS_ID = "ofac-sdn:47956"
 # Listed in both publications, and innocent names: the screening mix during the failover.
 MIX = ["BANCO NACIONAL DE CUBA", "Maria Schneider", "AEROCARIBBEAN AIRLINES", "Hans Gruber"]
-
-
-def _lists(lists_dir: Path, dest: Path, name: str) -> Path:
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copy(lists_dir / name, dest / Path(name).name)
-    return dest
 
 
 def _ingest(redis_url: str, prefix: str, directory: Path) -> None:
@@ -93,7 +86,7 @@ def sentinel_group() -> Iterator[SentinelGroup]:
 
 
 def test_service_on_redis_cluster(cluster, prefix, lists_dir, tmp_path):
-    first = _lists(lists_dir, tmp_path / "a", "ofac/sdn_2024-02-20.csv")
+    first = copy_lists(lists_dir, tmp_path / "a", "ofac/sdn_2024-02-20.csv")
     svc = start_service(cluster.url, prefix, lists_dir=first)
     try:
         with grpc.insecure_channel(svc.target) as channel:
@@ -117,7 +110,9 @@ def test_service_on_redis_cluster(cluster, prefix, lists_dir, tmp_path):
             # Another process ingests a newer publication through the Cluster URL: the
             # service hears of it (pub/sub or polling through the Cluster client).
             _ingest(
-                cluster.url, prefix, _lists(lists_dir, tmp_path / "b", "ofac/sdn_2024-02-23.csv")
+                cluster.url,
+                prefix,
+                copy_lists(lists_dir, tmp_path / "b", "ofac/sdn_2024-02-23.csv"),
             )
             top = _wait_for_aurus(stub)
             assert top.designation_date == "2024-02-23"
@@ -128,7 +123,7 @@ def test_service_on_redis_cluster(cluster, prefix, lists_dir, tmp_path):
 
 def test_sentinel_failover_during_screenings(sentinel_group, prefix, lists_dir, tmp_path):
     group = sentinel_group
-    first = _lists(lists_dir, tmp_path / "a", "ofac/sdn_2024-02-20.csv")
+    first = copy_lists(lists_dir, tmp_path / "a", "ofac/sdn_2024-02-20.csv")
     svc = start_service(group.url, prefix, lists_dir=first, workers=2)
     outcomes: Counter[str] = Counter()
     stop = threading.Event()
@@ -169,7 +164,7 @@ def test_sentinel_failover_during_screenings(sentinel_group, prefix, lists_dir, 
         after_failover = outcomes["ok"]
 
         # Writes go to the new primary; both workers follow it and load the new snapshot.
-        _ingest(group.url, prefix, _lists(lists_dir, tmp_path / "b", "ofac/sdn_2024-02-23.csv"))
+        _ingest(group.url, prefix, copy_lists(lists_dir, tmp_path / "b", "ofac/sdn_2024-02-23.csv"))
         channels = _connections(svc.target, 16)
         try:
             stubs = [pb_grpc.ScreeningServiceStub(c) for c in channels]
