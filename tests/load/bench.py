@@ -10,9 +10,11 @@
   ScreenShipment with the request data of deploy/ghz/ (result cache warm: every distinct
   request has been seen once), each against the ceiling. Ceiling and service runs
   alternate for several rounds, so a change in the machine's background load hits both.
-- ScreenParty held at half the throughput it reached: p50 and p99 there, and the ceiling
-  at the same rate (what the machine's own scheduling adds to the latency); the same with
-  h2load where it is installed (a C client: less of its own delay in the figures).
+- ScreenParty held at half the throughput it reached, alternating with the ceiling at the
+  same rate (what the machine's own scheduling adds to the latency) over the rounds: the
+  medians of p50 and p99, and each round's p99 with its split of the connections between
+  the workers; with ghz, the same with h2load where it is installed (a C client: less of
+  its own delay in the figures).
 - A data reload during a ghz run: a new snapshot is published while ghz runs; every
   request must succeed and every worker must swap to the new version.
 - ScreenParty with the result cache off (every request runs the matcher), and with the audit
@@ -555,6 +557,35 @@ def alternate(
     return pair
 
 
+def at_rate(
+    loader: Loader,
+    args: argparse.Namespace,
+    call: str,
+    ceiling: tuple[str, list[int]],
+    service: Service,
+    rps: float,
+) -> Pair:
+    """Service and ceiling held at `rps`, alternating over the rounds. Each run opens new
+    connections, which SO_REUSEPORT spreads over the workers by hash: one run shows one
+    split of them (often 60/40 or worse with 8), the rounds show several."""
+    pair = Pair(call, "at half throughput")
+    for _ in range(args.rounds):
+        pair.service.append(
+            loader.run(
+                "at half throughput",
+                call,
+                service.target,
+                service.pids(),
+                duration=args.duration,
+                rps=rps,
+            )
+        )
+        pair.ceiling.append(
+            loader.run("ceiling at that rate", call, *ceiling, duration=args.duration, rps=rps)
+        )
+    return pair
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -634,27 +665,25 @@ def main() -> int:
                     failed += pair.summary(pair.service).errors
             if party is not None:
                 target_rps = party.summary(party.service).rps / 2
-                half = loader.run(
-                    "at half throughput",
-                    "ScreenParty",
-                    service.target,
-                    service.pids(),
-                    duration=args.duration * 1.5,
-                    rps=target_rps,
-                )
+                steady = at_rate(loader, args, "ScreenParty", ceiling, service, target_rps)
+                half = steady.summary(steady.service)
+                # The ceiling at the same rate: how much of that latency the machine adds.
+                reference = steady.summary(steady.ceiling)
+                reference.label = "ceiling at that rate"
                 failed += half.errors
                 print(line(half), flush=True)
-                results["half_throughput"] = asdict(half)
-                # The ceiling at the same rate: how much of that latency the machine adds.
-                reference = loader.run(
-                    "ceiling at that rate",
-                    "ScreenParty",
-                    *ceiling,
-                    duration=args.duration * 1.5,
-                    rps=target_rps,
-                )
                 print(line(reference), flush=True)
+                rounds = ", ".join(
+                    f"{s.p99_ms:.1f}/{c.p99_ms:.1f} ({s.split or '-'})"
+                    for c, s in zip(steady.ceiling, steady.service, strict=True)
+                )
+                print(f"  {'':<15} {'rounds p99 svc/ceil':<20} {rounds}", flush=True)
+                results["half_throughput"] = asdict(half)
                 results["half_throughput_ceiling"] = asdict(reference)
+                results["half_throughput_rounds"] = [
+                    {"ceiling": asdict(c), "service": asdict(s)}
+                    for c, s in zip(steady.ceiling, steady.service, strict=True)
+                ]
                 if loader.tool == "ghz" and loader.h2load:
                     # A lighter client: ghz's own scheduling on the shared cores is part of
                     # what it measures; h2load (C, no garbage collector) adds less.
