@@ -145,8 +145,11 @@ class ScreeningServicer(AcceptanceRpcs, MonitoringRpcs, pb_grpc.ScreeningService
     async def ScreenParty(
         self, request: pb.ScreenPartyRequest, context: grpc.aio.ServicerContext
     ) -> pb.ScreenPartyResponse | bytes:
-        index = await self._index(context)
-        await self.trust.check_recording(context)
+        # The checks are awaited only when they refuse: a coroutine per check costs on the
+        # path every repeat takes.
+        index = self.holder.current or await self._index(context)
+        if self.trust.refusing:
+            await self.trust.check_recording(context)
         cache = self.cache
         exact = b""
         known = None
@@ -156,7 +159,9 @@ class ScreeningServicer(AcceptanceRpcs, MonitoringRpcs, pb_grpc.ScreeningService
         if known is not None and self.trust.answers_again(known):
             # An exact repeat: answered serialized (interceptors.py lets a handler do so).
             screening_id = new_screening_id()
-            await self.trust.settle_repeat(request, known, screening_id, context)
+            refusal = self.trust.record_repeat(request, known, screening_id, context)
+            if refusal:
+                await abort(context, grpc.StatusCode.UNAVAILABLE, refusal)
             record_screening("party", known.decision_name, known.match_labels)
             return known.again(screening_id, request.client_ref)
         if known is not None:

@@ -66,8 +66,13 @@ class Trust:
 
     # -- before screening ----------------------------------------------------------------
 
+    @property
+    def refusing(self) -> bool:
+        """Whether this worker must refuse screenings: its audit journal takes no records."""
+        return self.audit is not None and not self.audit.accepting
+
     async def check_recording(self, context: grpc.aio.ServicerContext) -> None:
-        if self.audit is not None and not self.audit.accepting:
+        if self.refusing:
             await abort(
                 context,
                 grpc.StatusCode.UNAVAILABLE,
@@ -177,23 +182,26 @@ class Trust:
         cache = self.acceptances
         return cache is None or not cache.entity_ids.intersection(known.entity_ids)
 
-    async def settle_repeat(
+    def record_repeat(
         self,
         request: pb.ScreenPartyRequest,
         known: KnownAnswer,
         screening_id: str,
         context: grpc.aio.ServicerContext,
-    ) -> None:
-        """Record a repeated answer (see answers_again); refuses the call if it cannot."""
+    ) -> str:
+        """Record a repeated answer (see answers_again). Returns why it could not be
+        recorded ("" when it was): the caller must then refuse the call. Not a coroutine:
+        the repeat path is the hot one, and it awaits only when it has to refuse."""
         if self.audit is None or known.record is None:
-            return
+            return ""
         rest = known.record.rest(
             request, screening_id=screening_id, client=client_of(context), peer=context.peer()
         )
         try:
             self.audit.record_encoded(rest)
         except AuditUnavailable as exc:
-            await abort(context, grpc.StatusCode.UNAVAILABLE, f"screening not recorded: {exc}")
+            return f"screening not recorded: {exc}"
+        return ""
 
     async def settle_party(
         self,

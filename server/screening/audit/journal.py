@@ -258,7 +258,10 @@ class Journal:
 
     @property
     def accepting(self) -> bool:
-        return not self.failed and self.unshipped < self.max_unshipped_bytes
+        # Asked once per screening: adopted journals are rare, so the sum over all journals
+        # is only made when there are some.
+        unshipped = self.unshipped if self.adopted else self.own.unshipped
+        return not self.failed and unshipped < self.max_unshipped_bytes
 
     # -- appending -----------------------------------------------------------------------
 
@@ -281,11 +284,14 @@ class Journal:
     def _make_room(self) -> None:
         if self.failed:
             raise JournalUnavailable(f"audit journal failed: {self.failed}")
-        if self.own.unshipped >= self.max_unshipped_bytes:
-            raise JournalUnavailable(
-                f"audit spool full ({self.own.unshipped} bytes not yet shipped to Redis)"
-            )
+        # Runs once per screening: the segment's fields are read directly rather than
+        # through the `unshipped` / `written` / `end` properties.
         current = self.own.segments[-1]
+        unshipped = current.base + current.size - self.own.cursor
+        if unshipped >= self.max_unshipped_bytes:
+            raise JournalUnavailable(
+                f"audit spool full ({unshipped} bytes not yet shipped to Redis)"
+            )
         if current.size >= self.segment_bytes or (
             current.size and time.time() - current.created >= self.segment_seconds
         ):
@@ -293,9 +299,11 @@ class Journal:
 
     def _write(self, data: bytes) -> int:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self._fd, view) :]
+            written = os.write(self._fd, data)
+            if written < len(data):  # a short write: rare, so the slicing is kept off the path
+                view = memoryview(data)[written:]
+                while view:
+                    view = view[os.write(self._fd, view) :]
         except OSError as exc:
             self.failed = str(exc)
             log.critical(
