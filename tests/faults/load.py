@@ -8,13 +8,16 @@ import json
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import grpc
 import redis
 
 from screening.v1 import screening_pb2 as pb
 from screening.v1 import screening_pb2_grpc as pb_grpc
+from tests.conftest import Service, copy_lists, start_service
 
 NAMES = ["Usama bin Laden", "Ivan Petrov", "Acme Trading GmbH", "KEMPES SANON", "Maria Lopez"]
 # Retry what a dead worker leaves unanswered (the usual gRPC client set-up for a replicated
@@ -143,3 +146,40 @@ def audit_ids(client: redis.Redis, prefix: str) -> list[str]:
             return out
         out += [json.loads(fields[b"r"])["screening_id"] for _, fields in page]
         start = "(" + page[-1][0].decode()
+
+
+def audit_ids_when_shipped(
+    client: redis.Redis, prefix: str, answered: Iterable[str], timeout: float
+) -> list[str]:
+    """audit_ids once the stream holds every answered screening, or at the timeout (the
+    caller's assertions then say what is missing)."""
+    wanted = set(answered)
+    deadline = time.monotonic() + timeout
+    while True:
+        recorded = audit_ids(client, prefix)
+        if wanted <= set(recorded) or time.monotonic() > deadline:
+            return recorded
+        time.sleep(0.3)
+
+
+UN_LIST = "un/UN_consolidated_2025-04-19.xml"
+
+
+def start_fault_service(
+    redis_url: str,
+    prefix: str,
+    lists_dir: Path,
+    tmp_path: Path,
+    *,
+    workers: int = 1,
+    env: dict[str, str] | None = None,
+) -> Service:
+    """A service with the UN list and its audit spool under `tmp_path` (a fault test looks
+    at what its workers journaled), on the Redis at `redis_url`."""
+    return start_service(
+        redis_url,
+        prefix,
+        lists_dir=copy_lists(lists_dir, tmp_path / "lists", UN_LIST),
+        workers=workers,
+        env={"SCREENING_AUDIT_SPOOL_DIR": str(tmp_path / "spool"), **(env or {})},
+    )

@@ -13,8 +13,8 @@ import grpc
 
 from screening.v1 import screening_pb2 as pb
 from screening.v1 import screening_pb2_grpc as pb_grpc
-from tests.conftest import copy_lists, start_redis, start_service
-from tests.faults.load import audit_ids
+from tests.conftest import start_redis
+from tests.faults.load import audit_ids_when_shipped, start_fault_service
 
 PREFIX = "fault-spool"
 # A few records' worth: the spool fills within a few dozen screenings.
@@ -26,17 +26,14 @@ def _party(name: str) -> pb.ScreenPartyRequest:
 
 
 def test_a_full_spool_refuses_screenings_until_redis_is_back(lists_dir, tmp_path, fault_report):
-    lists = copy_lists(lists_dir, tmp_path / "lists", "un/UN_consolidated_2025-04-19.xml")
     redis_server = start_redis()
     port = redis_server.port
-    service = start_service(
+    service = start_fault_service(
         redis_server.url,
         PREFIX,
-        lists_dir=lists,
-        env={
-            "SCREENING_AUDIT_SPOOL_DIR": str(tmp_path / "spool"),
-            "SCREENING_AUDIT_SPOOL_MAX_BYTES": str(SPOOL_BYTES),
-        },
+        lists_dir,
+        tmp_path,
+        env={"SCREENING_AUDIT_SPOOL_MAX_BYTES": str(SPOOL_BYTES)},
     )
     answered: list[str] = []
     refused: Counter[str] = Counter()
@@ -79,13 +76,7 @@ def test_a_full_spool_refuses_screenings_until_redis_is_back(lists_dir, tmp_path
             answered.append(
                 stub.ScreenParty(_party("Harbour Trading 9999 Ltd"), timeout=10).screening_id
             )
-        client = redis_server.client()
-        deadline = time.monotonic() + 30
-        while True:
-            recorded = audit_ids(client, PREFIX)
-            if len(recorded) >= len(answered) or time.monotonic() > deadline:
-                break
-            time.sleep(0.3)
+        recorded = audit_ids_when_shipped(redis_server.client(), PREFIX, answered, timeout=30)
         counts = Counter(recorded)
         fault_report(
             answered=len(answered),

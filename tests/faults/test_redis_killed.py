@@ -13,25 +13,16 @@ import grpc
 
 from screening.v1 import screening_pb2 as pb
 from screening.v1 import screening_pb2_grpc as pb_grpc
-from tests.conftest import start_redis, start_service
-from tests.faults.load import Load, audit_ids
+from tests.conftest import start_redis
+from tests.faults.load import Load, audit_ids_when_shipped, start_fault_service
 
 PREFIX = "fault-redis"
 
 
 def test_redis_killed_and_restarted_empty(lists_dir, tmp_path, fault_report):
-    lists = tmp_path / "lists"
-    lists.mkdir()
-    shutil.copy(lists_dir / "un" / "UN_consolidated_2025-04-19.xml", lists)
     redis_server = start_redis()
     port = redis_server.port
-    service = start_service(
-        redis_server.url,
-        PREFIX,
-        lists_dir=lists,
-        workers=2,
-        env={"SCREENING_AUDIT_SPOOL_DIR": str(tmp_path / "spool")},
-    )
+    service = start_fault_service(redis_server.url, PREFIX, lists_dir, tmp_path, workers=2)
     load = Load(service.target, threads=4).start()
     try:
         time.sleep(3)
@@ -59,12 +50,7 @@ def test_redis_killed_and_restarted_empty(lists_dir, tmp_path, fault_report):
             time.sleep(0.2)
         # ... and every audit record arrives, once.
         answered = Counter(load.answered)
-        deadline = time.monotonic() + 60
-        while True:
-            recorded = audit_ids(client, PREFIX)
-            if len(recorded) >= len(answered) or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
+        recorded = audit_ids_when_shipped(client, PREFIX, answered, timeout=60)
         counts = Counter(recorded)
         fault_report(
             screenings=len(answered),

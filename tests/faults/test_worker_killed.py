@@ -11,8 +11,8 @@ import signal
 import time
 from collections import Counter
 
-from tests.conftest import Service, copy_lists, start_service
-from tests.faults.load import Load, audit_ids
+from tests.conftest import Service
+from tests.faults.load import Load, audit_ids_when_shipped, start_fault_service
 
 PREFIX = "fault-worker"
 
@@ -34,14 +34,7 @@ def _serving(service: Service, pid: int) -> bool:
 def test_worker_killed_is_restarted_and_nothing_is_lost(
     redis_server, lists_dir, tmp_path, fault_report
 ):
-    lists = copy_lists(lists_dir, tmp_path / "lists", "un/UN_consolidated_2025-04-19.xml")
-    service = start_service(
-        redis_server.url,
-        PREFIX,
-        lists_dir=lists,
-        workers=2,
-        env={"SCREENING_AUDIT_SPOOL_DIR": str(tmp_path / "spool")},
-    )
+    service = start_fault_service(redis_server.url, PREFIX, lists_dir, tmp_path, workers=2)
     try:
         deadline = time.monotonic() + 60
         while not all(_serving(service, pid) for pid in _worker_pids(service).values()):
@@ -66,12 +59,9 @@ def test_worker_killed_is_restarted_and_nothing_is_lost(
         retrying.stop()
         plain.stop()
         answered = Counter(retrying.answered + plain.answered)
-        deadline = time.monotonic() + 30
-        while True:
-            recorded = Counter(audit_ids(redis_server.client(), PREFIX))
-            if set(answered) <= set(recorded) or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
+        recorded = Counter(
+            audit_ids_when_shipped(redis_server.client(), PREFIX, answered, timeout=30)
+        )
         fault_report(
             screenings=sum(answered.values()),
             failures_with_retry=retrying.failed,
