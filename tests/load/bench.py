@@ -440,12 +440,14 @@ def reload_during_run(
     loader: Loader, args: argparse.Namespace, service: Service, prefix: str
 ) -> tuple[Run, dict[str, object]]:
     info: dict[str, object] = {}
+    duration = max(args.duration, args.reload_after + 15)
 
     def reload_later() -> None:
         time.sleep(args.reload_after)
         published = time.time()
         info["version"] = publish_new_snapshot(service.redis_url, prefix)
-        while time.time() - published < args.duration * 2:
+        # Watched for the rest of the run: a swap after the load stopped is not "during".
+        while time.time() - published < duration - args.reload_after:
             loaded = scrape(service.metrics_port, "screening_index_loaded_timestamp_seconds")
             if len(loaded) >= args.workers and min(loaded.values()) >= published:
                 info["all_workers_swapped_after_s"] = round(time.time() - published, 2)
@@ -459,7 +461,7 @@ def reload_during_run(
         "ScreenParty",
         service.target,
         service.pids(),
-        duration=max(args.duration, args.reload_after + 15),
+        duration=duration,
     )
     thread.join()
     return run, info
@@ -547,41 +549,20 @@ def alternate(
     call: str,
     ceiling: tuple[str, list[int]],
     service: Service,
+    *,
+    rps: float = 0,
+    ceiling_label: str = "ceiling",
 ) -> Pair:
+    """Ceiling and service in turn over the rounds, flat out or held at `rps`. Each run opens
+    new connections, which SO_REUSEPORT spreads over the workers by hash: one run shows one
+    split of them (often 60/40 or worse with 8), the rounds show several."""
     pair = Pair(call, label)
     for _ in range(args.rounds):
-        pair.ceiling.append(loader.run("ceiling", call, *ceiling, duration=args.duration))
-        pair.service.append(
-            loader.run(label, call, service.target, service.pids(), duration=args.duration)
-        )
-    return pair
-
-
-def at_rate(
-    loader: Loader,
-    args: argparse.Namespace,
-    call: str,
-    ceiling: tuple[str, list[int]],
-    service: Service,
-    rps: float,
-) -> Pair:
-    """Service and ceiling held at `rps`, alternating over the rounds. Each run opens new
-    connections, which SO_REUSEPORT spreads over the workers by hash: one run shows one
-    split of them (often 60/40 or worse with 8), the rounds show several."""
-    pair = Pair(call, "at half throughput")
-    for _ in range(args.rounds):
-        pair.service.append(
-            loader.run(
-                "at half throughput",
-                call,
-                service.target,
-                service.pids(),
-                duration=args.duration,
-                rps=rps,
-            )
-        )
         pair.ceiling.append(
-            loader.run("ceiling at that rate", call, *ceiling, duration=args.duration, rps=rps)
+            loader.run(ceiling_label, call, *ceiling, duration=args.duration, rps=rps)
+        )
+        pair.service.append(
+            loader.run(label, call, service.target, service.pids(), duration=args.duration, rps=rps)
         )
     return pair
 
@@ -665,7 +646,16 @@ def main() -> int:
                     failed += pair.summary(pair.service).errors
             if party is not None:
                 target_rps = party.summary(party.service).rps / 2
-                steady = at_rate(loader, args, "ScreenParty", ceiling, service, target_rps)
+                steady = alternate(
+                    loader,
+                    args,
+                    "at half throughput",
+                    "ScreenParty",
+                    ceiling,
+                    service,
+                    rps=target_rps,
+                    ceiling_label="ceiling at that rate",
+                )
                 half = steady.summary(steady.service)
                 # The ceiling at the same rate: how much of that latency the machine adds.
                 reference = steady.summary(steady.ceiling)
