@@ -23,7 +23,9 @@
 ghz runs on the same cores as the servers (limited to --ghz-cpus). The servers' CPU time and
 ghz's are measured per run and printed per request: `srv us/req` does not depend on how much
 CPU the load generator or other processes took, so it is the steadiest figure on a busy
-machine. Where ghz is missing (and `go install` cannot get it), h2load sends one
+machine. Before each run a fixed Python loop is timed (`loop us`), and the CPU time the
+hypervisor stole during it is read from /proc/stat (`steal`): this VM's speed changes from
+minute to minute, and a run taken while it is slow shows it. Where ghz is missing (and `go install` cannot get it), h2load sends one
 pre-encoded request.
 """
 
@@ -44,6 +46,7 @@ import sys
 import tempfile
 import threading
 import time
+import timeit
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -98,6 +101,21 @@ def cpu_seconds(pids: list[int]) -> float:
             continue
         total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / TICKS
+
+
+def loop_us() -> float:
+    """How fast this shared machine runs Python right now: microseconds for a fixed loop,
+    the median of five tries (about 50 ms in all). At full speed it takes 33-37 us; on a
+    slowed machine 40-76 us, and every figure of a run taken then is worse."""
+    tries = timeit.repeat("sum(range(2000))", number=300, repeat=5)
+    return statistics.median(tries) / 300 * 1e6
+
+
+def steal_ticks() -> tuple[int, int]:
+    """(stolen, total) CPU ticks of the whole machine (/proc/stat): the time the hypervisor
+    gave this VM's cores to someone else."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
 
 
 def rss_mib(pid: int) -> float:
@@ -181,6 +199,8 @@ class Run:
     server_us: float = 0.0  # server CPU per request
     client_us: float = 0.0  # load generator CPU per request
     split: str = ""  # share of the server CPU time per worker (SO_REUSEPORT balance)
+    loop_us: float = 0.0  # loop_us() just before the run: the machine's speed
+    steal: float = 0.0  # share of the machine's CPU time stolen by the hypervisor in the run
     statuses: dict[str, int] = field(default_factory=dict)
     error_kinds: dict[str, int] = field(default_factory=dict)
 
@@ -233,8 +253,10 @@ class Loader:
     ) -> Run:
         """One load run. `nice` < 0 raises the servers' and the load generator's priority
         over the machine's other processes for the run."""
+        speed = loop_us()
         per_worker0 = [cpu_seconds([pid]) for pid in server_pids]
         usage0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        stolen0, total0 = steal_ticks()
         self.nice = nice
         renice(server_pids, nice)
         try:
@@ -245,6 +267,9 @@ class Loader:
         finally:
             renice(server_pids, 0)
         usage1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        stolen1, total1 = steal_ticks()
+        run.loop_us = speed
+        run.steal = (stolen1 - stolen0) / (total1 - total0) if total1 > total0 else 0.0
         per_worker = [
             cpu_seconds([pid]) - t for pid, t in zip(server_pids, per_worker0, strict=True)
         ]
@@ -498,13 +523,15 @@ class Pair:
             p99_ms=med([r.p99_ms for r in runs]),
             server_us=med([r.server_us for r in runs]),
             client_us=med([r.client_us for r in runs]),
+            loop_us=med([r.loop_us for r in runs]),
+            steal=med([r.steal for r in runs]),
         )
 
 
 HEADER = (
     f"  {'call':<15} {'run':<20} {'req/s':>7} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} "
     f"{'srv us/req':>10} {'cpu r.':>6} {'ghz us/req':>10} {'requests':>8} {'errors':>6} "
-    "workers"
+    f"{'loop us':>7} {'steal':>5} workers"
 )
 
 
@@ -515,7 +542,7 @@ def line(run: Run, ratio: float | None = None, cpu_ratio: float | None = None) -
     return (
         f"  {run.call:<15} {run.label:<20} {run.rps:7.0f} {r} {run.p50_ms:7.2f} {run.p99_ms:7.2f} "
         f"{run.server_us:10.0f} {c} {run.client_us:10.0f} {run.count:8d} {run.errors:6d} "
-        f"{run.split}"
+        f"{run.loop_us:7.0f} {run.steal:5.0%} {run.split}"
     )
 
 
@@ -527,7 +554,8 @@ def report_pair(pair: Pair) -> dict[str, object]:
     print(line(ceiling))
     print(line(service, ratio, cpu_ratio))
     rounds = ", ".join(
-        f"{s.rps:.0f}/{c.rps:.0f}" for c, s in zip(pair.ceiling, pair.service, strict=True)
+        f"{s.rps:.0f}/{c.rps:.0f} (loop {s.loop_us:.0f}/{c.loop_us:.0f} us)"
+        for c, s in zip(pair.ceiling, pair.service, strict=True)
     )
     print(f"  {'':<15} {'rounds (svc/ceiling)':<20} {rounds}", flush=True)
     return {
@@ -605,7 +633,7 @@ def main() -> int:
         f"{os.getloadavg()[0]:.1f} at start; {loader.tool} ({loader.ghz or loader.h2load}) "
         f"with {args.connections} connections, concurrency {args.concurrency}, "
         f"{args.ghz_cpus} core(s) for ghz; {args.rounds} rounds of {args.duration:.0f}s runs, "
-        "ceiling and service alternating",
+        f"ceiling and service alternating; machine: loop {loop_us():.0f} us (full speed 33-37)",
         flush=True,
     )
     results: dict[str, object] = {"tool": loader.tool, "workers": args.workers, "calls": {}}
@@ -664,7 +692,7 @@ def main() -> int:
                 print(line(half), flush=True)
                 print(line(reference), flush=True)
                 rounds = ", ".join(
-                    f"{s.p99_ms:.1f}/{c.p99_ms:.1f} ({s.split or '-'})"
+                    f"{s.p99_ms:.1f}/{c.p99_ms:.1f} ({s.split or '-'}; loop {s.loop_us:.0f} us)"
                     for c, s in zip(steady.ceiling, steady.service, strict=True)
                 )
                 print(f"  {'':<15} {'rounds p99 svc/ceil':<20} {rounds}", flush=True)
@@ -744,7 +772,9 @@ def main() -> int:
     print(
         "\nreq/s, p50, p99 and us/req: medians over the rounds; ratio: median of each round's "
         "service/ceiling req/s; cpu r.: ceiling server CPU per request / service server CPU "
-        "per request (does not depend on what else ran on the cores)"
+        "per request (does not depend on what else ran on the cores); loop us: the machine's "
+        "speed just before the run (a fixed Python loop; 33-37 us at full speed), steal: CPU "
+        "time the hypervisor took from this VM during the run"
     )
     print(f"ScreenParty failed requests in all runs: {failed}")
     if args.json:
