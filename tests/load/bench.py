@@ -25,14 +25,15 @@ ghz's are measured per run and printed per request: `srv us/req` does not depend
 CPU the load generator or other processes took, so it is the steadiest figure on a busy
 machine. Before each run a fixed Python loop is timed (`loop us`), and the CPU time the
 hypervisor stole during it is read from /proc/stat (`steal`): this VM's speed changes from
-minute to minute, and a run taken while it is slow shows it. Where ghz is missing (and `go install` cannot get it), h2load sends one
-pre-encoded request.
+minute to minute, and a run taken while it is slow shows it. Where ghz is missing (and
+`go install` cannot get it), h2load sends one pre-encoded request.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import re
@@ -118,6 +119,28 @@ def steal_ticks() -> tuple[int, int]:
     return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
 
 
+def arrival_pattern(starts_us: list[int]) -> str:
+    """Requests sent within 1 ms of each other form a burst: the burst size the median
+    request arrived in, and the median gap between bursts. h2load's --rps fires every
+    connection's timer together every 10 ms, so 8 connections send their requests as one
+    burst: the half-throughput test measures how fast such a burst drains."""
+    starts = sorted(starts_us)
+    if len(starts) < 2:
+        return ""
+    sizes, gaps, size = [], [], 1
+    for before, after in itertools.pairwise(starts):
+        if after - before < 1000:
+            size += 1
+        else:
+            sizes.append(size)
+            gaps.append(after - before)
+            size = 1
+    sizes.append(size)
+    by_request = sorted(n for n in sizes for _ in range(n))
+    gap_ms = statistics.median(gaps) / 1000 if gaps else 0.0
+    return f"{by_request[len(by_request) // 2]} at once, {gap_ms:.1f} ms apart"
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -199,6 +222,7 @@ class Run:
     server_us: float = 0.0  # server CPU per request
     client_us: float = 0.0  # load generator CPU per request
     split: str = ""  # share of the server CPU time per worker (SO_REUSEPORT balance)
+    arrivals: str = ""  # how h2load's requests arrived (rate-limited runs): bursts and gaps
     loop_us: float = 0.0  # loop_us() just before the run: the machine's speed
     steal: float = 0.0  # share of the machine's CPU time stolen by the hypervisor in the run
     statuses: dict[str, int] = field(default_factory=dict)
@@ -375,6 +399,7 @@ class Loader:
             p50_ms=q[49],
             p99_ms=q[98],
             statuses={"HTTP 200": len(rows) - bad, "other": bad},
+            arrivals=arrival_pattern([int(r[0]) for r in rows]) if rps else "",
         )
 
 
@@ -696,6 +721,12 @@ def main() -> int:
                     for c, s in zip(steady.ceiling, steady.service, strict=True)
                 )
                 print(f"  {'':<15} {'rounds p99 svc/ceil':<20} {rounds}", flush=True)
+                if half.arrivals or steady.service[0].arrivals:
+                    print(
+                        f"  {'':<15} {'arrivals':<20} "
+                        + ", ".join(s.arrivals for s in steady.service),
+                        flush=True,
+                    )
                 results["half_throughput"] = asdict(half)
                 results["half_throughput_ceiling"] = asdict(reference)
                 results["half_throughput_rounds"] = [
