@@ -15,6 +15,9 @@
   medians of p50 and p99, and each round's p99 with its split of the connections between
   the workers; with ghz, the same with h2load where it is installed (a C client: less of
   its own delay in the figures).
+- The same rate with random arrivals (exponential gaps, one h2load per connection with its
+  own timing script), as from many independent callers: h2load's --rps fires every
+  connection's timer together every 10 ms, so its requests come 32 at once.
 - A data reload during a ghz run: a new snapshot is published while ghz runs; every
   request must succeed and every worker must swap to the new version.
 - ScreenParty with the result cache off (every request runs the matcher), and with the audit
@@ -36,6 +39,7 @@ import contextlib
 import itertools
 import json
 import os
+import random
 import re
 import resource
 import shutil
@@ -274,6 +278,7 @@ class Loader:
         rps: float = 0,
         nice: int = 0,
         tool: str = "",
+        poisson_seed: int | None = None,
     ) -> Run:
         """One load run. `nice` < 0 raises the servers' and the load generator's priority
         over the machine's other processes for the run."""
@@ -287,7 +292,7 @@ class Loader:
             if (tool or self.tool) == "ghz":
                 run = self._ghz(label, call, target, duration, rps)
             else:
-                run = self._h2load(label, call, target, duration, rps)
+                run = self._h2load(label, call, target, duration, rps, poisson_seed)
         finally:
             renice(server_pids, 0)
         usage1 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -354,39 +359,49 @@ class Loader:
             error_kinds=report.get("errorDistribution") or {},
         )
 
-    def _h2load(self, label: str, call: str, target: str, duration: float, rps: float) -> Run:
-        """One pre-encoded request (the first of the call's data) sent over and over."""
+    def _h2load(
+        self,
+        label: str,
+        call: str,
+        target: str,
+        duration: float,
+        rps: float,
+        poisson_seed: int | None = None,
+    ) -> Run:
+        """One pre-encoded request (the first of the call's data) sent over and over. With
+        `poisson_seed`, the requests arrive at random, as independent callers' would (see
+        `_poisson`), instead of by h2load's --rps."""
         from screening.v1 import screening_pb2 as pb
 
         a = self.args
         first = json.loads((GHZ_DIR / "data" / f"{CALLS[call]}.json").read_text())[0]
         message = json_format.ParseDict(first, getattr(pb, f"{call}Request")())
         body = message.SerializeToString()
+        url = f"http://{target}/screening.v1.ScreeningService/{call}"
         with tempfile.TemporaryDirectory() as tmp:
             data, log = Path(tmp) / "body", Path(tmp) / "log"
             data.write_bytes(b"\0" + len(body).to_bytes(4, "big") + body)
-            cmd = [
-                str(self.h2load),
-                f"http://{target}/screening.v1.ScreeningService/{call}",
+            common = [
                 "-d",
                 str(data),
                 "-H",
                 "content-type: application/grpc",
                 "-H",
                 "te: trailers",
-                "-c",
-                str(a.connections),
                 "-m",
                 str(max(1, a.concurrency // a.connections)),
-                "-D",
-                str(int(duration)),
-                "--log-file",
-                str(log),
             ]
-            if rps:
-                cmd += ["--rps", str(max(1, int(rps / a.connections)))]
-            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, preexec_fn=self._priority)
-            rows = [line.split("\t") for line in log.read_text().splitlines() if line]
+            if rps and poisson_seed is not None:
+                rows = self._poisson(common, url, duration, rps, poisson_seed, Path(tmp))
+            else:
+                cmd = [str(self.h2load), url, *common, "-c", str(a.connections)]
+                cmd += ["-D", str(int(duration)), "--log-file", str(log)]
+                if rps:
+                    cmd += ["--rps", str(max(1, int(rps / a.connections)))]
+                subprocess.run(
+                    cmd, check=True, stdout=subprocess.DEVNULL, preexec_fn=self._priority
+                )
+                rows = [line.split("\t") for line in log.read_text().splitlines() if line]
         times = sorted(int(r[2]) / 1000 for r in rows)
         bad = sum(1 for r in rows if r[1] != "200")
         q = statistics.quantiles(times, n=100) if len(times) > 1 else [0.0] * 99
@@ -399,8 +414,47 @@ class Loader:
             p50_ms=q[49],
             p99_ms=q[98],
             statuses={"HTTP 200": len(rows) - bad, "other": bad},
-            arrivals=arrival_pattern([int(r[0]) for r in rows]) if rps else "",
+            arrivals=(
+                ""
+                if not rps
+                else "random"
+                if poisson_seed is not None
+                else arrival_pattern([int(r[0]) for r in rows])
+            ),
         )
+
+    def _poisson(
+        self, common: list[str], url: str, duration: float, rps: float, seed: int, tmp: Path
+    ) -> list[list[str]]:
+        """Requests at `rps` with independent random arrivals (exponential gaps), as many
+        independent callers would send them: one h2load per connection, each following its
+        own timing script, so that the connections do not send together. (h2load's --rps
+        fires every connection's timer at once every 10 ms.) The log rows of all of them."""
+        connections = self.args.connections
+        rng = random.Random(seed)
+        procs, logs = [], []
+        for n in range(connections):
+            lines, at = [], 0.0
+            while True:
+                at += rng.expovariate(rps / connections / 1000)  # milliseconds
+                if at >= duration * 1000:
+                    break
+                lines.append(f"{at:.3f}\t{url}\n")
+            script, log = tmp / f"script{n}", tmp / f"log{n}"
+            script.write_text("".join(lines))
+            logs.append(log)
+            cmd = [str(self.h2load), *common, "-c", "1", "--timing-script-file", str(script)]
+            procs.append(
+                subprocess.Popen(
+                    [*cmd, "--log-file", str(log)],
+                    stdout=subprocess.DEVNULL,
+                    preexec_fn=self._priority,
+                )
+            )
+        for proc in procs:
+            if proc.wait() != 0:
+                raise subprocess.CalledProcessError(proc.returncode, proc.args)
+        return [line.split("\t") for log in logs for line in log.read_text().splitlines() if line]
 
 
 # -- the phases -----------------------------------------------------------------------------
@@ -595,6 +649,25 @@ def report_pair(pair: Pair) -> dict[str, object]:
     }
 
 
+def report_rate_pair(pair: Pair, ceiling_label: str) -> tuple[Run, Run]:
+    """Print a pair held at a rate: the medians, each round's p99 (service/ceiling) with the
+    service's split and the machine's speed, and how h2load's requests arrived."""
+    service, ceiling = pair.summary(pair.service), pair.summary(pair.ceiling)
+    # The ceiling at the same rate: how much of that latency the machine adds.
+    ceiling.label = ceiling_label
+    print(line(service), flush=True)
+    print(line(ceiling), flush=True)
+    rounds = ", ".join(
+        f"{s.p99_ms:.1f}/{c.p99_ms:.1f} ({s.split or '-'}; loop {s.loop_us:.0f} us)"
+        for c, s in zip(pair.ceiling, pair.service, strict=True)
+    )
+    print(f"  {'':<15} {'rounds p99 svc/ceil':<20} {rounds}", flush=True)
+    arrivals = [s.arrivals for s in pair.service if s.arrivals]
+    if arrivals:
+        print(f"  {'':<15} {'arrivals':<20} " + ", ".join(arrivals), flush=True)
+    return service, ceiling
+
+
 def alternate(
     loader: Loader,
     args: argparse.Namespace,
@@ -605,17 +678,38 @@ def alternate(
     *,
     rps: float = 0,
     ceiling_label: str = "ceiling",
+    poisson: bool = False,
 ) -> Pair:
     """Ceiling and service in turn over the rounds, flat out or held at `rps`. Each run opens
     new connections, which SO_REUSEPORT spreads over the workers by hash: one run shows one
     split of them (often 60/40 or worse with 8), the rounds show several."""
     pair = Pair(call, label)
-    for _ in range(args.rounds):
+    tool = "h2load" if poisson else ""
+    for n in range(args.rounds):
+        # Random arrivals: the same sequence for the ceiling and the service in a round.
+        seed = n if poisson else None
         pair.ceiling.append(
-            loader.run(ceiling_label, call, *ceiling, duration=args.duration, rps=rps)
+            loader.run(
+                ceiling_label,
+                call,
+                *ceiling,
+                duration=args.duration,
+                rps=rps,
+                tool=tool,
+                poisson_seed=seed,
+            )
         )
         pair.service.append(
-            loader.run(label, call, service.target, service.pids(), duration=args.duration, rps=rps)
+            loader.run(
+                label,
+                call,
+                service.target,
+                service.pids(),
+                duration=args.duration,
+                rps=rps,
+                tool=tool,
+                poisson_seed=seed,
+            )
         )
     return pair
 
@@ -709,30 +803,32 @@ def main() -> int:
                     rps=target_rps,
                     ceiling_label="ceiling at that rate",
                 )
-                half = steady.summary(steady.service)
-                # The ceiling at the same rate: how much of that latency the machine adds.
-                reference = steady.summary(steady.ceiling)
-                reference.label = "ceiling at that rate"
+                half, reference = report_rate_pair(steady, "ceiling at that rate")
                 failed += half.errors
-                print(line(half), flush=True)
-                print(line(reference), flush=True)
-                rounds = ", ".join(
-                    f"{s.p99_ms:.1f}/{c.p99_ms:.1f} ({s.split or '-'}; loop {s.loop_us:.0f} us)"
-                    for c, s in zip(steady.ceiling, steady.service, strict=True)
-                )
-                print(f"  {'':<15} {'rounds p99 svc/ceil':<20} {rounds}", flush=True)
-                if half.arrivals or steady.service[0].arrivals:
-                    print(
-                        f"  {'':<15} {'arrivals':<20} "
-                        + ", ".join(s.arrivals for s in steady.service),
-                        flush=True,
-                    )
                 results["half_throughput"] = asdict(half)
                 results["half_throughput_ceiling"] = asdict(reference)
                 results["half_throughput_rounds"] = [
                     {"ceiling": asdict(c), "service": asdict(s)}
                     for c, s in zip(steady.ceiling, steady.service, strict=True)
                 ]
+                if loader.h2load:
+                    # The same rate with random arrivals, as from many independent callers,
+                    # rather than the bursts of --rps: for reference beside the figure above.
+                    random_pair = alternate(
+                        loader,
+                        args,
+                        "at half, random",
+                        "ScreenParty",
+                        ceiling,
+                        service,
+                        rps=target_rps,
+                        ceiling_label="ceiling, random",
+                        poisson=True,
+                    )
+                    spread, spread_ceiling = report_rate_pair(random_pair, "ceiling, random")
+                    failed += spread.errors
+                    results["half_throughput_random_arrivals"] = asdict(spread)
+                    results["half_throughput_random_arrivals_ceiling"] = asdict(spread_ceiling)
                 if loader.tool == "ghz" and loader.h2load:
                     # A lighter client: ghz's own scheduling on the shared cores is part of
                     # what it measures; h2load (C, no garbage collector) adds less.
