@@ -17,7 +17,8 @@
   its own delay in the figures).
 - The same rate with random arrivals (exponential gaps, one h2load per connection with its
   own timing script), as from many independent callers: h2load's --rps fires every
-  connection's timer together every 10 ms, so its requests come 32 at once.
+  connection's timer together every 10 ms, so its requests come in bursts, one share from
+  every connection (32 requests at 3,000 req/s).
 - A data reload during a ghz run: a new snapshot is published while ghz runs; every
   request must succeed and every worker must swap to the new version.
 - ScreenParty with the result cache off (every request runs the matcher), and with the audit
@@ -404,6 +405,10 @@ class Loader:
                 rows = [line.split("\t") for line in log.read_text().splitlines() if line]
         times = sorted(int(r[2]) / 1000 for r in rows)
         bad = sum(1 for r in rows if r[1] != "200")
+        arrivals = ""
+        if rps:
+            random_arrivals = poisson_seed is not None
+            arrivals = "random" if random_arrivals else arrival_pattern([int(r[0]) for r in rows])
         q = statistics.quantiles(times, n=100) if len(times) > 1 else [0.0] * 99
         return Run(
             label=label,
@@ -414,13 +419,7 @@ class Loader:
             p50_ms=q[49],
             p99_ms=q[98],
             statuses={"HTTP 200": len(rows) - bad, "other": bad},
-            arrivals=(
-                ""
-                if not rps
-                else "random"
-                if poisson_seed is not None
-                else arrival_pattern([int(r[0]) for r in rows])
-            ),
+            arrivals=arrivals,
         )
 
     def _poisson(
@@ -428,8 +427,8 @@ class Loader:
     ) -> list[list[str]]:
         """Requests at `rps` with independent random arrivals (exponential gaps), as many
         independent callers would send them: one h2load per connection, each following its
-        own timing script, so that the connections do not send together. (h2load's --rps
-        fires every connection's timer at once every 10 ms.) The log rows of all of them."""
+        own timing script, so that the connections do not send together. The log rows of
+        all of them."""
         connections = self.args.connections
         rng = random.Random(seed)
         procs, logs = [], []
