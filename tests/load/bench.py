@@ -147,6 +147,11 @@ def arrival_pattern(starts_us: list[int]) -> str:
     return f"{by_request[len(by_request) // 2]} at once, {gap_ms:.1f} ms apart"
 
 
+def h2load_rows(logs: list[Path]) -> list[list[str]]:
+    """The rows of h2load log files: send time (us since the epoch), status, duration (us)."""
+    return [line.split("\t") for log in logs for line in log.read_text().splitlines() if line]
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -403,7 +408,7 @@ class Loader:
                 subprocess.run(
                     cmd, check=True, stdout=subprocess.DEVNULL, preexec_fn=self._priority
                 )
-                rows = [line.split("\t") for line in log.read_text().splitlines() if line]
+                rows = h2load_rows([log])
         times = sorted(int(r[2]) / 1000 for r in rows)
         bad = sum(1 for r in rows if r[1] != "200")
         arrivals = ""
@@ -454,7 +459,7 @@ class Loader:
         for proc in procs:
             if proc.wait() != 0:
                 raise subprocess.CalledProcessError(proc.returncode, proc.args)
-        return [line.split("\t") for log in logs for line in log.read_text().splitlines() if line]
+        return h2load_rows(logs)
 
 
 # -- the phases -----------------------------------------------------------------------------
