@@ -15,7 +15,9 @@
   same rate (what the machine's own scheduling adds to the latency) over the rounds: the
   medians of p50 and p99, and each round's p99 with its split of the connections between
   the workers; with ghz, the same with h2load where it is installed (a C client: less of
-  its own delay in the figures).
+  its own delay in the figures). In the same rounds, the ceiling held at half of its own
+  throughput: the p99 an empty handler has at the same share of its capacity, under the
+  same kind of load, and the service's p99 as a multiple of it.
 - The same rate with random arrivals (exponential gaps, one h2load per connection with its
   own timing script), as from many independent callers: h2load's --rps fires every
   connection's timer together every 10 ms, so its requests come in bursts, one share from
@@ -587,6 +589,8 @@ class Pair:
     label: str
     ceiling: list[Run] = field(default_factory=list)
     service: list[Run] = field(default_factory=list)
+    # The ceiling held at half of its own saturated throughput (rate-held pairs only).
+    ceiling_own: list[Run] = field(default_factory=list)
 
     def ratios(self) -> list[float]:
         return [s.rps / c.rps for c, s in zip(self.ceiling, self.service, strict=True) if c.rps]
@@ -670,6 +674,17 @@ def report_rate_pair(pair: Pair, ceiling_label: str) -> tuple[Run, Run]:
     arrivals = [s.arrivals for s in pair.service if s.arrivals]
     if arrivals:
         print(f"  {'':<15} {'arrivals':<20} " + ", ".join(arrivals), flush=True)
+    if pair.ceiling_own:
+        own = pair.summary(pair.ceiling_own)
+        own.label = "ceiling at own half"
+        print(line(own), flush=True)
+        rounds = ", ".join(
+            f"{c.p99_ms:.1f} ({c.split or '-'}; loop {c.loop_us:.0f} us)" for c in pair.ceiling_own
+        )
+        print(f"  {'':<15} {'rounds p99 ceiling':<20} {rounds}", flush=True)
+        if own.p99_ms:
+            ratio = service.p99_ms / own.p99_ms
+            print(f"  {'':<15} {'p99 svc/ceiling own':<20} {ratio:.2f}", flush=True)
     return service, ceiling
 
 
@@ -684,10 +699,13 @@ def alternate(
     rps: float = 0,
     ceiling_label: str = "ceiling",
     poisson: bool = False,
+    ceiling_own_rps: float = 0,
 ) -> Pair:
     """Ceiling and service in turn over the rounds, flat out or held at `rps`. Each run opens
     new connections, which SO_REUSEPORT spreads over the workers by hash: one run shows one
-    split of them (often 60/40 or worse with 8), the rounds show several."""
+    split of them (often 60/40 or worse with 8), the rounds show several. With
+    `ceiling_own_rps`, each round also holds the ceiling at that rate (half of its own
+    throughput: the same share of its capacity as the service's half)."""
     pair = Pair(call, label)
     tool = "h2load" if poisson else ""
     for n in range(args.rounds):
@@ -716,6 +734,18 @@ def alternate(
                 poisson_seed=seed,
             )
         )
+        if ceiling_own_rps:
+            pair.ceiling_own.append(
+                loader.run(
+                    "ceiling at own half",
+                    call,
+                    *ceiling,
+                    duration=args.duration,
+                    rps=ceiling_own_rps,
+                    tool=tool,
+                    poisson_seed=seed,
+                )
+            )
     return pair
 
 
@@ -798,6 +828,8 @@ def main() -> int:
                     failed += pair.summary(pair.service).errors
             if party is not None:
                 target_rps = party.summary(party.service).rps / 2
+                # The ceiling at half of its own throughput too: how far the empty handler
+                # meets a latency target at the same share of its capacity, on this load.
                 steady = alternate(
                     loader,
                     args,
@@ -807,14 +839,20 @@ def main() -> int:
                     service,
                     rps=target_rps,
                     ceiling_label="ceiling at that rate",
+                    ceiling_own_rps=party.summary(party.ceiling).rps / 2,
                 )
                 half, reference = report_rate_pair(steady, "ceiling at that rate")
                 failed += half.errors
                 results["half_throughput"] = asdict(half)
                 results["half_throughput_ceiling"] = asdict(reference)
+                results["half_throughput_ceiling_own_half"] = asdict(
+                    steady.summary(steady.ceiling_own)
+                )
                 results["half_throughput_rounds"] = [
-                    {"ceiling": asdict(c), "service": asdict(s)}
-                    for c, s in zip(steady.ceiling, steady.service, strict=True)
+                    {"ceiling": asdict(c), "service": asdict(s), "ceiling_own_half": asdict(o)}
+                    for c, s, o in zip(
+                        steady.ceiling, steady.service, steady.ceiling_own, strict=True
+                    )
                 ]
                 if loader.h2load:
                     # The same rate with random arrivals, as from many independent callers,
