@@ -1,7 +1,7 @@
 """The benchmark: the service under ghz, against an empty-handler ceiling, in one run.
 
     .venv/bin/python -m tests.load.bench            # from the repository root, every call
-    .venv/bin/python -m tests.load.bench --h2load --calls ScreenParty   # about 11 minutes
+    .venv/bin/python -m tests.load.bench --h2load --calls ScreenParty   # about 8 minutes
     .venv/bin/python -m tests.load.bench --help     # durations, rounds, workers, load...
 
 - Ceiling: tests/load/empty_server.py, the same grpc.aio stack (options, event loop,
