@@ -596,13 +596,13 @@ class Pair:
         return [s.rps / c.rps for c, s in zip(self.ceiling, self.service, strict=True) if c.rps]
 
     def summary(self, runs: list[Run]) -> Run:
-        """The median of each figure over the rounds."""
+        """The median of each figure over the rounds, under the rounds' own label."""
 
         def med(values: list[float]) -> float:
             return statistics.median(values) if values else 0.0
 
         return Run(
-            label=self.label,
+            label=runs[0].label if runs else self.label,
             call=self.call,
             count=sum(r.count for r in runs),
             errors=sum(r.errors for r in runs),
@@ -638,7 +638,6 @@ def report_pair(pair: Pair) -> dict[str, object]:
     ceiling, service = pair.summary(pair.ceiling), pair.summary(pair.service)
     ratio = statistics.median(pair.ratios()) if pair.ratios() else 0.0
     cpu_ratio = ceiling.server_us / service.server_us if service.server_us else 0.0
-    ceiling.label = "ceiling"
     print(line(ceiling))
     print(line(service, ratio, cpu_ratio))
     rounds = ", ".join(
@@ -658,12 +657,11 @@ def report_pair(pair: Pair) -> dict[str, object]:
     }
 
 
-def report_rate_pair(pair: Pair, ceiling_label: str) -> tuple[Run, Run]:
+def report_rate_pair(pair: Pair) -> tuple[Run, Run]:
     """Print a pair held at a rate: the medians, each round's p99 (service/ceiling) with the
     service's split and the machine's speed, and how h2load's requests arrived."""
     service, ceiling = pair.summary(pair.service), pair.summary(pair.ceiling)
     # The ceiling at the same rate: how much of that latency the machine adds.
-    ceiling.label = ceiling_label
     print(line(service), flush=True)
     print(line(ceiling), flush=True)
     rounds = ", ".join(
@@ -676,7 +674,6 @@ def report_rate_pair(pair: Pair, ceiling_label: str) -> tuple[Run, Run]:
         print(f"  {'':<15} {'arrivals':<20} " + ", ".join(arrivals), flush=True)
     if pair.ceiling_own:
         own = pair.summary(pair.ceiling_own)
-        own.label = "ceiling at own half"
         print(line(own), flush=True)
         rounds = ", ".join(
             f"{c.p99_ms:.1f} ({c.split or '-'}; loop {c.loop_us:.0f} us)" for c in pair.ceiling_own
@@ -708,44 +705,25 @@ def alternate(
     throughput: the same share of its capacity as the service's half)."""
     pair = Pair(call, label)
     tool = "h2load" if poisson else ""
+
+    def held(run_label: str, where: tuple[str, list[int]], rate: float, seed: int | None) -> Run:
+        return loader.run(
+            run_label,
+            call,
+            *where,
+            duration=args.duration,
+            rps=rate,
+            tool=tool,
+            poisson_seed=seed,
+        )
+
     for n in range(args.rounds):
         # Random arrivals: the same sequence for the ceiling and the service in a round.
         seed = n if poisson else None
-        pair.ceiling.append(
-            loader.run(
-                ceiling_label,
-                call,
-                *ceiling,
-                duration=args.duration,
-                rps=rps,
-                tool=tool,
-                poisson_seed=seed,
-            )
-        )
-        pair.service.append(
-            loader.run(
-                label,
-                call,
-                service.target,
-                service.pids(),
-                duration=args.duration,
-                rps=rps,
-                tool=tool,
-                poisson_seed=seed,
-            )
-        )
+        pair.ceiling.append(held(ceiling_label, ceiling, rps, seed))
+        pair.service.append(held(label, (service.target, service.pids()), rps, seed))
         if ceiling_own_rps:
-            pair.ceiling_own.append(
-                loader.run(
-                    "ceiling at own half",
-                    call,
-                    *ceiling,
-                    duration=args.duration,
-                    rps=ceiling_own_rps,
-                    tool=tool,
-                    poisson_seed=seed,
-                )
-            )
+            pair.ceiling_own.append(held("ceiling at own half", ceiling, ceiling_own_rps, seed))
     return pair
 
 
@@ -841,7 +819,7 @@ def main() -> int:
                     ceiling_label="ceiling at that rate",
                     ceiling_own_rps=party.summary(party.ceiling).rps / 2,
                 )
-                half, reference = report_rate_pair(steady, "ceiling at that rate")
+                half, reference = report_rate_pair(steady)
                 failed += half.errors
                 results["half_throughput"] = asdict(half)
                 results["half_throughput_ceiling"] = asdict(reference)
@@ -868,7 +846,7 @@ def main() -> int:
                         ceiling_label="ceiling, random",
                         poisson=True,
                     )
-                    spread, spread_ceiling = report_rate_pair(random_pair, "ceiling, random")
+                    spread, spread_ceiling = report_rate_pair(random_pair)
                     failed += spread.errors
                     results["half_throughput_random_arrivals"] = asdict(spread)
                     results["half_throughput_random_arrivals_ceiling"] = asdict(spread_ceiling)
