@@ -7,6 +7,7 @@ with a key prefix of their own (`prefix` fixture) rather than flushing shared st
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -135,6 +136,15 @@ class Service:
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def worker_pids(self) -> dict[int, int]:
+        """Worker id -> pid of its latest start, from the supervisor's log."""
+        pids = {}
+        for line in self.logs().splitlines():
+            if '"worker started"' in line:
+                entry = json.loads(line)
+                pids[entry["worker"]] = entry["worker_pid"]
+        return pids
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
@@ -156,9 +166,9 @@ def wait_serving(
     """Wait until `target` answers SERVING on `connections` connections of their own at once.
 
     Workers share the port (SO_REUSEPORT): the kernel spreads connections, not calls, over
-    them, and each worker turns SERVING when its own index is loaded. Several connections
-    make it near-certain that every worker is ready (16 over 2 workers: all on one with
-    probability 2^-15).
+    them (in turn, or by hash where the BPF program cannot be loaded), and a worker without
+    an index (no snapshot yet) answers NOT_SERVING. Several connections reach every
+    listening worker.
     """
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -245,6 +255,13 @@ def start_service(
             log_path=service.log_path,
             connections=16 if workers > 1 else 1,
         )
+        # A worker listens only once its index is built, so SERVING on every connection
+        # says only that the listening workers are ready: wait for each to say it serves.
+        deadline = time.monotonic() + 180
+        while service.logs().count('"msg": "worker serving"') < workers:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                pytest.fail(f"not every worker serving:\n{service.logs()[-3000:]}")
+            time.sleep(0.1)
     return service
 
 

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     max_results: int = Field(10, ge=1, le=100, description="Default matches per party")
     poll_seconds: float = Field(5.0, gt=0, description="Snapshot pointer poll interval")
     grace_seconds: float = Field(10.0, ge=0, description="Drain time for in-flight calls")
+    connection_balancing: Literal["round_robin", "hash"] = Field(
+        "round_robin",
+        description="How the workers sharing the port take new connections: in turn (a BPF "
+        "program on the port; needs CAP_BPF, else falls back to hash) or by the kernel's hash",
+    )
     max_connection_age_seconds: float = Field(
         0.0,
         ge=0,

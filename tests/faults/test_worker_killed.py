@@ -4,7 +4,6 @@ dead worker's journal is adopted and whatever it had not shipped is shipped)."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -17,16 +16,6 @@ from tests.faults.load import Load, audit_ids_when_shipped, start_fault_service
 PREFIX = "fault-worker"
 
 
-def _worker_pids(service: Service) -> dict[int, int]:
-    """Worker id -> pid of its latest start, from the supervisor's log."""
-    pids = {}
-    for line in service.logs().splitlines():
-        if '"worker started"' in line:
-            entry = json.loads(line)
-            pids[entry["worker"]] = entry["worker_pid"]
-    return pids
-
-
 def _serving(service: Service, pid: int) -> bool:
     return bool(re.search(rf'"msg": "worker serving", "pid": {pid}\b', service.logs()))
 
@@ -37,10 +26,10 @@ def test_worker_killed_is_restarted_and_nothing_is_lost(
     service = start_fault_service(redis_server.url, PREFIX, lists_dir, tmp_path, workers=2)
     try:
         deadline = time.monotonic() + 60
-        while not all(_serving(service, pid) for pid in _worker_pids(service).values()):
+        while not all(_serving(service, pid) for pid in service.worker_pids().values()):
             assert time.monotonic() < deadline, "workers not serving"
             time.sleep(0.2)
-        victim = _worker_pids(service)[0]
+        victim = service.worker_pids()[0]
         # Clients that retry UNAVAILABLE (the usual set-up), and clients that do not.
         retrying = Load(service.target, threads=3, retry=True).start()
         plain = Load(service.target, threads=3, retry=False).start()
@@ -49,7 +38,7 @@ def test_worker_killed_is_restarted_and_nothing_is_lost(
         killed_at = time.monotonic()
         deadline = killed_at + 60
         while True:
-            replacement = _worker_pids(service)[0]
+            replacement = service.worker_pids()[0]
             if replacement != victim and _serving(service, replacement):
                 break
             assert time.monotonic() < deadline, "the supervisor did not restore the worker"

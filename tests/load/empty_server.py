@@ -1,7 +1,8 @@
 """The ceiling for the benchmark: the service's gRPC stack with empty handlers.
 
-Same grpc.aio server, options, handler registration, event loop, reflection and worker count
-(processes sharing the port with SO_REUSEPORT) as `screening serve`, but ScreenParty,
+Same grpc.aio server, options, handler registration, event loop, reflection, worker count
+(processes sharing the port with SO_REUSEPORT) and spreading of connections over them as
+`screening serve`, but ScreenParty,
 ScreenShipment and CompareParties answer an empty message at once and there are no metrics:
 the fastest this stack can answer on this machine.
 
@@ -18,7 +19,12 @@ import signal
 import grpc
 
 from screening.api.reflection import enable_reflection
-from screening.api.server import SERVICE_NAME, run_event_loop, server_options
+from screening.api.server import (
+    SERVICE_NAME,
+    run_event_loop,
+    server_options,
+    spread_connections,
+)
 from screening.config import Settings
 from screening.interceptors import WrappingRegistrar
 from screening.v1 import screening_pb2 as pb
@@ -36,14 +42,15 @@ class EmptyServicer(pb_grpc.ScreeningServiceServicer):
         return pb.ComparePartiesResponse()
 
 
-async def serve(host: str, port: int) -> None:
+async def serve(host: str, port: int, workers: int) -> None:
     server = grpc.aio.server(options=server_options())
     # Registered as the service registers its handlers (generic handlers only; see
     # screening/interceptors.py), without the wrappers.
     registrar = WrappingRegistrar(server)
     pb_grpc.add_ScreeningServiceServicer_to_server(EmptyServicer(), registrar)
     enable_reflection(registrar, SERVICE_NAME)  # type: ignore[arg-type]
-    server.add_insecure_port(f"{host}:{port}")
+    bound = server.add_insecure_port(f"{host}:{port}")
+    spread_connections(bound, Settings(workers=workers))
     await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -53,8 +60,8 @@ async def serve(host: str, port: int) -> None:
     await server.stop(1)
 
 
-def run(host: str, port: int) -> None:
-    run_event_loop(serve(host, port), Settings().event_loop)
+def run(host: str, port: int, workers: int) -> None:
+    run_event_loop(serve(host, port, workers), Settings().event_loop)
 
 
 def main() -> None:
@@ -64,7 +71,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=run, args=(args.host, args.port)) for _ in range(args.workers)]
+    procs = [
+        ctx.Process(target=run, args=(args.host, args.port, args.workers))
+        for _ in range(args.workers)
+    ]
     for proc in procs:
         proc.start()
     stopping = False

@@ -20,6 +20,7 @@ from screening.api.cache import ResultCache
 from screening.api.message_size import TRANSPORT_FACTOR, MessageSizeInterceptor
 from screening.api.reflection import enable_reflection
 from screening.api.repeat import KnownAnswer
+from screening.api.reuseport import Balancing, attach_round_robin
 from screening.api.servicer import ScreeningServicer
 from screening.api.trust_runtime import TrustRuntime
 from screening.config import Settings
@@ -111,15 +112,26 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, registrar)
     enable_reflection(registrar, SERVICE_NAME)  # type: ignore[arg-type]
     address = f"{settings.host}:{settings.port}"
-    if trust.credentials is not None:
-        server.add_secure_port(address, trust.credentials)
-    else:
-        server.add_insecure_port(address)
     await _load_first_index(holder, worker_id)
-    # Bind only now: with SO_REUSEPORT the kernel hands connections to every bound worker,
-    # so a worker still building its index must not be bound yet.
+    # Bind only now: grpc listens as soon as the port is added, and with SO_REUSEPORT the
+    # kernel queues connections on every listening worker, so a worker still building its
+    # index (a replacement for one that died) would hold its share of new clients for
+    # seconds without answering.
+    if trust.credentials is not None:
+        port = server.add_secure_port(address, trust.credentials)
+    else:
+        port = server.add_insecure_port(address)
+    balancing = spread_connections(port, settings)
     await server.start()
-    log.info("worker serving", extra={"address": address, "worker": worker_id})
+    log.info(
+        "worker serving",
+        extra={
+            "address": address,
+            "worker": worker_id,
+            "connection_balancing": balancing.mode,
+            **({"balancing_fallback": balancing.reason} if balancing.reason else {}),
+        },
+    )
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -144,6 +156,20 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
     await trust.close()
     flush_buffered()  # the calls drained after stop
     log.info("worker stopped", extra={"worker": worker_id})
+
+
+def spread_connections(port: int, settings: Settings) -> Balancing:
+    """Round robin of new connections over the workers (api/reuseport.py), where asked for
+    and where the kernel lets this process do it; otherwise the kernel's hash."""
+    if settings.connection_balancing != "round_robin":
+        return Balancing("hash", 0, "configured")
+    balancing = attach_round_robin(port, settings.workers)
+    if balancing.mode != "round_robin" and settings.workers > 1:
+        log.warning(
+            "connections spread by the kernel's hash, not in turn",
+            extra={"port": port, "reason": balancing.reason},
+        )
+    return balancing
 
 
 async def _load_first_index(holder: IndexHolder, worker_id: int) -> None:
