@@ -145,6 +145,15 @@ class Service:
                 pids[entry["worker"]] = entry["worker_pid"]
         return pids
 
+    def serving_workers(self) -> dict[int, dict[str, object]]:
+        """Pid -> the 'worker serving' log line of each worker process that has said it."""
+        lines = {}
+        for line in self.logs().splitlines():
+            if '"msg": "worker serving"' in line:
+                entry = json.loads(line)
+                lines[entry["pid"]] = entry
+        return lines
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
@@ -258,7 +267,10 @@ def start_service(
         # A worker listens only once its index is built, so SERVING on every connection
         # says only that the listening workers are ready: wait for each to say it serves.
         deadline = time.monotonic() + 180
-        while service.logs().count('"msg": "worker serving"') < workers:
+        while not (
+            len(pids := service.worker_pids()) == workers
+            and set(pids.values()) <= service.serving_workers().keys()
+        ):
             if time.monotonic() > deadline or proc.poll() is not None:
                 pytest.fail(f"not every worker serving:\n{service.logs()[-3000:]}")
             time.sleep(0.1)

@@ -24,7 +24,7 @@ import pytest
 from screening.api.reuseport import attach_round_robin
 from screening.v1 import screening_pb2 as pb
 from screening.v1 import screening_pb2_grpc as pb_grpc
-from tests.conftest import Service, copy_lists, start_service
+from tests.conftest import copy_lists, start_service
 
 TCP_ESTABLISHED = "01"
 TCP_LISTEN = "0A"
@@ -53,26 +53,6 @@ def _tcp_inodes(port: int, state: str) -> set[int]:
     return found
 
 
-def _serving_lines(service: Service) -> dict[int, dict]:
-    """pid -> the 'worker serving' log line of that worker process."""
-    lines = {}
-    for line in service.logs().splitlines():
-        if '"worker serving"' in line:
-            entry = json.loads(line)
-            lines[entry["pid"]] = entry
-    return lines
-
-
-def _wait_all_serving(service: Service, workers: int, timeout: float = 60) -> dict[int, int]:
-    deadline = time.monotonic() + timeout
-    while True:
-        pids = service.worker_pids()
-        if len(pids) == workers and set(pids.values()) <= set(_serving_lines(service)):
-            return pids
-        assert time.monotonic() < deadline, "workers not serving"
-        time.sleep(0.1)
-
-
 def _round_robin_refused_here() -> str:
     """Why this machine would refuse the program (no CAP_BPF...), or '' if it loads it."""
     with socket.socket() as probe:
@@ -91,8 +71,8 @@ def test_new_connections_go_to_the_workers_in_turn(redis_server, prefix, lists_d
     service = start_service(redis_server.url, prefix, lists_dir=lists, workers=2)
     channels: list[grpc.Channel] = []
     try:
-        pids = _wait_all_serving(service, 2)
-        serving = _serving_lines(service)
+        pids = service.worker_pids()  # every one serving (start_service)
+        serving = service.serving_workers()
         assert {serving[pid]["connection_balancing"] for pid in pids.values()} == {"round_robin"}
         # Two rounds of 8 new connections (each channel its own), each used for a call.
         for expected in (4, 8):
@@ -121,7 +101,7 @@ def test_a_starting_worker_listens_only_once_its_index_is_built(
     lists = copy_lists(lists_dir, tmp_path / "lists", "ofac/sdn_2024-05-03.csv")
     service = start_service(redis_server.url, prefix, lists_dir=lists, workers=2)
     try:
-        victim = _wait_all_serving(service, 2)[0]
+        victim = service.worker_pids()[0]
         os.kill(victim, signal.SIGKILL)
         deadline = time.monotonic() + 60
         looks = 0  # at the replacement while it was up and had not yet said it serves
@@ -138,14 +118,14 @@ def test_a_starting_worker_listens_only_once_its_index_is_built(
                 pytest.fail("the replacement worker exited")
             if listening and first_listening is None:
                 first_listening = time.time()
-            if replacement in _serving_lines(service):
+            if replacement in service.serving_workers():
                 break
             looks += 1
         assert looks > 0, "never saw the replacement before it served"
         assert _socket_inodes(replacement) & _tcp_inodes(service.port, TCP_LISTEN)
         if first_listening is None:  # not seen listening before it said it serves
             first_listening = time.time()
-        served = _serving_lines(service)[replacement]
+        served = service.serving_workers()[replacement]
         build = next(
             json.loads(line)
             for line in service.logs().splitlines()

@@ -22,14 +22,11 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import logging
 import os
 import platform
 import socket
 import struct
 from dataclasses import dataclass
-
-log = logging.getLogger(__name__)
 
 # <linux/bpf.h>, <asm-generic/socket.h>
 SO_ATTACH_REUSEPORT_EBPF = 52

@@ -129,7 +129,7 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
             "address": address,
             "worker": worker_id,
             "connection_balancing": balancing.mode,
-            **({"balancing_fallback": balancing.reason} if balancing.reason else {}),
+            **({"balancing_reason": balancing.reason} if balancing.reason else {}),
         },
     )
 
