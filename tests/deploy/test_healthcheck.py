@@ -9,16 +9,16 @@ import subprocess
 import sys
 import time
 
-from screening.healthcheck import check
+from screening.cli.healthcheck import check
 from tests.certs import Authority, write
 from tests.conftest import free_port, start_service
 
 
 def test_healthcheck_command(service):
-    ok = subprocess.run([sys.executable, "-m", "screening.healthcheck", service.target])
+    ok = subprocess.run([sys.executable, "-m", "screening.cli.healthcheck", service.target])
     assert ok.returncode == 0
     down = subprocess.run(
-        [sys.executable, "-m", "screening.healthcheck", f"127.0.0.1:{free_port()}"],
+        [sys.executable, "-m", "screening.cli.healthcheck", f"127.0.0.1:{free_port()}"],
         capture_output=True,
         text=True,
     )
@@ -59,7 +59,7 @@ def test_healthcheck_over_mutual_tls(redis_server, lists_dir, tmp_path):
             assert svc.proc.poll() is None and time.monotonic() < deadline, svc.logs()[-2000:]
             time.sleep(0.5)
         ok = subprocess.run(
-            [sys.executable, "-m", "screening.healthcheck", svc.target],
+            [sys.executable, "-m", "screening.cli.healthcheck", svc.target],
             env={**os.environ, **probe},
         )
         assert ok.returncode == 0

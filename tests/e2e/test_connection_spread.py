@@ -1,4 +1,4 @@
-"""How the workers sharing the port take connections (api/reuseport.py, api/server.py):
+"""How the workers sharing the port take connections (runtime/reuseport.py, runtime/worker.py):
 
 - new connections go to the workers in turn, so 8 connections over 2 workers split 4/4
   (with the kernel's hash alone, 6 or more land on one worker in 29% of cases);
@@ -21,7 +21,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from screening.api.reuseport import attach_round_robin
+from screening.runtime.reuseport import attach_round_robin
 from screening.v1 import screening_pb2 as pb
 from screening.v1 import screening_pb2_grpc as pb_grpc
 from tests.conftest import copy_lists, start_service

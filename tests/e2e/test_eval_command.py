@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from screening.evaluation import TARGETS
+from screening.harness.evaluate import TARGETS
 from tests.conftest import EVAL_DIR, Service
 
 

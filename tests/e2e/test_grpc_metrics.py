@@ -15,9 +15,9 @@ import grpc
 import pytest
 from prometheus_client import REGISTRY
 
-from screening.interceptors import WrappingRegistrar
-from screening.observability.grpc_metrics import GrpcMetricsInterceptor
 from screening.observability.metrics import flush_buffered
+from screening.runtime.grpc_metrics import GrpcMetricsInterceptor
+from screening.runtime.interceptors import WrappingRegistrar
 from tests.conftest import free_port
 
 SERVICE = "test.v1.Probe"

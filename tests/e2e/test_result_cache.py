@@ -17,7 +17,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from screening.model import Publication
+from screening.model.entities import Publication
 from screening.store.connection import connect
 from screening.store.snapshots import ListStore
 from screening.v1 import screening_pb2 as pb

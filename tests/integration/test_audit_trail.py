@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from screening.audit.export import export
-from screening.audit.journal import Journal, JournalUnavailable, WriterJournal
-from screening.audit.records import AuditRecord, now_iso, request_sha256
-from screening.audit.trail import AuditTrail, audit_stream_key
+from screening.casework.audit.export import export
+from screening.casework.audit.journal import Journal, JournalUnavailable, WriterJournal
+from screening.casework.audit.records import AuditRecord, now_iso, request_sha256
+from screening.casework.audit.trail import AuditTrail, audit_stream_key
 from screening.store.connection import connect_async
 from screening.store.keys import Keys
 from screening.v1 import screening_pb2 as pb

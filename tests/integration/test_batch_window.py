@@ -12,7 +12,7 @@ from screening.api import batch
 from screening.api.servicer import ScreeningServicer
 from screening.config import Settings
 from screening.index.holder import IndexHolder
-from screening.ingest import ingest_directory
+from screening.sources.ingest import ingest_directory
 from screening.store.connection import connect
 from screening.store.snapshots import ListStore
 from screening.v1 import screening_pb2 as pb

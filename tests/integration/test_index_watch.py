@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from screening.index.holder import IndexHolder
-from screening.ingest import ingest_directory
+from screening.sources.ingest import ingest_directory
 from screening.store.connection import connect, connect_async
 from screening.store.snapshots import ListStore
 from tests.integration.test_store import lists_subset

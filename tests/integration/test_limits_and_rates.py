@@ -15,7 +15,7 @@ from screening.api.servicer import ScreeningServicer
 from screening.api.validation import Violations
 from screening.config import Settings
 from screening.index.holder import IndexHolder
-from screening.ingest import ingest_directory
+from screening.sources.ingest import ingest_directory
 from screening.store.connection import connect, connect_async
 from screening.store.keys import Keys
 from screening.store.snapshots import ListStore

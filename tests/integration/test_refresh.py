@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
-from screening.refresh import RefreshOptions, RefreshScheduler, refresh, targets
+from screening.sources.refresh import RefreshOptions, RefreshScheduler, refresh, targets
 from screening.store.connection import connect
 from screening.store.snapshots import ListStore
 from tests.list_server import ListServer
@@ -113,7 +113,7 @@ def test_bad_download_leaves_live_data(store, list_server, prefix, caplog, mode,
     counted = refreshes("us-bis-dpl", outcome)
 
     bad = list_server.route(f"{prefix}/dpl-{mode}", DPL_FILE, mode=mode)
-    with caplog.at_level(logging.WARNING, logger="screening.refresh"):
+    with caplog.at_level(logging.WARNING, logger="screening.sources.refresh"):
         result = run(store, "us-bis-dpl-txt", {"us-bis-dpl-txt": bad}, timeout=1.0)
 
     item = result.sources[0]

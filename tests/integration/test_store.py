@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from screening.ingest import ingest_directory
-from screening.model import DateBasis
+from screening.model.entities import DateBasis
+from screening.sources.ingest import ingest_directory
 from screening.store.connection import connect
 from screening.store.snapshots import ListStore
 

@@ -18,15 +18,15 @@ import signal
 
 import grpc
 
-from screening.api.reflection import enable_reflection
-from screening.api.server import (
+from screening.config import Settings
+from screening.runtime.interceptors import WrappingRegistrar
+from screening.runtime.reflection import enable_reflection
+from screening.runtime.worker import (
     SERVICE_NAME,
     run_event_loop,
     server_options,
     spread_connections,
 )
-from screening.config import Settings
-from screening.interceptors import WrappingRegistrar
 from screening.v1 import screening_pb2 as pb
 from screening.v1 import screening_pb2_grpc as pb_grpc
 
@@ -45,7 +45,7 @@ class EmptyServicer(pb_grpc.ScreeningServiceServicer):
 async def serve(host: str, port: int, workers: int) -> None:
     server = grpc.aio.server(options=server_options())
     # Registered as the service registers its handlers (generic handlers only; see
-    # screening/interceptors.py), without the wrappers.
+    # screening/runtime/interceptors.py), without the wrappers.
     registrar = WrappingRegistrar(server)
     pb_grpc.add_ScreeningServiceServicer_to_server(EmptyServicer(), registrar)
     enable_reflection(registrar, SERVICE_NAME)  # type: ignore[arg-type]

@@ -15,7 +15,7 @@ import json
 import random
 from pathlib import Path
 
-from screening.model import Entity, EntityType
+from screening.model.entities import Entity, EntityType
 from screening.sources.registry import discover, parse_fileset
 
 ROOT = Path(__file__).resolve().parents[2]

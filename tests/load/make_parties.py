@@ -16,7 +16,7 @@ import random
 import sys
 from pathlib import Path
 
-from screening.model import EntityType
+from screening.model.entities import EntityType
 from screening.sources.registry import discover, parse_fileset
 
 ROOT = Path(__file__).resolve().parents[2]

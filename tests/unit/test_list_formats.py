@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from screening.model import DateBasis, EntityType
+from screening.model.entities import DateBasis, EntityType
 from screening.sources.ca_sema import parse_sema
 from screening.sources.common import ParseError
 from screening.sources.eu_fsf import parse_fsf

@@ -9,7 +9,7 @@ from screening.matching.features import Query
 from screening.matching.names import compare_names, prepare_name
 from screening.matching.normalize import ORGANIZATION, PERSON
 from screening.matching.translit import hangul_to_latin, latin_variants, skeleton
-from screening.model import DateBasis, Entity, EntityType, Identifier, Name
+from screening.model.entities import DateBasis, Entity, EntityType, Identifier, Name
 
 
 def entity(ref: str, name: str, kind: EntityType, *, source: str = "t", **extra: object) -> Entity:

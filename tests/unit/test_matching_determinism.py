@@ -9,7 +9,7 @@ import sys
 SCRIPT = r"""
 from screening.matching.engine import MatchIndex
 from screening.matching.features import Query
-from screening.model import Entity, EntityType
+from screening.model.entities import Entity, EntityType
 names = ["MOHAMMAD ALI HASSAN", "MUHAMAD ALY HASAN", "MOHAMED ALI HASSAN AL-SAYED",
          "ALI HASAN MOHAMMED", "KIM JONG UN", "GOLDEN DRAGON TRADING LTD", "YURIY PETROV",
          "IOURI PETROFF", "ABU BAKR AL-BAGHDADI", "HASSAN ALI"]

@@ -8,9 +8,9 @@ from prometheus_client import CollectorRegistry, Histogram
 
 from screening.api.cache import CircuitBreaker, code_fingerprint, request_digest
 from screening.matching.features import Query
-from screening.model import EntityType, Identifier
-from screening.observability.grpc_metrics import code_name, split_method
+from screening.model.entities import EntityType, Identifier
 from screening.observability.metrics import BufferedHistogram, record_refresh
+from screening.runtime.grpc_metrics import code_name, split_method
 
 
 def test_code_names_are_the_go_names_grafana_dashboards_use():

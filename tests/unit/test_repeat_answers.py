@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from screening.api.repeat import KnownAnswer
-from screening.audit.journal import Journal
-from screening.audit.records import RECORD_DECODER, PartyRecordTemplate, party_record
+from screening.casework.audit.journal import Journal
+from screening.casework.audit.records import RECORD_DECODER, PartyRecordTemplate, party_record
 from screening.v1 import screening_pb2 as pb
 
 

@@ -1,4 +1,4 @@
-"""api/reuseport.py without a service: the program's shape, and the cases where the kernel's
+"""runtime/reuseport.py without a service: the program's shape, and the cases where the kernel's
 hash stays (the round robin itself is tested end to end in tests/e2e/test_connection_spread.py)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import struct
 
 import pytest
 
-from screening.api.reuseport import (
+from screening.runtime.reuseport import (
     BPF_PSEUDO_MAP_FD,
     attach_round_robin,
     listening_sockets,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from screening.api.server import server_options
+from screening.runtime.worker import server_options
 
 
 def test_no_connection_age_by_default():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from screening.countries import to_alpha2
+from screening.model.countries import to_alpha2
 from screening.sources.common import date_in_name, iso_date
 from screening.sources.ofac_remarks import parse_remarks
 

@@ -9,7 +9,11 @@ from typing import TYPE_CHECKING
 import grpc
 import redis
 
-from screening.acceptlist import (
+from screening.api.auth import client_of
+from screening.api.errors import abort, abort_invalid
+from screening.api.trust import party_key
+from screening.api.validation import Violations, check_text, party_to_query
+from screening.casework.acceptlist import (
     ACTIVE,
     EXPIRED,
     REVOKED,
@@ -20,10 +24,6 @@ from screening.acceptlist import (
     new_acceptance_id,
     now_utc,
 )
-from screening.api.auth import client_of
-from screening.api.errors import abort, abort_invalid
-from screening.api.trust import party_key
-from screening.api.validation import Violations, check_text, party_to_query
 from screening.v1 import screening_pb2 as pb
 
 if TYPE_CHECKING:

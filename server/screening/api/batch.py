@@ -19,9 +19,9 @@ import grpc
 from google.rpc import code_pb2
 
 from screening.api.errors import bounded
-from screening.api.message_size import Oversized
 from screening.api.validation import Violations
-from screening.audit.trail import AuditUnavailable
+from screening.casework.audit.trail import AuditUnavailable
+from screening.runtime.message_size import Oversized
 from screening.v1 import screening_pb2 as pb
 
 if TYPE_CHECKING:

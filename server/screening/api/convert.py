@@ -8,7 +8,7 @@ from google.protobuf import timestamp_pb2
 
 from screening.matching.engine import MatchResult
 from screening.matching.features import Component
-from screening.model import DateBasis, Entity, EntityType
+from screening.model.entities import DateBasis, Entity, EntityType
 from screening.risk.party import Decision
 from screening.v1 import screening_pb2 as pb
 

@@ -18,8 +18,8 @@ from screening.api.auth import client_of
 from screening.api.errors import abort, abort_invalid
 from screening.api.trust import party_key
 from screening.api.validation import Violations, check_text
-from screening.audit.trail import AuditUnavailable
-from screening.monitoring import Alert, FoundMatch, Monitored, MonitorStore, now_iso
+from screening.casework.audit.trail import AuditUnavailable
+from screening.casework.monitoring import Alert, FoundMatch, Monitored, MonitorStore, now_iso
 from screening.v1 import screening_pb2 as pb
 
 if TYPE_CHECKING:

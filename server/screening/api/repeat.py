@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 
 from screening.api import convert
-from screening.audit.records import PartyRecordTemplate
+from screening.casework.audit.records import PartyRecordTemplate
 from screening.v1 import screening_pb2 as pb
 
 

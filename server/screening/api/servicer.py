@@ -157,7 +157,7 @@ class ScreeningServicer(AcceptanceRpcs, MonitoringRpcs, pb_grpc.ScreeningService
             exact = _exact_key(request)
             known = cache.get_exact(index.version, exact)
         if known is not None and self.trust.answers_again(known):
-            # An exact repeat: answered serialized (interceptors.py lets a handler do so).
+            # An exact repeat: answered serialized (runtime/interceptors.py lets a handler do so).
             screening_id = new_screening_id()
             refusal = self.trust.record_repeat(request, known, screening_id, context)
             if refusal:

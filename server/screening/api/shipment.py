@@ -23,7 +23,7 @@ from screening.config import Settings
 from screening.index.holder import LoadedIndex
 from screening.matching.engine import MatchResult
 from screening.matching.features import Query
-from screening.model import EntityType, Identifier
+from screening.model.entities import EntityType, Identifier
 from screening.risk.assess import Assessment, Outcome, assess
 from screening.risk.findings import Finding, Severity
 from screening.risk.policy import Policy, PolicyHolder

@@ -11,17 +11,17 @@ from typing import Any
 
 import grpc
 
-from screening.acceptlist import AcceptCache, counterparty_key
 from screening.api import convert
 from screening.api.auth import client_of
 from screening.api.errors import abort
 from screening.api.repeat import KnownAnswer
 from screening.api.validation import ENTITY_TYPES
-from screening.audit.records import PartyRecordTemplate, party_record, shipment_record
-from screening.audit.trail import AuditTrail, AuditUnavailable
+from screening.casework.acceptlist import AcceptCache, counterparty_key
+from screening.casework.audit.records import PartyRecordTemplate, party_record, shipment_record
+from screening.casework.audit.trail import AuditTrail, AuditUnavailable
+from screening.casework.monitoring import MonitorStore
 from screening.index.holder import LoadedIndex
 from screening.matching.engine import MatchResult
-from screening.monitoring import MonitorStore
 from screening.risk.party import PartyThresholds, decide_party
 from screening.v1 import screening_pb2 as pb
 

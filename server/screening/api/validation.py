@@ -6,9 +6,9 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from screening.countries import is_alpha2
 from screening.matching.features import Query
-from screening.model import EntityType, Identifier
+from screening.model.countries import is_alpha2
+from screening.model.entities import EntityType, Identifier
 from screening.v1 import screening_pb2 as pb
 
 ENTITY_TYPES = {

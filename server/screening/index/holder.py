@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import redis
 
 from screening.matching.engine import MatchIndex
-from screening.model import Entity
+from screening.model.entities import Entity
 from screening.store.connection import AsyncRedis, open_pubsub
 from screening.store.snapshots import ListStore, Manifest, entity_chunks
 

@@ -41,7 +41,7 @@ from screening.matching.normalize import (
     name_tokens,
 )
 from screening.matching.translit import ABJAD, LATIN, latin_variants, script_of, skeleton
-from screening.model import DateBasis, Entity, EntityType, Name
+from screening.model.entities import DateBasis, Entity, EntityType, Name
 
 DEFAULT_THRESHOLD = 0.80
 # Scores closer than this are equal for ordering (see settle_near_ties).

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from screening.model import Entity, EntityType, Identifier
+from screening.model.entities import Entity, EntityType, Identifier
 
 DOB_EXACT = 0.05
 DOB_SAME_YEAR = 0.03

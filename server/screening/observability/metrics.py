@@ -6,7 +6,7 @@ own refresh metrics and the publication age computed at scrape time.
 
 Two families:
 - the standard gRPC server metrics, with the names and labels of go-grpc-prometheus (what the
-  stock Grafana gRPC dashboards query), recorded by observability.grpc_metrics;
+  stock Grafana gRPC dashboards query), recorded by runtime/grpc_metrics;
 - screening metrics (`screening_*`), recorded through the small functions below so callers
   never handle label names.
 """

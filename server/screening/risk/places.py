@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from screening.countries import is_alpha2, to_alpha2
+from screening.model.countries import is_alpha2, to_alpha2
 
 _APOSTROPHES = str.maketrans("", "", "'’ʼ`´")
 _NOT_WORD = re.compile(r"[\W_]+")

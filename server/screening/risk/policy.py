@@ -29,7 +29,7 @@ from pydantic import (
     model_validator,
 )
 
-from screening.countries import is_alpha2
+from screening.model.countries import is_alpha2
 from screening.risk.findings import RULE_CODES, Severity
 from screening.risk.places import RegionMatcher, fold
 from screening.risk.shipment import Role

@@ -6,9 +6,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from screening.countries import to_alpha2
 from screening.matching.engine import MatchResult
-from screening.model import Identifier
+from screening.model.countries import to_alpha2
+from screening.model.entities import Identifier
 
 
 class Role(enum.StrEnum):

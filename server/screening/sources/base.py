@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from screening.model import Entity
+from screening.model.entities import Entity
 
 
 @dataclass(frozen=True)

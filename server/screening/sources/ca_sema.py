@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from screening.countries import to_alpha2
-from screening.model import DateBasis, Entity, EntityType, Identifier, Name
+from screening.model.countries import to_alpha2
+from screening.model.entities import DateBasis, Entity, EntityType, Identifier, Name
 from screening.sources.base import ListFormat
 from screening.sources.common import ParseError, clean, iso_date, unique
 from screening.sources.un_xml import parse_xml

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from screening.countries import to_alpha2
-from screening.model import Address, DateBasis, Entity, EntityType, Identifier, Name
+from screening.model.countries import to_alpha2
+from screening.model.entities import Address, DateBasis, Entity, EntityType, Identifier, Name
 from screening.sources.base import ListFormat
 from screening.sources.common import ParseError, clean, iso_date, unique
 

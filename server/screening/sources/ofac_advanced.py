@@ -22,8 +22,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from screening.countries import to_alpha2
-from screening.model import Address, DateBasis, Entity, EntityType, Identifier, Name
+from screening.model.countries import to_alpha2
+from screening.model.entities import Address, DateBasis, Entity, EntityType, Identifier, Name
 from screening.sources.base import ListFormat
 from screening.sources.common import ParseError, clean, unique
 from screening.sources.ofac_remarks import classify_label

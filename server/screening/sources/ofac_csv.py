@@ -13,8 +13,8 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-from screening.countries import to_alpha2
-from screening.model import Address, Entity, EntityType, Identifier, Name
+from screening.model.countries import to_alpha2
+from screening.model.entities import Address, Entity, EntityType, Identifier, Name
 from screening.sources.base import FileSet, ListFormat
 from screening.sources.common import ParseError, clean, unique
 from screening.sources.ofac_remarks import parse_remarks

@@ -10,8 +10,8 @@ import re
 
 import msgspec
 
-from screening.countries import to_alpha2
-from screening.model import Identifier, Name
+from screening.model.countries import to_alpha2
+from screening.model.entities import Identifier, Name
 from screening.sources.common import iso_date
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from screening.countries import to_alpha2
-from screening.model import Address, Entity, EntityType, Identifier, Name
+from screening.model.countries import to_alpha2
+from screening.model.entities import Address, Entity, EntityType, Identifier, Name
 from screening.sources.base import FileSet, ListFormat
 from screening.sources.common import ParseError, clean, unique, us_date
 from screening.sources.ofac_remarks import classify_label, dob_values, parse_remarks

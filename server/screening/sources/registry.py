@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from screening.model import Publication
+from screening.model.entities import Publication
 from screening.sources.base import FileSet, ListFormat
 from screening.sources.ca_sema import CA_SEMA_XML
 from screening.sources.common import ParseError, date_in_name, sha256_files

@@ -19,8 +19,8 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from screening.countries import to_alpha2
-from screening.model import Address, DateBasis, Entity, EntityType, Identifier, Name
+from screening.model.countries import to_alpha2
+from screening.model.entities import Address, DateBasis, Entity, EntityType, Identifier, Name
 from screening.sources.base import FileSet, ListFormat
 from screening.sources.common import ParseError, clean, decode_text, unique
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from screening.model import DateBasis, Entity, EntityType
+from screening.model.entities import DateBasis, Entity, EntityType
 from screening.sources.base import ListFormat
 from screening.sources.common import ParseError, clean, iso_date, split_values
 

@@ -15,8 +15,8 @@ import io
 import re
 from pathlib import Path
 
-from screening.countries import to_alpha2
-from screening.model import Address, DateBasis, Entity, EntityType
+from screening.model.countries import to_alpha2
+from screening.model.entities import Address, DateBasis, Entity, EntityType
 from screening.sources.base import ListFormat
 from screening.sources.common import ParseError, clean, decode_text, short_hash, us_date
 

@@ -20,8 +20,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from screening.countries import to_alpha2
-from screening.model import Address, DateBasis, Entity, EntityType, Identifier, Name
+from screening.model.countries import to_alpha2
+from screening.model.entities import Address, DateBasis, Entity, EntityType, Identifier, Name
 from screening.sources.base import ListFormat
 from screening.sources.common import (
     ParseError,

@@ -17,7 +17,13 @@ from collections.abc import Iterable, Iterator, Sequence
 import msgspec
 from redis.typing import EncodableT, FieldT
 
-from screening.model import ENTITY_ENCODER, ENTITY_LIST_DECODER, DateBasis, Entity, Publication
+from screening.model.entities import (
+    ENTITY_ENCODER,
+    ENTITY_LIST_DECODER,
+    DateBasis,
+    Entity,
+    Publication,
+)
 from screening.store.connection import SyncRedis
 from screening.store.keys import Keys
 

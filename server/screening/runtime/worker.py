@@ -17,16 +17,10 @@ from grpc_health.v1 import _async as health_aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from screening.api.cache import ResultCache
-from screening.api.message_size import TRANSPORT_FACTOR, MessageSizeInterceptor
-from screening.api.reflection import enable_reflection
 from screening.api.repeat import KnownAnswer
-from screening.api.reuseport import Balancing, attach_round_robin
 from screening.api.servicer import ScreeningServicer
-from screening.api.trust_runtime import TrustRuntime
 from screening.config import Settings
 from screening.index.holder import IndexHolder, LoadedIndex
-from screening.interceptors import WrappingRegistrar
-from screening.observability.grpc_metrics import GrpcMetricsInterceptor
 from screening.observability.metrics import (
     flush_buffered,
     flush_periodically,
@@ -34,6 +28,12 @@ from screening.observability.metrics import (
     init_worker_series,
     record_index,
 )
+from screening.runtime.grpc_metrics import GrpcMetricsInterceptor
+from screening.runtime.interceptors import WrappingRegistrar
+from screening.runtime.message_size import TRANSPORT_FACTOR, MessageSizeInterceptor
+from screening.runtime.reflection import enable_reflection
+from screening.runtime.reuseport import Balancing, attach_round_robin
+from screening.runtime.wiring import TrustRuntime
 from screening.store.connection import connect, connect_async
 from screening.store.keys import Keys
 from screening.store.snapshots import ListStore
@@ -50,7 +50,7 @@ def server_options(
 ) -> list[tuple[str, int]]:
     options = [
         ("grpc.so_reuseport", 1),
-        # Up to this, a request over the limit gets INVALID_ARGUMENT (api/message_size.py).
+        # Up to this, a request over the limit gets INVALID_ARGUMENT (runtime/message_size.py).
         ("grpc.max_receive_message_length", max_message_bytes * TRANSPORT_FACTOR),
         ("grpc.max_send_message_length", max_message_bytes),
         ("grpc.keepalive_time_ms", 60_000),
@@ -92,7 +92,7 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
     holder = IndexHolder(store, poll_seconds=settings.poll_seconds, on_swap=on_swap)
     await _set_serving(health_servicer, False)
 
-    # Audit trail, accept-list, monitoring, tokens and rate limits, TLS (api/trust_runtime.py).
+    # Audit trail, accept-list, monitoring, tokens and rate limits, TLS (runtime/wiring.py).
     trust = TrustRuntime.for_worker(settings, redis_url)
     metrics = GrpcMetricsInterceptor()
     size_check = MessageSizeInterceptor(
@@ -159,7 +159,7 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
 
 
 def spread_connections(port: int, settings: Settings) -> Balancing:
-    """Round robin of new connections over the workers (api/reuseport.py), where asked for
+    """Round robin of new connections over the workers (runtime/reuseport.py), where asked for
     and where the kernel lets this process do it; otherwise the kernel's hash."""
     if settings.connection_balancing != "round_robin":
         return Balancing("hash", 0, "configured")

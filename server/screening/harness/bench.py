@@ -213,7 +213,7 @@ def _load_index(
     """The index a worker would build: from `redis_url`'s snapshot, or from `lists_dir`
     ingested into a throw-away embedded Redis."""
     from screening.index.holder import IndexHolder
-    from screening.ingest import ingest_directory
+    from screening.sources.ingest import ingest_directory
     from screening.store.connection import connect
     from screening.store.embedded import EmbeddedRedis
     from screening.store.snapshots import ListStore

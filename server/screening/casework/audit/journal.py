@@ -33,7 +33,7 @@ from pathlib import Path
 
 import msgspec
 
-from screening.audit.records import AuditRecord
+from screening.casework.audit.records import AuditRecord
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import msgspec
 import redis
 
-from screening.model import Entity
+from screening.model.entities import Entity
 from screening.store.connection import AsyncRedis
 from screening.store.keys import Keys
 

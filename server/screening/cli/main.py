@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from screening.client_access import ClientAccess, add_access_flags
+from screening.cli.access import ClientAccess, add_access_flags
 from screening.config import Settings
 
 if TYPE_CHECKING:
-    from screening.ingest import FileOutcome
+    from screening.sources.ingest import FileOutcome
 
 log = logging.getLogger("screening.cli")
 
@@ -40,7 +40,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from screening.supervisor import Supervisor
+    from screening.runtime.supervisor import Supervisor
 
     settings = _settings(args)
     if settings.workers < 1:
@@ -67,7 +67,7 @@ def cmd_check_policy(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from screening.benchmark import RPCS, run_benchmark
+    from screening.harness.bench import RPCS, run_benchmark
 
     settings = _settings(args)
     rpcs = RPCS if args.rpc == "all" else (args.rpc,)
@@ -90,7 +90,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Ingest into the given Redis; without one, parse and check the files only."""
-    from screening.ingest import ingest_directory
+    from screening.sources.ingest import ingest_directory
     from screening.store.connection import connect
     from screening.store.embedded import EmbeddedRedis
     from screening.store.snapshots import ListStore
@@ -153,7 +153,7 @@ def format_ingest_table(files: list[FileOutcome]) -> str:
 
 def cmd_refresh(args: argparse.Namespace) -> int:
     """Fetch the official lists once into the given Redis (the same as a scheduled round)."""
-    from screening.refresh import RefreshOptions, refresh, targets
+    from screening.sources.refresh import RefreshOptions, refresh, targets
     from screening.sources.registry import FORMATS_BY_NAME
     from screening.store.connection import connect
     from screening.store.snapshots import ListStore
@@ -191,7 +191,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from screening.evaluation import run_evaluation
+    from screening.harness.evaluate import run_evaluation
 
     return run_evaluation(
         Path(args.dir),
@@ -318,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_access_flags(status)
     status.set_defaults(func=cmd_status)
 
-    from screening.trust_cli import add_commands
+    from screening.cli.admin import add_commands
 
     add_commands(sub)  # audit export, auth tokens
     return parser

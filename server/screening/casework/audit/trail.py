@@ -21,8 +21,8 @@ from typing import Any
 
 import redis
 
-from screening.audit.journal import Journal, JournalUnavailable, WriterJournal
-from screening.audit.records import AuditRecord
+from screening.casework.audit.journal import Journal, JournalUnavailable, WriterJournal
+from screening.casework.audit.records import AuditRecord
 from screening.store.connection import AsyncRedis
 from screening.store.keys import Keys
 

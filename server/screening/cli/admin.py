@@ -19,7 +19,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_audit_export(args: argparse.Namespace) -> int:
-    from screening.audit.export import export, parse_time
+    from screening.casework.audit.export import export, parse_time
     from screening.store.connection import connect
 
     settings = _settings(args)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from screening.config import Settings
 
 if TYPE_CHECKING:
-    from screening.refresh import RefreshScheduler
+    from screening.sources.refresh import RefreshScheduler
     from screening.store.snapshots import Manifest
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ class Supervisor:
                 cleanup_multiprocess_dir(metrics_dir)
 
     def _ingest(self, redis_url: str) -> None:
-        from screening.ingest import ingest_directory
+        from screening.sources.ingest import ingest_directory
         from screening.store.connection import connect
         from screening.store.snapshots import ListStore
 
@@ -115,7 +115,7 @@ class Supervisor:
     def _start_refresh(self, redis_url: str) -> RefreshScheduler | None:
         """The periodic refresh from the official URLs (a thread of the supervisor)."""
         from screening.observability.metrics import PUBLICATION_AGE
-        from screening.refresh import RefreshOptions, RefreshScheduler, targets
+        from screening.sources.refresh import RefreshOptions, RefreshScheduler, targets
         from screening.store.connection import connect
         from screening.store.snapshots import ListStore
 
@@ -142,7 +142,7 @@ class Supervisor:
         return scheduler
 
     def _start(self, worker_id: int, redis_url: str) -> None:
-        from screening.api.server import run_worker
+        from screening.runtime.worker import run_worker
 
         proc = self._ctx.Process(
             target=run_worker,

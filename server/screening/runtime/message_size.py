@@ -16,7 +16,7 @@ import grpc
 
 from screening.api.errors import abort_invalid
 from screening.api.validation import Violations
-from screening.interceptors import HandlerWrapper
+from screening.runtime.interceptors import HandlerWrapper
 
 # The transport refuses (RESOURCE_EXHAUSTED) only past this multiple of the configured limit.
 TRANSPORT_FACTOR = 4

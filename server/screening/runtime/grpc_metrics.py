@@ -21,7 +21,6 @@ from typing import Any
 
 import grpc
 
-from screening.interceptors import HandlerWrapper
 from screening.observability.metrics import (
     GRPC_HANDLED,
     GRPC_HANDLING_SECONDS,
@@ -32,6 +31,7 @@ from screening.observability.metrics import (
     buffered,
     buffered_histogram,
 )
+from screening.runtime.interceptors import HandlerWrapper
 
 # grpc.StatusCode -> the Go name used as `grpc_code` (codes.Code.String() in grpc-go).
 GO_CODE_NAMES = {

@@ -1,4 +1,4 @@
-"""`python -m screening.healthcheck [host:port]`: exit 0 when the service answers SERVING on
+"""`python -m screening.cli.healthcheck [host:port]`: exit 0 when the service answers SERVING on
 the standard gRPC health service, 1 otherwise. The container image's HEALTHCHECK uses it (an
 orchestrator with native gRPC probes, such as Kubernetes, asks the health service directly).
 
@@ -19,7 +19,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from screening.client_access import ClientAccess
+from screening.cli.access import ClientAccess
 
 TIMEOUT_SECONDS = 3.0
 

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import httpx
 
-from screening.ingest import LockBusy, ingest_lock
 from screening.sources.base import ListFormat
 from screening.sources.common import ParseError
+from screening.sources.ingest import LockBusy, ingest_lock
 from screening.sources.registry import FORMATS_BY_NAME, fileset_for, parse_fileset, refresh_formats
 from screening.store.snapshots import ListStore, Manifest, SourceState, now_iso
 

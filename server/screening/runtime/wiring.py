@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING
 
 import grpc
 
-from screening.acceptlist import AcceptCache, AcceptStore, sweep
 from screening.api.auth import AuthInterceptor, TokenTable, use_certificate_names
 from screening.api.ratelimit import RateLimiter
-from screening.api.tls import server_credentials
 from screening.api.trust import Trust
-from screening.audit.journal import Journal
-from screening.audit.trail import AuditTrail, spool_directory
+from screening.casework.acceptlist import AcceptCache, AcceptStore, sweep
+from screening.casework.audit.journal import Journal
+from screening.casework.audit.trail import AuditTrail, spool_directory
+from screening.casework.monitoring import MonitoringJob, MonitorStore
 from screening.config import Settings
-from screening.monitoring import MonitoringJob, MonitorStore
 from screening.risk.party import PartyThresholds
+from screening.runtime.tls import server_credentials
 from screening.store.connection import AsyncRedis, connect_async
 from screening.store.keys import Keys
 

@@ -13,8 +13,8 @@ from typing import IO, Any
 
 import msgspec
 
-from screening.audit.records import RECORD_DECODER
-from screening.audit.trail import audit_stream_key
+from screening.casework.audit.records import RECORD_DECODER
+from screening.casework.audit.trail import audit_stream_key
 from screening.store.connection import SyncRedis
 from screening.store.keys import Keys
 

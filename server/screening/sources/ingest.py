@@ -15,7 +15,7 @@ from pathlib import Path
 
 from redis.lock import Lock
 
-from screening.model import Publication
+from screening.model.entities import Publication
 from screening.sources.common import ParseError
 from screening.sources.registry import FileSet, discover_all, parse_fileset
 from screening.store.snapshots import ListStore, Manifest, StageOutcome
