@@ -23,6 +23,7 @@ DATE_BASIS_PB = {
     DateBasis.NONE: pb.DESIGNATION_DATE_BASIS_UNSPECIFIED,
     DateBasis.OFFICIAL: pb.DESIGNATION_DATE_BASIS_OFFICIAL,
     DateBasis.FIRST_SEEN: pb.DESIGNATION_DATE_BASIS_FIRST_SEEN,
+    DateBasis.NOT_LATER_THAN: pb.DESIGNATION_DATE_BASIS_NOT_LATER_THAN,
 }
 DECISION_PB = {
     Decision.CLEAR: pb.DECISION_CLEAR,
@@ -59,6 +60,8 @@ def match_pb(result: MatchResult) -> pb.Match:
         programs=entity.programs,
         designation_date=entity.designation_date,
         designation_date_basis=DATE_BASIS_PB[entity.designation_date_basis],
+        designation_summary=entity.designation(),
+        absent_from_publication=entity.absent_from,
         countries=entity.countries,
         explanation=[component_pb(c) for c in result.components],
         query_name=result.query_name,
@@ -94,6 +97,8 @@ def entity_pb(entity: Entity, list_version: str = "") -> pb.Entity:
         designation_date=entity.designation_date,
         designation_date_basis=DATE_BASIS_PB[entity.designation_date_basis],
         first_seen=entity.first_seen,
+        designation_summary=entity.designation(),
+        absent_from_publication=entity.absent_from,
         nationalities=entity.nationalities,
         birth_places=entity.birth_places,
         properties=entity.properties,

@@ -49,8 +49,7 @@ def match_evidence(result: MatchResult) -> str:
     entity = result.entity
     parts = [f"{entity.id} {entity.name}", f"score {result.score:.2f}"]
     if entity.designation_date:
-        basis = entity.designation_date_basis.value or "date"
-        parts.append(f"designated {entity.designation_date} ({basis.replace('_', ' ')})")
+        parts.append(entity.designation())
     if entity.programs:
         parts.append(f"programs {', '.join(entity.programs)}")
     if entity.countries:
@@ -68,7 +67,7 @@ def list_matches(shipment: Shipment, policy: Policy) -> list[Finding]:
             if severity is None:
                 continue
             entity = result.entity
-            listed = f" designated {entity.designation_date}" if entity.designation_date else ""
+            listed = f", {entity.designation()}" if entity.designation_date else ""
             out.append(
                 Finding(
                     code=code,

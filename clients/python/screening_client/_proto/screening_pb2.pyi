@@ -43,6 +43,7 @@ class DesignationDateBasis(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DESIGNATION_DATE_BASIS_UNSPECIFIED: _ClassVar[DesignationDateBasis]
     DESIGNATION_DATE_BASIS_OFFICIAL: _ClassVar[DesignationDateBasis]
     DESIGNATION_DATE_BASIS_FIRST_SEEN: _ClassVar[DesignationDateBasis]
+    DESIGNATION_DATE_BASIS_NOT_LATER_THAN: _ClassVar[DesignationDateBasis]
 
 class Severity(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -82,6 +83,7 @@ DECISION_BLOCK: Decision
 DESIGNATION_DATE_BASIS_UNSPECIFIED: DesignationDateBasis
 DESIGNATION_DATE_BASIS_OFFICIAL: DesignationDateBasis
 DESIGNATION_DATE_BASIS_FIRST_SEEN: DesignationDateBasis
+DESIGNATION_DATE_BASIS_NOT_LATER_THAN: DesignationDateBasis
 SEVERITY_UNSPECIFIED: Severity
 SEVERITY_INFO: Severity
 SEVERITY_LOW: Severity
@@ -167,7 +169,7 @@ class ScoreComponent(_message.Message):
     def __init__(self, feature: _Optional[str] = ..., contribution: _Optional[float] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class Match(_message.Message):
-    __slots__ = ("entity_id", "source", "source_ref", "name", "matched_name", "entity_type", "score", "programs", "designation_date", "designation_date_basis", "countries", "explanation", "query_name", "accepted", "acceptance_id")
+    __slots__ = ("entity_id", "source", "source_ref", "name", "matched_name", "entity_type", "score", "programs", "designation_date", "designation_date_basis", "countries", "explanation", "query_name", "accepted", "acceptance_id", "designation_summary", "absent_from_publication")
     ENTITY_ID_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     SOURCE_REF_FIELD_NUMBER: _ClassVar[int]
@@ -183,6 +185,8 @@ class Match(_message.Message):
     QUERY_NAME_FIELD_NUMBER: _ClassVar[int]
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     ACCEPTANCE_ID_FIELD_NUMBER: _ClassVar[int]
+    DESIGNATION_SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    ABSENT_FROM_PUBLICATION_FIELD_NUMBER: _ClassVar[int]
     entity_id: str
     source: str
     source_ref: str
@@ -198,7 +202,9 @@ class Match(_message.Message):
     query_name: str
     accepted: bool
     acceptance_id: str
-    def __init__(self, entity_id: _Optional[str] = ..., source: _Optional[str] = ..., source_ref: _Optional[str] = ..., name: _Optional[str] = ..., matched_name: _Optional[str] = ..., entity_type: _Optional[_Union[EntityType, str]] = ..., score: _Optional[float] = ..., programs: _Optional[_Iterable[str]] = ..., designation_date: _Optional[str] = ..., designation_date_basis: _Optional[_Union[DesignationDateBasis, str]] = ..., countries: _Optional[_Iterable[str]] = ..., explanation: _Optional[_Iterable[_Union[ScoreComponent, _Mapping]]] = ..., query_name: _Optional[str] = ..., accepted: _Optional[bool] = ..., acceptance_id: _Optional[str] = ...) -> None: ...
+    designation_summary: str
+    absent_from_publication: str
+    def __init__(self, entity_id: _Optional[str] = ..., source: _Optional[str] = ..., source_ref: _Optional[str] = ..., name: _Optional[str] = ..., matched_name: _Optional[str] = ..., entity_type: _Optional[_Union[EntityType, str]] = ..., score: _Optional[float] = ..., programs: _Optional[_Iterable[str]] = ..., designation_date: _Optional[str] = ..., designation_date_basis: _Optional[_Union[DesignationDateBasis, str]] = ..., countries: _Optional[_Iterable[str]] = ..., explanation: _Optional[_Iterable[_Union[ScoreComponent, _Mapping]]] = ..., query_name: _Optional[str] = ..., accepted: _Optional[bool] = ..., acceptance_id: _Optional[str] = ..., designation_summary: _Optional[str] = ..., absent_from_publication: _Optional[str] = ...) -> None: ...
 
 class ScreenPartyResponse(_message.Message):
     __slots__ = ("screening_id", "decision", "risk_score", "matches", "data_version", "screened_at", "client_ref", "min_score")
@@ -405,7 +411,7 @@ class Alias(_message.Message):
     def __init__(self, name: _Optional[str] = ..., kind: _Optional[str] = ..., quality: _Optional[str] = ...) -> None: ...
 
 class Entity(_message.Message):
-    __slots__ = ("entity_id", "source", "source_ref", "entity_type", "name", "aliases", "programs", "countries", "birth_dates", "addresses", "identifiers", "remarks", "designation_date", "designation_date_basis", "first_seen", "nationalities", "birth_places", "properties", "list_version")
+    __slots__ = ("entity_id", "source", "source_ref", "entity_type", "name", "aliases", "programs", "countries", "birth_dates", "addresses", "identifiers", "remarks", "designation_date", "designation_date_basis", "first_seen", "nationalities", "birth_places", "properties", "list_version", "designation_summary", "absent_from_publication")
     class PropertiesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -432,6 +438,8 @@ class Entity(_message.Message):
     BIRTH_PLACES_FIELD_NUMBER: _ClassVar[int]
     PROPERTIES_FIELD_NUMBER: _ClassVar[int]
     LIST_VERSION_FIELD_NUMBER: _ClassVar[int]
+    DESIGNATION_SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    ABSENT_FROM_PUBLICATION_FIELD_NUMBER: _ClassVar[int]
     entity_id: str
     source: str
     source_ref: str
@@ -451,7 +459,9 @@ class Entity(_message.Message):
     birth_places: _containers.RepeatedScalarFieldContainer[str]
     properties: _containers.ScalarMap[str, str]
     list_version: str
-    def __init__(self, entity_id: _Optional[str] = ..., source: _Optional[str] = ..., source_ref: _Optional[str] = ..., entity_type: _Optional[_Union[EntityType, str]] = ..., name: _Optional[str] = ..., aliases: _Optional[_Iterable[_Union[Alias, _Mapping]]] = ..., programs: _Optional[_Iterable[str]] = ..., countries: _Optional[_Iterable[str]] = ..., birth_dates: _Optional[_Iterable[str]] = ..., addresses: _Optional[_Iterable[_Union[Address, _Mapping]]] = ..., identifiers: _Optional[_Iterable[_Union[Identifier, _Mapping]]] = ..., remarks: _Optional[str] = ..., designation_date: _Optional[str] = ..., designation_date_basis: _Optional[_Union[DesignationDateBasis, str]] = ..., first_seen: _Optional[str] = ..., nationalities: _Optional[_Iterable[str]] = ..., birth_places: _Optional[_Iterable[str]] = ..., properties: _Optional[_Mapping[str, str]] = ..., list_version: _Optional[str] = ...) -> None: ...
+    designation_summary: str
+    absent_from_publication: str
+    def __init__(self, entity_id: _Optional[str] = ..., source: _Optional[str] = ..., source_ref: _Optional[str] = ..., entity_type: _Optional[_Union[EntityType, str]] = ..., name: _Optional[str] = ..., aliases: _Optional[_Iterable[_Union[Alias, _Mapping]]] = ..., programs: _Optional[_Iterable[str]] = ..., countries: _Optional[_Iterable[str]] = ..., birth_dates: _Optional[_Iterable[str]] = ..., addresses: _Optional[_Iterable[_Union[Address, _Mapping]]] = ..., identifiers: _Optional[_Iterable[_Union[Identifier, _Mapping]]] = ..., remarks: _Optional[str] = ..., designation_date: _Optional[str] = ..., designation_date_basis: _Optional[_Union[DesignationDateBasis, str]] = ..., first_seen: _Optional[str] = ..., nationalities: _Optional[_Iterable[str]] = ..., birth_places: _Optional[_Iterable[str]] = ..., properties: _Optional[_Mapping[str, str]] = ..., list_version: _Optional[str] = ..., designation_summary: _Optional[str] = ..., absent_from_publication: _Optional[str] = ...) -> None: ...
 
 class GetEntityResponse(_message.Message):
     __slots__ = ("entity", "data_version")
