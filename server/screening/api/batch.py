@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import grpc
 from google.rpc import code_pb2
 
-from screening.api.errors import bounded
+from screening.api.errors import bounded, summary_message
 from screening.api.validation import Violations
 from screening.casework.audit.trail import AuditUnavailable
 from screening.runtime.message_size import Oversized
@@ -40,12 +40,11 @@ class _End:
 
 def item_error(position: int, violations: Violations) -> pb.ScreenPartiesResponse:
     items = bounded(violations)
-    summary = "; ".join(f"{f}: {d}" for f, d in items[:5])
     return pb.ScreenPartiesResponse(
         index=position,
         error=pb.ItemError(
             code=code_pb2.INVALID_ARGUMENT,
-            message=f"invalid request: {summary}",
+            message=summary_message("invalid request", items, len(violations.items)),
             field_violations=[pb.FieldViolation(field=f, description=d) for f, d in items],
         ),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from google.protobuf import timestamp_pb2
 
@@ -10,6 +11,8 @@ from screening.matching.engine import MatchResult
 from screening.matching.features import Component
 from screening.model.entities import DateBasis, Entity, EntityType
 from screening.risk.party import Decision
+from screening.store.freshness import SourceAge, publication_day
+from screening.store.snapshots import SourceState
 from screening.v1 import screening_pb2 as pb
 
 ENTITY_TYPE_PB = {
@@ -104,3 +107,60 @@ def entity_pb(entity: Entity, list_version: str = "") -> pb.Entity:
         properties=entity.properties,
         list_version=list_version,
     )
+
+
+def data_age_pb(ages: Iterable[SourceAge]) -> pb.DataAge:
+    """How old the data of these sources is: the oldest publication, the stale sources."""
+    ages = list(ages)
+    out = pb.DataAge(
+        stale_sources=[a.source for a in ages if a.stale],
+        sources=[
+            pb.SourceAge(
+                source=a.source,
+                publication_date=a.publication_date,
+                age_days=a.age_days or 0,
+                stale=a.stale,
+            )
+            for a in ages
+        ],
+    )
+    dated = [a for a in ages if a.age_days is not None]
+    if dated:
+        oldest = max(dated, key=lambda a: (a.age_days or 0, a.source))
+        out.oldest_source = oldest.source
+        out.oldest_publication_date = oldest.publication_date
+        out.oldest_age_days = oldest.age_days or 0
+    return out
+
+
+def source_status_pb(state: SourceState, age: SourceAge) -> pb.SourceStatus:
+    status = pb.SourceStatus(
+        source=state.source,
+        version=state.version,
+        publication_date=state.publication_date,
+        entity_count=state.entity_count,
+        staleness_seconds=_seconds_since(state.publication_date),
+        files=state.files,
+        sha256=state.sha256,
+        added=state.added,
+        removed=state.removed,
+        changed=state.changed,
+        age_days=age.age_days or 0,
+        max_age_days=age.max_age_days,
+        stale=age.stale,
+        last_refresh_outcome=age.last_refresh_outcome,
+    )
+    status.loaded_at.FromDatetime(dt.datetime.fromisoformat(state.loaded_at))
+    if age.last_refresh_at is not None:
+        status.last_refresh_at.FromDatetime(age.last_refresh_at)
+    if age.current_as_of is not None:
+        status.current_as_of.FromDatetime(age.current_as_of)
+    return status
+
+
+def _seconds_since(publication_date: str) -> int:
+    day = publication_day(publication_date)
+    if day is None:
+        return 0
+    published = dt.datetime.combine(day, dt.time(), dt.UTC)
+    return max(0, int((dt.datetime.now(dt.UTC) - published).total_seconds()))

@@ -31,12 +31,14 @@ from screening.api.validation import (
     party_to_query,
 )
 from screening.config import Settings
+from screening.index.freshness import DataAges, DataAgeWatch
 from screening.index.holder import IndexHolder, LoadedIndex
 from screening.matching.engine import MatchResult
 from screening.matching.features import Query
 from screening.observability.metrics import record_screening
-from screening.risk.party import PartyThresholds, decide_party
+from screening.risk.party import PartyThresholds, decide_party, evidence_and_listed
 from screening.risk.policy import PolicyHolder
+from screening.store.freshness import source_ages
 from screening.store.snapshots import ListStore
 from screening.v1 import screening_pb2 as pb
 from screening.v1 import screening_pb2_grpc as pb_grpc
@@ -52,18 +54,6 @@ _ID_RANDOM = random.Random(secrets.randbits(128))
 def new_screening_id() -> str:
     """Time-ordered and unique across replicas: 12 hex digits of milliseconds, 16 random."""
     return f"{int(time.time() * 1000):012x}{_ID_RANDOM.getrandbits(64):016x}"
-
-
-def _iso_to_date(value: str) -> dt.date | None:
-    parts = value.split("-")
-    try:
-        return dt.date(
-            int(parts[0]),
-            int(parts[1]) if len(parts) > 1 else 1,
-            int(parts[2]) if len(parts) > 2 else 1,
-        )
-    except (ValueError, IndexError):
-        return None
 
 
 @dataclass(frozen=True)
@@ -130,6 +120,9 @@ class ScreeningServicer(AcceptanceRpcs, MonitoringRpcs, pb_grpc.ScreeningService
             review=settings.review_threshold, block=settings.block_threshold
         )
         self.shipments = ShipmentScreener(settings, self.limits, PolicyHolder(settings.policy_file))
+        # How old the data behind each answer is (every answer says).
+        self.ages = DataAgeWatch(store, settings.max_data_age)
+        self._data_age_pbs: dict[tuple[str, tuple[str, ...]], pb.DataAge] = {}
         # Accept-list, audit trail, monitoring (api/trust.py); without one: none of them.
         self.trust = trust or Trust(self.thresholds)
         self.shipments.trust = self.trust
@@ -139,6 +132,16 @@ class ScreeningServicer(AcceptanceRpcs, MonitoringRpcs, pb_grpc.ScreeningService
         if index is None:
             await abort(context, grpc.StatusCode.UNAVAILABLE, "no list data loaded yet")
         return index
+
+    def data_age(self, ages: DataAges, sources: list[str] | tuple[str, ...] = ()) -> pb.DataAge:
+        """The data age an answer on `sources` (empty: all) carries, built once per view."""
+        key = (ages.stamp, tuple(sources))
+        built = self._data_age_pbs.get(key)
+        if built is None:
+            if len(self._data_age_pbs) > 256:
+                self._data_age_pbs.clear()
+            built = self._data_age_pbs[key] = convert.data_age_pb(ages.of(sources))
+        return built
 
     # -- ScreenParty ---------------------------------------------------------------------
 
@@ -150,12 +153,13 @@ class ScreeningServicer(AcceptanceRpcs, MonitoringRpcs, pb_grpc.ScreeningService
         index = self.holder.current or await self._index(context)
         if self.trust.refusing:
             await self.trust.check_recording(context)
+        ages = self.ages.current(index.manifest)
         cache = self.cache
         exact = b""
         known = None
         if cache is not None and cache.enabled:
             exact = _exact_key(request)
-            known = cache.get_exact(index.version, exact)
+            known = cache.get_exact(ages.stamp, exact)
         if known is not None and self.trust.answers_again(known):
             # An exact repeat: answered serialized (runtime/interceptors.py lets a handler do so).
             screening_id = new_screening_id()
@@ -167,7 +171,7 @@ class ScreeningServicer(AcceptanceRpcs, MonitoringRpcs, pb_grpc.ScreeningService
         if known is not None:
             response = _from_cache(request, known.payload)
         else:
-            response = await self._screen_party_cached(request, index, exact, context)
+            response = await self._screen_party_cached(request, index, ages, exact, context)
         # Acceptances and the audit record come after the cache: they are per call.
         response = await self.trust.settle_party(request, response, index, context)
         record_screening(
@@ -181,35 +185,40 @@ class ScreeningServicer(AcceptanceRpcs, MonitoringRpcs, pb_grpc.ScreeningService
         self,
         request: pb.ScreenPartyRequest,
         index: LoadedIndex,
+        ages: DataAges,
         exact: bytes,
         context: grpc.aio.ServicerContext,
     ) -> pb.ScreenPartyResponse:
         """Validate and screen through the Redis tier of the result cache (`exact`, the
         request's bytes, is empty when the cache is off): a request any worker or replica
         answered on this data (after normalisation) costs one Redis GET. The answer is then
-        kept in this worker's memory, ready for exact repeats (api/repeat.py)."""
+        kept in this worker's memory, ready for exact repeats (api/repeat.py). Both tiers
+        key answers by the data's age stamp too: the age an answer carries stays true."""
         errors = Violations()
         check = self.check_party(request, index, errors)
         if check is None:
             await abort_invalid(context, errors)
         cache = self.cache
         if cache is None or not exact:
-            return self._screen_checked(request, index, check)
+            return self._screen_checked(request, index, check, ages)
         digest = request_digest(self._answer_settings, check)
-        answer = await cache.get(index.version, digest)
+        answer = await cache.get(ages.stamp, digest)
         if answer is None:
-            response = self._screen_checked(request, index, check)
+            response = self._screen_checked(request, index, check, ages)
             kept = pb.ScreenPartyResponse()
             kept.CopyFrom(response)
             kept.ClearField("screening_id")
             kept.ClearField("screened_at")
             kept.ClearField("client_ref")
             answer = kept.SerializeToString()
-            cache.put(index.version, digest, answer)
+            cache.put(ages.stamp, digest, answer)
         else:
             response = _from_cache(request, answer)
-        template = self.trust.party_template(request, response)
-        cache.put_exact(index.version, exact, KnownAnswer.of(answer, response, template))
+        if check.min_score <= self.thresholds.review:
+            # The answer is final as kept (below a raised min_score it also holds evidence
+            # that settling drops): only then can a repeat be answered with its bytes.
+            template = self.trust.party_template(request, response)
+            cache.put_exact(ages.stamp, exact, KnownAnswer.of(answer, response, template))
         return response
 
     def screen_party(
@@ -219,7 +228,7 @@ class ScreeningServicer(AcceptanceRpcs, MonitoringRpcs, pb_grpc.ScreeningService
         check = self.check_party(request, index, errors)
         if check is None:
             return pb.ScreenPartyResponse()
-        return self._screen_checked(request, index, check)
+        return self._screen_checked(request, index, check, self.ages.current(index.manifest))
 
     def check_party(
         self, request: pb.ScreenPartyRequest, index: LoadedIndex, errors: Violations
@@ -242,12 +251,28 @@ class ScreeningServicer(AcceptanceRpcs, MonitoringRpcs, pb_grpc.ScreeningService
         return PartyCheck(query, min_score, sorted(set(sources)), limit)
 
     def _screen_checked(
-        self, request: pb.ScreenPartyRequest, index: LoadedIndex, check: PartyCheck
+        self,
+        request: pb.ScreenPartyRequest,
+        index: LoadedIndex,
+        check: PartyCheck,
+        ages: DataAges,
     ) -> pb.ScreenPartyResponse:
+        """Screen down to the evidence floor: a min_score above the review threshold lists
+        fewer matches, but the decision is taken on the same evidence (Trust.mark_party
+        settles it and drops what min_score does not list)."""
+        floor = self.thresholds.evidence_floor(check.min_score)
         results = index.matcher.screen(
-            check.query, min_score=check.min_score, sources=check.sources, limit=check.limit
+            check.query,
+            min_score=floor,
+            sources=check.sources,
+            limit=check.limit if floor >= check.min_score else 0,
         )
-        return self._party_response(request, index, results, check.min_score)
+        results = evidence_and_listed(
+            results, min_score=check.min_score, limit=check.limit, thresholds=self.thresholds
+        )
+        response = self._party_response(request, index, results, check.min_score)
+        response.data_age.CopyFrom(self.data_age(ages, check.sources))
+        return response
 
     def _party_response(
         self,
@@ -323,41 +348,18 @@ class ScreeningServicer(AcceptanceRpcs, MonitoringRpcs, pb_grpc.ScreeningService
         self, request: pb.GetDataStatusRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetDataStatusResponse:
         index = await self._index(context)
-        now = dt.datetime.now(dt.UTC)
         refreshes = await self._refresh_statuses(sorted(index.manifest.sources))
-        sources = []
-        for name, state in sorted(index.manifest.sources.items()):
-            published = _iso_to_date(state.publication_date)
-            staleness = (
-                int((now - dt.datetime.combine(published, dt.time(), dt.UTC)).total_seconds())
-                if published
-                else 0
-            )
-            status = pb.SourceStatus(
-                source=name,
-                version=state.version,
-                publication_date=state.publication_date,
-                entity_count=state.entity_count,
-                staleness_seconds=max(0, staleness),
-                files=state.files,
-                sha256=state.sha256,
-                added=state.added,
-                removed=state.removed,
-                changed=state.changed,
-            )
-            status.loaded_at.FromDatetime(dt.datetime.fromisoformat(state.loaded_at))
-            refreshed = refreshes.get(name, {})
-            if refreshed.get("last_attempt_at"):
-                status.last_refresh_at.FromDatetime(
-                    dt.datetime.fromisoformat(refreshed["last_attempt_at"])
-                )
-                status.last_refresh_outcome = refreshed.get("last_outcome", "")
-            sources.append(status)
+        ages = source_ages(index.manifest, self.settings.max_data_age, refreshes)
+        sources = [
+            convert.source_status_pb(state, ages[name])
+            for name, state in sorted(index.manifest.sources.items())
+        ]
         return pb.GetDataStatusResponse(
             data_version=index.version,
             sources=sources,
             index_loaded_at=convert.timestamp(index.loaded_at),
             entity_count=len(index.entities),
+            data_age=convert.data_age_pb(ages.values()),
         )
 
     async def _refresh_statuses(self, names: list[str]) -> dict[str, dict[str, str]]:
@@ -423,6 +425,7 @@ class ScreeningServicer(AcceptanceRpcs, MonitoringRpcs, pb_grpc.ScreeningService
         response = self.shipments.screen(request, index, errors)
         if errors:
             await abort_invalid(context, errors)
+        response.data_age.CopyFrom(self.data_age(self.ages.current(index.manifest)))
         response = await self.trust.settle_shipment(request, response, context)
         record_screening(
             "shipment",

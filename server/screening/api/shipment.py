@@ -60,7 +60,8 @@ SEVERITY_PB = {
     Severity.CRITICAL: pb.SEVERITY_CRITICAL,
 }
 _HS_SEPARATORS = re.compile(r"[.\s]")
-_HS_CODE = re.compile(r"^\d{6,10}$")
+# A chapter (2 digits), heading (4), subheading (6) or national code (8 to 10).
+_HS_CODE = re.compile(r"^(?:\d{2}|\d{4}|\d{6,10})$")
 _IMO = re.compile(r"^(?:IMO)?(\d{7})$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 MAX_PORT_LENGTH = 128
@@ -127,6 +128,9 @@ class ShipmentScreener:
         min_score = check_min_score(request, self.settings.alert_threshold, errors)
         if errors:
             return pb.ScreenShipmentResponse()
+        # min_score chooses which matches each PartyResult lists, never the findings: the
+        # rules see every match down to the policy's alert score.
+        floor = min(min_score, policy.spec.matches.alert_score)
         # One party often plays several roles (shipper and supplier, consignee and notify
         # party): each distinct query is screened once.
         screened: dict[tuple[object, ...], list[MatchResult]] = {}
@@ -135,7 +139,7 @@ class ShipmentScreener:
             key = _query_key(query)
             if key not in screened:
                 screened[key] = index.matcher.screen(
-                    query, min_score=min_score, limit=self.settings.max_results
+                    query, min_score=floor, limit=self.settings.max_results
                 )
             party.matches = screened[key]
             if self.trust is not None and party.matches:
@@ -147,7 +151,8 @@ class ShipmentScreener:
                     accepted[(party.is_vessel, party.index)] = [
                         (r, cleared[r.entity.id]) for r in screened[key] if r.entity.id in cleared
                     ]
-        return self._response(request, index, shipment, assess(shipment, policy), accepted)
+        assessment = assess(shipment, policy)
+        return self._response(request, index, shipment, assessment, accepted, min_score)
 
     # -- validation ----------------------------------------------------------------------
 
@@ -179,12 +184,10 @@ class ShipmentScreener:
         vessels = []
         for i, vessel in enumerate(request.vessels[: limits.max_vessels]):
             path = f"vessels[{i}]"
-            query = party_to_query(vessel, path, errors, self.limits, require_name=False)
+            query = party_to_query(vessel, path, errors, self.limits)
             _check_imo_numbers(vessel, path, query, errors)
             if vessel.entity_type not in (pb.ENTITY_TYPE_UNSPECIFIED, pb.ENTITY_TYPE_VESSEL):
                 errors.add(f"{path}.entity_type", "a vessel is ENTITY_TYPE_VESSEL")
-            if not query.names and not query.identifiers:
-                errors.add(f"{path}.name", "a vessel needs a name or an identifier (IMO)")
             query.entity_type = EntityType.VESSEL
             queries.append(query)
             screened = self._screened(i, vessel, query, Role.CARRIER)
@@ -217,7 +220,9 @@ class ShipmentScreener:
         hs_code = _HS_SEPARATORS.sub("", item.hs_code)
         if not _HS_CODE.match(hs_code):
             errors.add(
-                f"{path}.hs_code", "must be an HS code of 6 to 10 digits, e.g. 854231 or 8542.31.00"
+                f"{path}.hs_code",
+                "must be an HS code of 2, 4 or 6 to 10 digits: a chapter (85), heading (8542), "
+                "subheading (854231) or national code (8542.31.00)",
             )
         description = check_text(
             item.description, f"{path}.description", errors, limit=self.limits.max_text_length
@@ -271,18 +276,27 @@ class ShipmentScreener:
         shipment: Shipment,
         assessment: Assessment,
         accepted: dict[tuple[bool, int], list[tuple[MatchResult, str]]],
+        min_score: float,
     ) -> pb.ScreenShipmentResponse:
         # Imported here: the servicer imports this module.
         from screening.api.servicer import new_screening_id
 
         results = [
             self._party_result(
-                party, request.parties[party.index], outcome, accepted.get((False, party.index))
+                party,
+                request.parties[party.index],
+                outcome,
+                min_score,
+                accepted.get((False, party.index)),
             )
             for party, outcome in zip(shipment.parties, assessment.parties, strict=True)
         ] + [
             self._party_result(
-                vessel, request.vessels[vessel.index], outcome, accepted.get((True, vessel.index))
+                vessel,
+                request.vessels[vessel.index],
+                outcome,
+                min_score,
+                accepted.get((True, vessel.index)),
             )
             for vessel, outcome in zip(shipment.vessels, assessment.vessels, strict=True)
         ]
@@ -304,12 +318,15 @@ class ShipmentScreener:
         party: ScreenedParty,
         given: pb.Party,
         outcome: Outcome,
+        min_score: float,
         accepted: list[tuple[MatchResult, str]] | None = None,
     ) -> pb.PartyResult:
-        matches = [convert.match_pb(r) for r in party.matches]
+        matches = [convert.match_pb(r) for r in party.matches if r.score >= min_score]
         if accepted:
             # Cleared matches are reported too, marked, in score order with the others.
             for result, acceptance_id in accepted:
+                if result.score < min_score:
+                    continue
                 match = convert.match_pb(result)
                 match.accepted, match.acceptance_id = True, acceptance_id
                 matches.append(match)
@@ -327,14 +344,23 @@ class ShipmentScreener:
 
 
 def finding_pb(finding: Finding) -> pb.Finding:
-    return pb.Finding(
+    out = pb.Finding(
         code=finding.code,
         severity=SEVERITY_PB[finding.severity],
         message=finding.message,
         evidence=finding.evidence,
+        # Deprecated sentinels (-1: none), still sent for clients that read them.
         party_index=finding.party_index,
         vessel_index=finding.vessel_index,
         goods_index=finding.goods_index,
         score=finding.points,
         entity_ids=finding.entity_ids,
     )
+    # What the finding concerns, by presence: index 0 is an index like any other.
+    if finding.party_index >= 0:
+        out.party = finding.party_index
+    if finding.vessel_index >= 0:
+        out.vessel = finding.vessel_index
+    if finding.goods_index >= 0:
+        out.goods_line = finding.goods_index
+    return out

@@ -108,10 +108,15 @@ class Trust:
     def mark_party(
         self, party: pb.Party, response: pb.ScreenPartyResponse, index: LoadedIndex
     ) -> None:
-        """Mark accepted matches; the decision and risk score follow the others only."""
+        """Settle a party's answer: mark accepted matches, decide on the others (all the
+        evidence, whatever min_score lists), then drop the evidence min_score does not list.
+        The decision and risk score come from one set of matches and never contradict."""
         accepted = self.accepted_for(party, [m.entity_id for m in response.matches], index)
-        if not accepted:
-            return
+        unlisted = response.min_score > self.thresholds.review and any(
+            m.score < response.min_score for m in response.matches
+        )
+        if not accepted and not unlisted:
+            return  # the answer as screened is settled (the path every repeat takes)
         for match in response.matches:
             acceptance_id = accepted.get(match.entity_id)
             if acceptance_id:
@@ -122,6 +127,10 @@ class Trust:
         )
         response.decision = convert.DECISION_PB[decision]
         response.risk_score = risk
+        if unlisted:
+            listed = [m for m in response.matches if m.score >= response.min_score]
+            del response.matches[:]
+            response.matches.extend(listed)
 
     def split_results(
         self,

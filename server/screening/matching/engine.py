@@ -336,9 +336,9 @@ class MatchIndex:
         self.identifiers: dict[str, list[int]] = {}
         for idx, entity in enumerate(self.entities):
             for ident in entity.identifiers:
-                value = features.normalize_identifier(ident.value)
-                if len(value) >= 4:
-                    self.identifiers.setdefault(value, []).append(idx)
+                for value in features.listed_identifier_forms(ident, entity):
+                    if len(value) >= 4:
+                        self.identifiers.setdefault(value, []).append(idx)
         self.name_count = len(self.names)
         self._hits_cache: dict[tuple[str, str, bool], tuple[np.ndarray, np.ndarray] | None] = {}
 
@@ -582,8 +582,8 @@ class MatchIndex:
     def _identifier_hits(self, query: Query) -> set[int]:
         hits: set[int] = set()
         for ident in query.identifiers:
-            value = features.normalize_identifier(ident.value)
-            hits.update(self.identifiers.get(value, ()))
+            for value in features.query_identifier_forms(ident, query.country):
+                hits.update(self.identifiers.get(value, ()))
         return hits
 
     def _source_mask(self, sources: Iterable[str] | None) -> np.ndarray | None:
@@ -638,7 +638,7 @@ def score_pair(
     ):
         if component is not None:
             components.append(component)
-    components.extend(features.identifier_components(query.identifiers, entity))
+    components.extend(features.identifier_components(query.identifiers, entity, query.country))
     decisive = any(c.feature == "identifier" and c.contribution >= 1.0 for c in components)
     evidence = name_score + sum(c.contribution for c in components[1:] if c.contribution < 1.0)
     score = max(evidence, features.IDENTIFIER_DECISIVE) if decisive else evidence

@@ -6,10 +6,10 @@ The sizes are documented in the README ("What a score means") and must stay stab
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from screening.model.entities import Entity, EntityType, Identifier
+from screening.model.identifiers import compact_identifier, identifier_forms
 
 DOB_EXACT = 0.05
 DOB_SAME_YEAR = 0.03
@@ -50,10 +50,17 @@ class Component:
 
 def normalize_identifier(value: str) -> str:
     """Letters and digits only, upper case; 'IMO 9187629' and '9187629' are one number."""
-    compact = re.sub(r"[^0-9A-Z]", "", value.upper())
-    if compact.startswith("IMO") and compact[3:].isdigit():
-        return compact[3:]
-    return compact
+    return compact_identifier(value)
+
+
+def listed_identifier_forms(ident: Identifier, entity: Entity) -> set[str]:
+    """The forms of a list entry's identifier (model/identifiers.py)."""
+    return identifier_forms(ident.value, ident.type, (ident.country, *entity.countries))
+
+
+def query_identifier_forms(ident: Identifier, country: str = "") -> set[str]:
+    """The forms of a screened party's identifier (model/identifiers.py)."""
+    return identifier_forms(ident.value, ident.type, (ident.country, country))
 
 
 def scheme_family(scheme: str) -> str:
@@ -132,20 +139,24 @@ def types_compatible(query_type: EntityType, entity_type: EntityType) -> bool:
     return not ({"person", "asset"} <= groups)
 
 
-def identifier_components(identifiers: list[Identifier], entity: Entity) -> list[Component]:
-    """A decisive match (same scheme, same value) or a conflict (same scheme, other value)."""
+def identifier_components(
+    identifiers: list[Identifier], entity: Entity, country: str = ""
+) -> list[Component]:
+    """A decisive match (same scheme, same value) or a conflict (same scheme, other value).
+    Values are compared in all the forms they may be written in (model/identifiers.py)."""
     if not identifiers or not entity.identifiers:
         return []
     listed: dict[str, set[str]] = {}
     for ident in entity.identifiers:
-        listed.setdefault(scheme_family(ident.type), set()).add(normalize_identifier(ident.value))
+        family_forms = listed.setdefault(scheme_family(ident.type), set())
+        family_forms.update(listed_identifier_forms(ident, entity))
     out = []
     for ident in identifiers:
         family = scheme_family(ident.type)
-        value = normalize_identifier(ident.value)
-        if family not in listed or not value:
+        forms = query_identifier_forms(ident, country)
+        if family not in listed or not forms:
             continue
-        if value in listed[family]:
+        if forms & listed[family]:
             if ident.type in DECISIVE_SCHEMES:
                 return [Component("identifier", 1.0, f"{ident.type} {ident.value} is listed")]
         else:
