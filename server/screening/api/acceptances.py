@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING
 
 import grpc
 import redis
 
+from screening.api import convert
 from screening.api.auth import client_of
 from screening.api.errors import abort, abort_invalid
-from screening.api.trust import party_key
-from screening.api.validation import Violations, check_text, party_to_query
+from screening.api.trust import Trust
+from screening.api.validation import Limits, Violations, check_text, party_to_query
 from screening.casework.acceptlist import (
     ACTIVE,
     EXPIRED,
@@ -23,14 +23,11 @@ from screening.casework.acceptlist import (
     entity_fingerprint,
     new_acceptance_id,
     now_utc,
+    party_key,
 )
+from screening.config import Settings
+from screening.index.holder import LoadedIndex
 from screening.v1 import screening_pb2 as pb
-
-if TYPE_CHECKING:
-    from screening.api.trust import Trust
-    from screening.api.validation import Limits
-    from screening.config import Settings
-    from screening.index.holder import LoadedIndex
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +136,7 @@ class AcceptanceRpcs:
             )
         acceptance = Acceptance(
             acceptance_id=new_acceptance_id(),
-            counterparty_key=party_key(request.party),
+            counterparty_key=party_key(convert.counterparty(request.party)),
             entity_id=entity.id,
             entity_name=entity.name,
             entity_fingerprint=entity_fingerprint(entity),

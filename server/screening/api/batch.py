@@ -13,24 +13,35 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import grpc
 from google.rpc import code_pb2
 
 from screening.api.errors import bounded
-from screening.api.validation import Violations
+from screening.api.trust import Trust
+from screening.api.validation import Oversized, Violations
 from screening.casework.audit.trail import AuditUnavailable
-from screening.runtime.message_size import Oversized
+from screening.config import Settings
+from screening.index.holder import IndexHolder, LoadedIndex
 from screening.v1 import screening_pb2 as pb
-
-if TYPE_CHECKING:
-    from screening.api.servicer import ScreeningServicer
 
 log = logging.getLogger(__name__)
 
 # Requests read ahead of the one being answered.
 WINDOW = 32
+
+
+class PartyScreener(Protocol):
+    """What a batch needs of the servicer: its settings, index, trust and party screening."""
+
+    settings: Settings
+    holder: IndexHolder
+    trust: Trust
+
+    def screen_party(
+        self, request: pb.ScreenPartyRequest, index: LoadedIndex, errors: Violations
+    ) -> pb.ScreenPartyResponse: ...
 
 
 @dataclass(frozen=True)
@@ -52,7 +63,7 @@ def item_error(position: int, violations: Violations) -> pb.ScreenPartiesRespons
 
 
 def answer(
-    servicer: ScreeningServicer,
+    servicer: PartyScreener,
     item: pb.ScreenPartiesRequest,
     position: int,
     context: grpc.aio.ServicerContext | None = None,
@@ -103,7 +114,7 @@ def answer(
 
 
 async def screen_parties(
-    servicer: ScreeningServicer,
+    servicer: PartyScreener,
     requests: AsyncIterator[pb.ScreenPartiesRequest],
     context: grpc.aio.ServicerContext | None = None,
 ) -> AsyncIterator[pb.ScreenPartiesResponse]:

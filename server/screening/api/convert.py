@@ -1,4 +1,5 @@
-"""Domain objects -> protobuf messages."""
+"""Between protobuf messages and domain objects: every enum map, both ways, and the
+domain -> protobuf conversions (requests are parsed and checked in api/validation.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import datetime as dt
 
 from google.protobuf import timestamp_pb2
 
+from screening.casework.acceptlist import Counterparty
 from screening.matching.engine import MatchResult
 from screening.matching.features import Component
 from screening.model.entities import DateBasis, Entity, EntityType
@@ -19,6 +21,7 @@ ENTITY_TYPE_PB = {
     EntityType.VESSEL: pb.ENTITY_TYPE_VESSEL,
     EntityType.AIRCRAFT: pb.ENTITY_TYPE_AIRCRAFT,
 }
+ENTITY_TYPE_FROM_PB = {value: kind for kind, value in ENTITY_TYPE_PB.items()}
 DATE_BASIS_PB = {
     DateBasis.NONE: pb.DESIGNATION_DATE_BASIS_UNSPECIFIED,
     DateBasis.OFFICIAL: pb.DESIGNATION_DATE_BASIS_OFFICIAL,
@@ -30,6 +33,19 @@ DECISION_PB = {
     Decision.BLOCK: pb.DECISION_BLOCK,
 }
 DECISION_NAME = {value: decision.value for decision, value in DECISION_PB.items()}
+
+
+def counterparty(party: pb.Party, *, vessel: bool = False) -> Counterparty:
+    """The counterparty a Party names (accept-list and monitoring). A shipment's vessel
+    counts as a vessel whatever type it was sent with."""
+    kind = EntityType.VESSEL if vessel else ENTITY_TYPE_FROM_PB.get(party.entity_type)
+    return Counterparty(
+        names=(party.name, *party.aliases),
+        entity_type=str(kind if kind is not None else party.entity_type),
+        birth_date=party.birth_date,
+        country=party.country,
+        identifiers=tuple((ident.type, ident.value) for ident in party.identifiers),
+    )
 
 
 def timestamp(value: dt.datetime) -> timestamp_pb2.Timestamp:

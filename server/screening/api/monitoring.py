@@ -9,23 +9,21 @@ import datetime as dt
 import logging
 import re
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
 
 import grpc
 import redis
 
+from screening.api import convert
 from screening.api.auth import client_of
 from screening.api.errors import abort, abort_invalid
-from screening.api.trust import party_key
+from screening.api.trust import Trust
 from screening.api.validation import Violations, check_text
+from screening.casework.acceptlist import party_key
 from screening.casework.audit.trail import AuditUnavailable
 from screening.casework.monitoring import Alert, FoundMatch, Monitored, MonitorStore, now_iso
+from screening.config import Settings
+from screening.index.holder import LoadedIndex
 from screening.v1 import screening_pb2 as pb
-
-if TYPE_CHECKING:
-    from screening.api.trust import Trust
-    from screening.config import Settings
-    from screening.index.holder import LoadedIndex
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +141,7 @@ class MonitoringRpcs:
         if errors:
             await abort_invalid(context, errors)
         monitored = Monitored(
-            monitor_id=party_key(request.party),
+            monitor_id=party_key(convert.counterparty(request.party)),
             party=request.party.SerializeToString().hex(),
             client=client,
             registered_at=now_iso(),

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import random
-import secrets
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -34,6 +32,7 @@ from screening.config import Settings
 from screening.index.holder import IndexHolder, LoadedIndex
 from screening.matching.engine import MatchResult
 from screening.matching.features import Query
+from screening.model.ids import new_screening_id
 from screening.observability.metrics import record_screening
 from screening.risk.party import PartyThresholds, decide_party
 from screening.risk.policy import PolicyHolder
@@ -42,16 +41,6 @@ from screening.v1 import screening_pb2 as pb
 from screening.v1 import screening_pb2_grpc as pb_grpc
 
 log = logging.getLogger(__name__)
-
-
-# Ids need uniqueness, not secrecy: a generator seeded from the OS once per process costs
-# a fraction of a system call per id (workers are spawned, so each has its own seed).
-_ID_RANDOM = random.Random(secrets.randbits(128))
-
-
-def new_screening_id() -> str:
-    """Time-ordered and unique across replicas: 12 hex digits of milliseconds, 16 random."""
-    return f"{int(time.time() * 1000):012x}{_ID_RANDOM.getrandbits(64):016x}"
 
 
 def _iso_to_date(value: str) -> dt.date | None:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from typing import TYPE_CHECKING
 
 import pycountry
 
 from screening.api import convert
+from screening.api.trust import Trust
 from screening.api.validation import (
     Limits,
     Violations,
@@ -24,6 +24,8 @@ from screening.index.holder import LoadedIndex
 from screening.matching.engine import MatchResult
 from screening.matching.features import Query
 from screening.model.entities import EntityType, Identifier
+from screening.model.identifiers import imo_number
+from screening.model.ids import new_screening_id
 from screening.risk.assess import Assessment, Outcome, assess
 from screening.risk.findings import Finding, Severity
 from screening.risk.policy import Policy, PolicyHolder
@@ -36,9 +38,6 @@ from screening.risk.shipment import (
     party_country,
 )
 from screening.v1 import screening_pb2 as pb
-
-if TYPE_CHECKING:
-    from screening.api.trust import Trust
 
 ROLES = {
     pb.PARTY_ROLE_UNSPECIFIED: Role.UNSPECIFIED,
@@ -61,21 +60,9 @@ SEVERITY_PB = {
 }
 _HS_SEPARATORS = re.compile(r"[.\s]")
 _HS_CODE = re.compile(r"^\d{6,10}$")
-_IMO = re.compile(r"^(?:IMO)?(\d{7})$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 MAX_PORT_LENGTH = 128
 MAX_UNIT_LENGTH = 32
-
-
-def imo_number(value: str) -> str:
-    """The seven digits of an IMO number ("IMO 9187667", "9187667") if its check digit
-    holds, else ''."""
-    m = _IMO.match(re.sub(r"[\s.-]", "", value.upper()))
-    if not m:
-        return ""
-    digits = m.group(1)
-    check = sum(int(d) * w for d, w in zip(digits[:6], range(7, 1, -1), strict=True)) % 10
-    return digits if check == int(digits[6]) else ""
 
 
 def _check_imo_numbers(party: pb.Party, path: str, query: Query, errors: Violations) -> None:
@@ -272,9 +259,6 @@ class ShipmentScreener:
         assessment: Assessment,
         accepted: dict[tuple[bool, int], list[tuple[MatchResult, str]]],
     ) -> pb.ScreenShipmentResponse:
-        # Imported here: the servicer imports this module.
-        from screening.api.servicer import new_screening_id
-
         results = [
             self._party_result(
                 party, request.parties[party.index], outcome, accepted.get((False, party.index))

@@ -15,8 +15,7 @@ from screening.api import convert
 from screening.api.auth import client_of
 from screening.api.errors import abort
 from screening.api.repeat import KnownAnswer
-from screening.api.validation import ENTITY_TYPES
-from screening.casework.acceptlist import AcceptCache, counterparty_key
+from screening.casework.acceptlist import AcceptCache, Counterparty, party_key
 from screening.casework.audit.records import PartyRecordTemplate, party_record, shipment_record
 from screening.casework.audit.trail import AuditTrail, AuditUnavailable
 from screening.casework.monitoring import MonitorStore
@@ -24,30 +23,6 @@ from screening.index.holder import LoadedIndex
 from screening.matching.engine import MatchResult
 from screening.risk.party import PartyThresholds, decide_party
 from screening.v1 import screening_pb2 as pb
-
-
-def party_key(party: pb.Party, *, vessel: bool = False) -> str:
-    """The counterparty key of a Party (accept-list and monitoring). A shipment's vessel
-    counts as ENTITY_TYPE_VESSEL whatever type it was sent with."""
-    from screening.api.shipment import imo_number
-
-    identifiers = []
-    for ident in party.identifiers:
-        value = ident.value
-        if ident.type.strip().lower() == "imo":
-            value = imo_number(value) or value
-        identifiers.append((ident.type, value))
-    return counterparty_key(
-        [party.name, *party.aliases],
-        str(
-            ENTITY_TYPES[pb.ENTITY_TYPE_VESSEL]
-            if vessel
-            else ENTITY_TYPES.get(party.entity_type, party.entity_type)
-        ),
-        party.birth_date,
-        party.country,
-        identifiers,
-    )
 
 
 @dataclass
@@ -83,18 +58,13 @@ class Trust:
     # -- accept-list ---------------------------------------------------------------------
 
     def accepted_for(
-        self,
-        party: pb.Party,
-        entity_ids: Sequence[str],
-        index: LoadedIndex,
-        *,
-        vessel: bool = False,
+        self, party: Counterparty, entity_ids: Sequence[str], index: LoadedIndex
     ) -> dict[str, str]:
         """Entity id -> acceptance id, for the entries this counterparty was cleared of."""
         cache = self.acceptances
         if cache is None or not cache.entity_ids.intersection(entity_ids):
             return {}
-        key = party_key(party, vessel=vessel)
+        key = party_key(party)
         out = {}
         for entity_id in entity_ids:
             entity = index.entities.get(entity_id)
@@ -109,7 +79,9 @@ class Trust:
         self, party: pb.Party, response: pb.ScreenPartyResponse, index: LoadedIndex
     ) -> None:
         """Mark accepted matches; the decision and risk score follow the others only."""
-        accepted = self.accepted_for(party, [m.entity_id for m in response.matches], index)
+        accepted = self.accepted_for(
+            convert.counterparty(party), [m.entity_id for m in response.matches], index
+        )
         if not accepted:
             return
         for match in response.matches:
@@ -132,7 +104,9 @@ class Trust:
         vessel: bool = False,
     ) -> tuple[list[MatchResult], dict[str, str]]:
         """(matches that count, accepted entity id -> acceptance id)."""
-        accepted = self.accepted_for(party, [r.entity.id for r in results], index, vessel=vessel)
+        accepted = self.accepted_for(
+            convert.counterparty(party, vessel=vessel), [r.entity.id for r in results], index
+        )
         if not accepted:
             return results, {}
         return [r for r in results if r.entity.id not in accepted], accepted

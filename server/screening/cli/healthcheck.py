@@ -19,7 +19,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from screening.cli.access import ClientAccess
+from screening.harness.access import ClientAccess
 
 TIMEOUT_SECONDS = 3.0
 

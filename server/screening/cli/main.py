@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from screening.cli.access import ClientAccess, add_access_flags
 from screening.config import Settings
+from screening.harness.access import ClientAccess, add_access_flags
 
 if TYPE_CHECKING:
     from screening.sources.ingest import FileOutcome

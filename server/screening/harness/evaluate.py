@@ -19,7 +19,7 @@ from typing import Any
 
 import grpc
 
-from screening.cli.access import ClientAccess
+from screening.harness.access import ClientAccess
 from screening.v1 import screening_pb2 as pb
 from screening.v1 import screening_pb2_grpc as pb_grpc
 

@@ -6,10 +6,10 @@ The sizes are documented in the README ("What a score means") and must stay stab
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from screening.model.entities import Entity, EntityType, Identifier
+from screening.model.identifiers import normalize_identifier
 
 DOB_EXACT = 0.05
 DOB_SAME_YEAR = 0.03
@@ -46,14 +46,6 @@ class Component:
     feature: str
     contribution: float
     detail: str
-
-
-def normalize_identifier(value: str) -> str:
-    """Letters and digits only, upper case; 'IMO 9187629' and '9187629' are one number."""
-    compact = re.sub(r"[^0-9A-Z]", "", value.upper())
-    if compact.startswith("IMO") and compact[3:].isdigit():
-        return compact[3:]
-    return compact
 
 
 def scheme_family(scheme: str) -> str:

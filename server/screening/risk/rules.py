@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterable
 from typing import TypedDict
 
 from screening.matching.engine import MatchResult
-from screening.matching.features import normalize_identifier
 from screening.model.countries import country_name
+from screening.model.identifiers import normalize_identifier
 from screening.risk import findings as codes
 from screening.risk.findings import Finding
 from screening.risk.places import fold, port_country

@@ -15,25 +15,11 @@ from typing import Any
 import grpc
 
 from screening.api.errors import abort_invalid
-from screening.api.validation import Violations
+from screening.api.validation import Oversized
 from screening.runtime.interceptors import HandlerWrapper
 
 # The transport refuses (RESOURCE_EXHAUSTED) only past this multiple of the configured limit.
 TRANSPORT_FACTOR = 4
-
-
-class Oversized:
-    """Stands in for a request message larger than the limit (never decoded)."""
-
-    __slots__ = ("limit", "size")
-
-    def __init__(self, size: int, limit: int) -> None:
-        self.size, self.limit = size, limit
-
-    def violations(self, field: str = "request") -> Violations:
-        return Violations(
-            [(field, f"message of {self.size} bytes is larger than the {self.limit} allowed")]
-        )
 
 
 def _checked(deserialize: Callable[[bytes], Any] | None, limit: int) -> Callable[[bytes], Any]:
