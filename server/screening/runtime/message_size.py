@@ -4,7 +4,7 @@ gRPC's own limit refuses a large message before any handler runs, with RESOURCE_
 no field named. So the transport limit is set at TRANSPORT_FACTOR times the configured one (a
 hard cap that still bounds memory), and between the two the request deserializer hands over
 an `Oversized` marker instead of decoding: a unary call is answered INVALID_ARGUMENT, and an
-item of the ScreenParties stream gets its own ItemError (api/batch.py).
+item of the ScreenParties stream gets its own ItemError (api/batch_rpcs.py).
 """
 
 from __future__ import annotations
