@@ -6,8 +6,7 @@ import datetime as dt
 
 from google.protobuf import timestamp_pb2
 
-from screening.matching.engine import MatchResult
-from screening.matching.features import Component
+from screening.matching.types import Component, MatchResult
 from screening.model.entities import DateBasis, Entity, EntityType
 from screening.risk.party import Decision
 from screening.v1 import screening_pb2 as pb

@@ -32,8 +32,7 @@ from screening.api.validation import (
 )
 from screening.config import Settings
 from screening.index.holder import IndexHolder, LoadedIndex
-from screening.matching.engine import MatchResult
-from screening.matching.features import Query
+from screening.matching.types import MatchResult, Query
 from screening.observability.metrics import record_screening
 from screening.risk.party import PartyThresholds, decide_party
 from screening.risk.policy import PolicyHolder

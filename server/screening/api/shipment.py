@@ -21,8 +21,7 @@ from screening.api.validation import (
 )
 from screening.config import Settings
 from screening.index.holder import LoadedIndex
-from screening.matching.engine import MatchResult
-from screening.matching.features import Query
+from screening.matching.types import MatchResult, Query
 from screening.model.entities import EntityType, Identifier
 from screening.risk.assess import Assessment, Outcome, assess
 from screening.risk.findings import Finding, Severity

@@ -21,7 +21,7 @@ from screening.casework.audit.records import PartyRecordTemplate, party_record, 
 from screening.casework.audit.trail import AuditTrail, AuditUnavailable
 from screening.casework.monitoring import MonitorStore
 from screening.index.holder import LoadedIndex
-from screening.matching.engine import MatchResult
+from screening.matching.types import MatchResult
 from screening.risk.party import PartyThresholds, decide_party
 from screening.v1 import screening_pb2 as pb
 

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from screening.matching.features import Query
+from screening.matching.types import Query
 from screening.model.countries import is_alpha2
 from screening.model.entities import EntityType, Identifier
 from screening.v1 import screening_pb2 as pb

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TypedDict
 
-from screening.matching.engine import MatchResult
 from screening.matching.features import normalize_identifier
+from screening.matching.types import MatchResult
 from screening.model.countries import country_name
 from screening.risk import findings as codes
 from screening.risk.findings import Finding

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from screening.harness.evaluate import load_latest_entities
-from screening.matching.engine import MatchIndex
+from screening.matching.matcher import MatchIndex
 from screening.model.entities import Entity
 from tests.conftest import LISTS_DIR
 

@@ -16,8 +16,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from screening.matching.engine import MatchIndex
-from screening.matching.features import Query
+from screening.matching.matcher import MatchIndex
+from screening.matching.types import Query
 from screening.model.entities import Entity, EntityType
 
 GOLDEN = Path(__file__).with_name("golden_scores.json")
