@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from screening.matching.engine import MatchResult
+from screening.matching.types import MatchResult
 from screening.model.entities import Entity, EntityType, Identifier
 from screening.risk import findings as codes
 from screening.risk.assess import assess, combine

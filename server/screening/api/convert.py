@@ -19,8 +19,7 @@ from screening.casework.acceptlist import (
 from screening.casework.audit.records import PartyAnswer
 from screening.casework.monitoring import Alert, Monitored
 from screening.casework.screen import ShipmentAnswer
-from screening.matching.engine import MatchResult
-from screening.matching.features import Component
+from screening.matching.types import Component, MatchResult
 from screening.model.entities import DateBasis, Entity, EntityType
 from screening.risk.assess import Outcome
 from screening.risk.findings import Finding, Severity

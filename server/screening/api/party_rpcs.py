@@ -29,7 +29,7 @@ from screening.api.validation import (
 )
 from screening.casework.settle import settle_party
 from screening.index.holder import LoadedIndex
-from screening.matching.features import Query
+from screening.matching.types import Query
 from screening.model.errors import Invalid
 from screening.model.ids import new_screening_id
 from screening.observability.metrics import record_screening

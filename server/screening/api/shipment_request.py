@@ -18,7 +18,7 @@ from screening.api.validation import (
     party_to_query,
 )
 from screening.casework.screen import ShipmentRequest
-from screening.matching.features import Query
+from screening.matching.types import Query
 from screening.model.entities import EntityType, Identifier
 from screening.model.errors import Invalid
 from screening.model.identifiers import imo_number

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from screening.api.convert import ENTITY_TYPE_FROM_PB
-from screening.matching.features import Query
+from screening.matching.types import Query
 from screening.model.countries import is_alpha2
 from screening.model.entities import EntityType, Identifier
 from screening.v1 import screening_pb2 as pb

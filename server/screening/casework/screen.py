@@ -12,8 +12,7 @@ from screening.casework.audit.records import AuditRecord, Call, MatchRecord, Sco
 from screening.casework.audit.records import shipment_record as build_shipment_record
 from screening.casework.settle import Casework, clear_accepted
 from screening.index.holder import LoadedIndex
-from screening.matching.engine import MatchResult
-from screening.matching.features import Query
+from screening.matching.types import MatchResult, Query
 from screening.model.ids import new_screening_id
 from screening.risk.assess import Assessment, assess
 from screening.risk.policy import Policy

@@ -14,7 +14,7 @@ from screening.casework.audit.records import AuditRecord, Call, PartyAnswer, par
 from screening.casework.audit.trail import AuditTrail
 from screening.casework.monitoring import MonitorStore
 from screening.index.holder import LoadedIndex
-from screening.matching.engine import MatchResult
+from screening.matching.types import MatchResult
 from screening.model.errors import NotReady
 from screening.risk.party import PartyThresholds, decide_party
 

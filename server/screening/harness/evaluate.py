@@ -295,7 +295,7 @@ def candidate_loss(
     listed name (brute force) finds and the indexed search does not, on a sample of the
     screening cases (every n-th one, so each set is represented)."""
     from screening.api.validation import Limits, Violations, party_to_query
-    from screening.matching.engine import MatchIndex
+    from screening.matching.matcher import MatchIndex
 
     started = time.perf_counter()
     index = MatchIndex(load_latest_entities(lists_dir))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TypedDict
 
-from screening.matching.engine import MatchResult
+from screening.matching.types import MatchResult
 from screening.model.countries import country_name
 from screening.model.identifiers import normalize_identifier
 from screening.risk import findings as codes
