@@ -7,7 +7,7 @@ import pytest
 from prometheus_client import CollectorRegistry, Histogram
 
 from screening.api.cache import CircuitBreaker, code_fingerprint, request_digest
-from screening.matching.features import Query
+from screening.matching.types import Query
 from screening.model.entities import EntityType, Identifier
 from screening.observability.metrics import BufferedHistogram, record_refresh
 from screening.runtime.grpc_metrics import code_name, split_method

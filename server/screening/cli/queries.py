@@ -11,7 +11,7 @@ from pathlib import Path
 import grpc
 from google.protobuf.json_format import Parse, ParseError
 
-from screening.cli.access import ClientAccess, add_access_flags
+from screening.harness.access import ClientAccess, add_access_flags
 
 TIMEOUT_SECONDS = 10.0
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import grpc
 
-from screening.cli.access import ClientAccess
+from screening.harness.access import ClientAccess
 from screening.v1 import screening_pb2 as pb
 from screening.v1 import screening_pb2_grpc as pb_grpc
 
@@ -295,7 +295,7 @@ def candidate_loss(
     listed name (brute force) finds and the indexed search does not, on a sample of the
     screening cases (every n-th one, so each set is represented)."""
     from screening.api.validation import Limits, Violations, party_to_query
-    from screening.matching.engine import MatchIndex
+    from screening.matching.matcher import MatchIndex
 
     started = time.perf_counter()
     index = MatchIndex(load_latest_entities(lists_dir))

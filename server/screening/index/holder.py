@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import redis
 
-from screening.matching.engine import MatchIndex
+from screening.matching.matcher import MatchIndex
 from screening.model.entities import Entity
 from screening.store.connection import AsyncRedis, open_pubsub
 from screening.store.snapshots import ListStore, Manifest, entity_chunks

@@ -1,26 +1,27 @@
 """Features beyond the name: birth date, country, entity type, identifiers.
 
-Each returns a signed contribution added to the name score, with a detail for the analyst.
-The sizes are documented in the README ("What a score means") and must stay stable.
+Each feature is a pure function of (query, entity) that returns a signed contribution to
+add to the name score, with a detail for the analyst, or None when it has nothing to say.
+The scorer loops over FEATURES; the sizes live in weights.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
 
-from screening.model.entities import Entity, EntityType, Identifier
-from screening.model.identifiers import compact_identifier, identifier_forms
-
-DOB_EXACT = 0.05
-DOB_SAME_YEAR = 0.03
-DOB_NEAR_YEAR = 0.0  # a year apart is common noise in both lists and requests
-DOB_MISMATCH = -0.22
-COUNTRY_MATCH = 0.03
-COUNTRY_MISMATCH = -0.05
-TYPE_MISMATCH = -0.25
-IDENTIFIER_DECISIVE = 0.99
-IDENTIFIER_CONFLICT = -0.10
-WEAK_ALIAS_FACTOR = 0.92
+from screening.matching.types import Component, Query
+from screening.matching.weights import (
+    COUNTRY_MATCH,
+    COUNTRY_MISMATCH,
+    DOB_EXACT,
+    DOB_MISMATCH,
+    DOB_NEAR_YEAR,
+    DOB_SAME_YEAR,
+    IDENTIFIER_CONFLICT,
+    TYPE_MISMATCH,
+)
+from screening.model.entities import Entity, EntityType, Identifier, type_group
+from screening.model.identifiers import identifier_forms
 
 # Identifier schemes that name one party only: an equal value is decisive.
 DECISIVE_SCHEMES = frozenset(
@@ -28,46 +29,19 @@ DECISIVE_SCHEMES = frozenset(
 )
 # Schemes that are often confused with each other in the lists' free text.
 _SCHEME_FAMILY = {"tax_id": "company_number", "registration": "company_number"}
-
-
-@dataclass(slots=True)
-class Query:
-    """A party to screen, as the matcher sees it."""
-
-    names: list[str]
-    entity_type: EntityType = EntityType.UNKNOWN
-    birth_date: str = ""
-    country: str = ""
-    identifiers: list[Identifier] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class Component:
-    feature: str
-    contribution: float
-    detail: str
-
-
-def normalize_identifier(value: str) -> str:
-    """Letters and digits only, upper case; 'IMO 9187629' and '9187629' are one number."""
-    return compact_identifier(value)
-
-
-def listed_identifier_forms(ident: Identifier, entity: Entity) -> set[str]:
-    """The forms of a list entry's identifier (model/identifiers.py)."""
-    return identifier_forms(ident.value, ident.type, (ident.country, *entity.countries))
-
-
-def query_identifier_forms(ident: Identifier, country: str = "") -> set[str]:
-    """The forms of a screened party's identifier (model/identifiers.py)."""
-    return identifier_forms(ident.value, ident.type, (ident.country, country))
+# The contribution that marks an identifier match as decisive (see scoring.score_pair).
+DECISIVE = 1.0
 
 
 def scheme_family(scheme: str) -> str:
+    """Schemes the lists confuse with each other compare as one (tax id, registration)."""
     return _SCHEME_FAMILY.get(scheme, scheme)
 
 
-def birth_date_component(query_date: str, entity: Entity) -> Component | None:
+def birth_date(query: Query, entity: Entity) -> Component | None:
+    """Birth date: the same day or year adds a little; a year apart says nothing (common
+    noise in lists and requests); further apart costs much, as it names another person."""
+    query_date = query.birth_date
     if not query_date or not entity.birth_dates:
         return None
     q_year = query_date[:4]
@@ -101,70 +75,78 @@ def _compatible(a: str, b: str) -> bool:
     return a[:n] == b[:n]
 
 
-def country_component(country: str, entity: Entity) -> Component | None:
-    if not country or not entity.countries:
+def country(query: Query, entity: Entity) -> Component | None:
+    """Country: one of the entry's countries adds a little, another costs a little."""
+    if not query.country or not entity.countries:
         return None
-    if country in entity.countries:
-        return Component("country", COUNTRY_MATCH, f"country {country} is listed")
+    if query.country in entity.countries:
+        return Component("country", COUNTRY_MATCH, f"country {query.country} is listed")
     return Component(
         "country",
         COUNTRY_MISMATCH,
-        f"country {country} not among listed {', '.join(entity.countries[:5])}",
+        f"country {query.country} not among listed {', '.join(entity.countries[:5])}",
     )
 
 
-_TYPE_GROUPS = {
-    EntityType.PERSON: "person",
-    EntityType.ORGANIZATION: "org",
-    EntityType.VESSEL: "asset",
-    EntityType.AIRCRAFT: "asset",
-}
-
-
-def entity_type_component(query_type: EntityType, entity: Entity) -> Component | None:
-    if query_type == EntityType.UNKNOWN or entity.entity_type == EntityType.UNKNOWN:
+def entity_type(query: Query, entity: Entity) -> Component | None:
+    """Kind of party: a person screened against an organisation (or the reverse) costs."""
+    if query.entity_type == EntityType.UNKNOWN or entity.entity_type == EntityType.UNKNOWN:
         return None
-    if _TYPE_GROUPS[query_type] == _TYPE_GROUPS[entity.entity_type]:
+    if type_group(query.entity_type) == type_group(entity.entity_type):
         return None
     return Component(
         "entity_type",
         TYPE_MISMATCH,
-        f"screened as {query_type.value}, listed as {entity.entity_type.value}",
+        f"screened as {query.entity_type.value}, listed as {entity.entity_type.value}",
     )
 
 
 def types_compatible(query_type: EntityType, entity_type: EntityType) -> bool:
-    """A person is never a vessel: such pairs are not scored at all."""
-    groups = {_TYPE_GROUPS.get(query_type), _TYPE_GROUPS.get(entity_type)}
-    return not ({"person", "asset"} <= groups)
+    """A person is never a vessel or an aircraft: such pairs are not scored at all."""
+    return {type_group(query_type), type_group(entity_type)} != {
+        EntityType.PERSON,
+        EntityType.VESSEL,
+    }
 
 
-def identifier_components(
-    identifiers: list[Identifier], entity: Entity, country: str = ""
-) -> list[Component]:
-    """A decisive match (same scheme, same value) or a conflict (same scheme, other value).
-    Values are compared in all the forms they may be written in (model/identifiers.py)."""
-    if not identifiers or not entity.identifiers:
-        return []
+def listed_identifier_forms(ident: Identifier, entity: Entity) -> set[str]:
+    """The forms of a list entry's identifier (model/identifiers.py)."""
+    return identifier_forms(ident.value, ident.type, (ident.country, *entity.countries))
+
+
+def query_identifier_forms(ident: Identifier, country: str = "") -> set[str]:
+    """The forms of a screened party's identifier (model/identifiers.py)."""
+    return identifier_forms(ident.value, ident.type, (ident.country, country))
+
+
+def identifier(query: Query, entity: Entity) -> Component | None:
+    """Identifiers: the same value in a scheme that names one party is decisive; another
+    value in a scheme both sides hold is a conflict. Values are compared in every form they
+    may be written in: spaces, dashes, leading zeros and country prefixes do not count."""
+    if not query.identifiers or not entity.identifiers:
+        return None
     listed: dict[str, set[str]] = {}
     for ident in entity.identifiers:
         family_forms = listed.setdefault(scheme_family(ident.type), set())
         family_forms.update(listed_identifier_forms(ident, entity))
-    out = []
-    for ident in identifiers:
+    conflict: Component | None = None
+    for ident in query.identifiers:
         family = scheme_family(ident.type)
-        forms = query_identifier_forms(ident, country)
+        forms = query_identifier_forms(ident, query.country)
         if family not in listed or not forms:
             continue
         if forms & listed[family]:
             if ident.type in DECISIVE_SCHEMES:
-                return [Component("identifier", 1.0, f"{ident.type} {ident.value} is listed")]
-        else:
-            out.append(
-                Component(
-                    "identifier",
-                    IDENTIFIER_CONFLICT,
-                    f"{ident.type} {ident.value} differs from the listed one",
-                )
+                return Component("identifier", DECISIVE, f"{ident.type} {ident.value} is listed")
+        elif conflict is None:
+            conflict = Component(
+                "identifier",
+                IDENTIFIER_CONFLICT,
+                f"{ident.type} {ident.value} differs from the listed one",
             )
-    return out[:1]
+    return conflict
+
+
+Feature = Callable[[Query, Entity], Component | None]
+# Scored in this order after the name; the order is the order of the explanation.
+FEATURES: tuple[Feature, ...] = (birth_date, country, entity_type, identifier)

@@ -20,133 +20,33 @@ spelling distance of what aligned: the weighted mean of (1 - similarity) over al
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from rapidfuzz.distance import OSA, Indel
-
-from screening.matching.normalize import LEGAL_FORM_TOKENS, PATRONYMIC_PARTICLES, name_tokens
+from screening.matching.normalize import PATRONYMIC_PARTICLES, is_legal_form, name_tokens
+from screening.matching.tokens import (
+    SKELETON_MARK,
+    glued_similarity,
+    token_similarity,
+)
 from screening.matching.translit import ABJAD, LATIN, native_words, script_of, skeleton
+from screening.matching.weights import (
+    CONFLICT,
+    INITIALS_SIMILARITY,
+    LEGAL_FORM_WEIGHT,
+    MIN_GLUED_SIMILARITY,
+    MISSING,
+    MISSING_IN_LISTED,
+    PATRONYMIC_REVERSED,
+    SKELETON_SIMILARITY,
+    TYPO,
+    WHOLE_NAME_GLUED,
+)
+from screening.model.entities import EntityType
 
-# Weight of a legal-form token ("llc", "jsc"): present in the score, never decisive.
-LEGAL_FORM_WEIGHT = 0.08
-# Lowest token similarity that counts as an alignment.
-MIN_TOKEN_SIMILARITY = 0.70
-# Lowest similarity of glued-together unaligned words that counts as an alignment.
-MIN_GLUED_SIMILARITY = 0.85
-CONFLICT = 1.2
-MISSING = 0.35
-# Screening: words of the query that the listed name lacks weigh more than the reverse.
-# Lists hold full names that requests shorten ("Dost Mohammad" for "Dost Mohammad Khan
-# Haqqani"), while an innocent person's full name often contains a shorter listed one.
-MISSING_IN_LISTED = 0.5
-# Aligned words that are not spelled the same: weighs like a typo, not like a missing word.
-TYPO = 1.0
-# "Salman bin Muhammad" is not "Muhammad bin Salman": a reversed patronymic chain.
-PATRONYMIC_REVERSED = 0.25
-INITIALS_SIMILARITY = 0.8
-# Whole names glued together this similar align as one word (nearly the same letters:
-# a different word inside a long name must not pass for a cut).
-WHOLE_NAME_GLUED = 0.95
 # Scripts whose romanisation merges different names (Korean 종/정 are both "jong"; Chinese
 # homophones): two names in one of them compare in that script.
 NATIVE_SCRIPTS = frozenset({"hangul", "han", "kana"})
-# Consonant skeletons (abjad against Latin) are weaker evidence than spellings: an equal
-# skeleton counts as this similar, and one or two consonants must match exactly.
-SKELETON_MARK = "\x00"
-SKELETON_SIMILARITY = 0.85
-SHORT_SKELETON_SIMILARITY = 0.7
-
-_KEY_RULES = [
-    (re.compile(r"(.)\1+"), r"\1"),
-    (re.compile(r"dzh|dj|zh"), "j"),
-    (re.compile(r"tch|tsch"), "ch"),
-    (re.compile(r"hs|sh|x"), "s"),
-    (re.compile(r"ts|tz"), "z"),
-    (re.compile(r"kh"), "h"),
-    (re.compile(r"ph"), "f"),
-    (re.compile(r"ck|q|c(?!h)"), "k"),
-    (re.compile(r"w"), "v"),
-    (re.compile(r"eo|eu"), "u"),
-    (re.compile(r"ou|oo|o"), "u"),
-    (re.compile(r"ee|ie|iy|ii|ij|ei|y|e"), "i"),
-    (re.compile(r"(?<=[aiu])h\b"), ""),
-    (re.compile(r"(.)\1+"), r"\1"),
-]
-
-
-@functools.lru_cache(maxsize=262144)
-def translit_key(token: str) -> str:
-    """Spelling key that merges common romanisation variants (Yuriy/Yuri/Iouri,
-    Mohammed/Muhammad, Xi/Shi, Tse/Ze): similar keys mean similar pronunciation."""
-    if token.isdigit():
-        return token
-    key = token
-    for pattern, repl in _KEY_RULES:
-        key = pattern.sub(repl, key)
-    return key
-
-
-def max_edits(length: int) -> int:
-    if length <= 3:
-        return 0
-    if length <= 5:
-        return 1
-    if length <= 9:
-        return 2
-    return 3
-
-
-@functools.lru_cache(maxsize=524288)
-def token_similarity(a: str, b: str) -> float:
-    """0-1 similarity of two tokens. Numbers must be equal; short words nearly so."""
-    if a[:1] == SKELETON_MARK == b[:1]:
-        return _skeleton_similarity(a[1:], b[1:])
-    if a == b:
-        return 1.0
-    if a.isdigit() or b.isdigit():
-        return 0.0
-    if len(a) == 1 or len(b) == 1:
-        # An initial stands for any word with that first letter.
-        return 0.75 if a[0] == b[0] else 0.0
-    best = 0.0
-    limit = max_edits(min(len(a), len(b)))
-    if not limit and len(a) == len(b) == 3 and OSA.distance(a, b) == 1 and sorted(a) == sorted(b):
-        best = 0.75  # two letters swapped in a short word ("sko" / "sok")
-    elif limit:
-        dist = OSA.distance(a, b, score_cutoff=limit)
-        if dist <= limit:
-            best = 1.0 - dist / max(len(a), len(b))
-    ka, kb = translit_key(a), translit_key(b)
-    if ka == kb:
-        best = max(best, 0.92)
-    elif len(ka) > 3 and len(kb) > 3:
-        klimit = max_edits(min(len(ka), len(kb)))
-        kdist = OSA.distance(ka, kb, score_cutoff=klimit) if klimit else 99
-        if kdist <= klimit:
-            best = max(best, 0.92 * (1.0 - kdist / max(len(ka), len(kb))))
-    return best if best >= MIN_TOKEN_SIMILARITY else 0.0
-
-
-def _skeleton_similarity(a: str, b: str) -> float:
-    if min(len(a), len(b)) <= 2:
-        return SHORT_SKELETON_SIMILARITY if a == b else 0.0
-    if a == b:
-        return SKELETON_SIMILARITY
-    if min(len(a), len(b)) >= 4 and OSA.distance(a, b, score_cutoff=1) <= 1:
-        return SKELETON_SIMILARITY * (1.0 - 1.0 / max(len(a), len(b)))
-    return 0.0
-
-
-def glued_similarity(a: str, b: str) -> float:
-    """Similarity of two runs of words glued together (spaces and cuts don't count)."""
-    if a == b:
-        return 1.0
-    if min(len(a), len(b)) < 4:
-        return 0.0
-    return Indel.normalized_similarity(a, b)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,9 +85,10 @@ class PreparedName:
         return PreparedName(self.text, self.native, weights, sum(weights), self.script)
 
 
-def prepare_name(text: str, kind: str, weigh: Callable[[str], float]) -> PreparedName:
+def prepare_name(text: str, kind: EntityType, weigh: Callable[[str], float]) -> PreparedName:
+    """Tokens of a listed name, each weighed by `weigh` (legal forms weigh little)."""
     tokens = name_tokens(text, kind)
-    weights = tuple(LEGAL_FORM_WEIGHT if t in LEGAL_FORM_TOKENS else weigh(t) for t in tokens)
+    weights = tuple(LEGAL_FORM_WEIGHT if is_legal_form(t) else weigh(t) for t in tokens)
     return PreparedName.of(text, tokens, weights)
 
 
@@ -236,6 +137,20 @@ class Alignment:
     def unmatched_candidate(self) -> tuple[str, ...]:
         used = {j for _, ci, _ in self.aligned for j in ci}
         return tuple(_shown([t]) for j, t in enumerate(self.c_tokens) if j not in used)
+
+    def describe(self, query_text: str, listed_text: str, weak: bool) -> str:
+        """Which words of the query aligned with which of the listed name, and what not."""
+        pairs = ", ".join(f"{a}~{b}" if s < 1 else a for a, b, s in self.pairs) or "none"
+        detail = f"'{query_text}' vs '{listed_text}': aligned {pairs}"
+        if self.unmatched_query:
+            detail += f"; unmatched in query: {' '.join(self.unmatched_query)}"
+        if self.unmatched_candidate:
+            detail += f"; unmatched in listed name: {' '.join(self.unmatched_candidate)}"
+        if weak:
+            detail += "; weak alias"
+        for note in self.notes:
+            detail += f"; {note}"
+        return detail
 
 
 class _State:

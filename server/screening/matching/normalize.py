@@ -13,6 +13,7 @@ import re
 import unicodedata
 
 from screening.matching.translit import to_latin
+from screening.model.entities import EntityType
 
 # Honorifics and titles carry no identity. Dropped from persons and unknown parties.
 HONORIFICS = frozenset(
@@ -235,6 +236,13 @@ _LEGAL_FORMS: dict[str, str] = {
 }
 
 LEGAL_FORM_TOKENS = frozenset(_LEGAL_FORMS.values())
+
+
+def is_legal_form(token: str) -> bool:
+    """Is this token a canonical legal form ("llc", "jsc")?"""
+    return token in LEGAL_FORM_TOKENS
+
+
 _MAX_FORM_WORDS = max(len(k.split()) for k in _LEGAL_FORMS)
 
 _APOSTROPHES = re.compile(r"['\u2019\u2018\u02bc\u02bb`´]")
@@ -269,11 +277,6 @@ def canonical_legal_forms(words: list[str]) -> list[str]:
             out.append(words[i])
             i += 1
     return out
-
-
-PERSON = "person"
-ORGANIZATION = "org"
-UNKNOWN = "unknown"
 
 
 def _numbers(words: list[str]) -> list[str]:
@@ -321,13 +324,13 @@ def _join_letters(words: list[str]) -> list[str]:
 
 
 @functools.lru_cache(maxsize=65536)
-def name_tokens(name: str, kind: str = UNKNOWN) -> tuple[str, ...]:
-    """Comparable tokens of a name. `kind` is person, org or unknown: honorifics are dropped
-    from persons, legal forms made canonical for organisations, both for unknown parties."""
+def name_tokens(name: str, kind: EntityType = EntityType.UNKNOWN) -> tuple[str, ...]:
+    """Comparable tokens of a name. Honorifics are dropped from persons, legal forms made
+    canonical for organisations, vessels and aircraft, both for parties of unknown kind."""
     words = _numbers(_join_letters(fold(name).split()))
-    if kind != ORGANIZATION:
+    if kind in (EntityType.PERSON, EntityType.UNKNOWN):
         kept = [_PARTICLES.get(w, w) for w in words if w not in HONORIFICS]
         words = kept or words
-    if kind != PERSON:
+    if kind != EntityType.PERSON:
         words = canonical_legal_forms(words)
     return tuple(words)

@@ -19,6 +19,12 @@ class EntityType(enum.StrEnum):
     AIRCRAFT = "aircraft"
 
 
+def type_group(entity_type: EntityType) -> EntityType:
+    """The group a kind belongs to when two kinds are compared: vessels and aircraft are
+    both assets (VESSEL stands for the group); every other kind is its own group."""
+    return EntityType.VESSEL if entity_type == EntityType.AIRCRAFT else entity_type
+
+
 class DateBasis(enum.StrEnum):
     """Where a designation date comes from."""
 

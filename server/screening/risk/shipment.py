@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from screening.matching.engine import MatchResult
+from screening.matching.types import MatchResult
 from screening.model.countries import to_alpha2
 from screening.model.entities import Identifier
 

@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 SCRIPT = r"""
-from screening.matching.engine import MatchIndex
-from screening.matching.features import Query
+from screening.matching.matcher import MatchIndex
+from screening.matching.types import Query
 from screening.model.entities import Entity, EntityType
 names = ["MOHAMMAD ALI HASSAN", "MUHAMAD ALY HASAN", "MOHAMED ALI HASSAN AL-SAYED",
          "ALI HASAN MOHAMMED", "KIM JONG UN", "GOLDEN DRAGON TRADING LTD", "YURIY PETROV",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from screening.matching.engine import DEFAULT_THRESHOLD, MatchIndex
-from screening.matching.features import Query
+from screening.matching.matcher import MatchIndex
 from screening.matching.names import compare_names, prepare_name
-from screening.matching.normalize import ORGANIZATION, PERSON
 from screening.matching.translit import hangul_to_latin, latin_variants, skeleton
+from screening.matching.types import Query
+from screening.matching.weights import ALERT_THRESHOLD
 from screening.model.entities import DateBasis, Entity, EntityType, Identifier, Name
 
 
@@ -81,7 +81,7 @@ def top(index: MatchIndex, name: str, kind: EntityType = EntityType.UNKNOWN, **k
 def test_disguised_names_are_found(index, query, expected):
     hit = top(index, query)
     assert hit is not None and hit.entity.id == expected, hit
-    assert hit.score >= DEFAULT_THRESHOLD
+    assert hit.score >= ALERT_THRESHOLD
 
 
 def test_shared_generic_words_do_not_match(index):
@@ -129,7 +129,11 @@ def test_candidate_search_equals_brute_force(index):
         assert fast == full, name
 
 
-def uniform(text: str, kind: str):
+PERSON = EntityType.PERSON
+ORGANIZATION = EntityType.ORGANIZATION
+
+
+def uniform(text: str, kind: EntityType):
     return prepare_name(text, kind, lambda _token: 1.0)
 
 

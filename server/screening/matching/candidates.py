@@ -1,0 +1,304 @@
+"""Candidate search: which listed names are worth scoring exactly for a query name.
+
+Each query token is looked up in the vocabulary of list tokens through a deletion
+neighbourhood of transliteration keys (finds spellings a few edits apart) or, for names
+written in an abjad, of consonant skeletons; its postings accumulate an estimate of each
+listed name's score, and the best estimates go on to exact scoring. The index also holds
+the token weights (inverse document frequency over the lists) that both stages use.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator
+
+import numpy as np
+
+from screening.matching.names import PreparedName, prepare_name
+from screening.matching.normalize import is_legal_form, name_tokens
+from screening.matching.tokens import SKELETON_MARK, token_similarity, translit_key
+from screening.matching.translit import ABJAD, latin_variants, script_of, skeleton
+from screening.matching.types import Query
+from screening.matching.weights import (
+    CONFLICT,
+    LEGAL_FORM_WEIGHT,
+    MIN_TOKEN_WEIGHT,
+    MISSING,
+)
+from screening.model.entities import Entity, EntityType, type_group
+
+# Names scored exactly per query name.
+CANDIDATES_PER_NAME = 64
+# Names (or words) built between two yields of the cooperative build.
+BUILD_STEP = 256
+# Distinct query words whose index hits a worker keeps (cleared when full).
+HITS_CACHE_SIZE = 20000
+
+
+def name_kind(entity_type: EntityType) -> EntityType:
+    """The kind a name is read as: vessels and aircraft are named like organisations."""
+    group = type_group(entity_type)
+    return EntityType.ORGANIZATION if group == EntityType.VESSEL else group
+
+
+def _deletions(word: str) -> set[str]:
+    variants = {word}
+    if len(word) >= 4:
+        variants.update(word[:i] + word[i + 1 :] for i in range(len(word)))
+    return variants
+
+
+def _variants(token: str) -> set[str]:
+    """Lookup keys of a token: it and its transliteration key, each with one letter deleted.
+    Two tokens share a key when they are about two edits apart (a deletion on each side)."""
+    key = translit_key(token)
+    return _deletions(token) | {"~" + v for v in _deletions(key)}
+
+
+class _Postings:
+    """Name lists per word id, packed in two arrays (compressed sparse rows): one object
+    instead of one array per word, built in a blink and cheap to free."""
+
+    def __init__(self, lists: list[list[int]]) -> None:
+        lengths = np.fromiter((len(p) for p in lists), dtype=np.int64, count=len(lists))
+        self.offsets = np.zeros(len(lists) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=self.offsets[1:])
+        self.names = np.fromiter(
+            itertools.chain.from_iterable(lists), dtype=np.int32, count=int(self.offsets[-1])
+        )
+
+    def __getitem__(self, word: int) -> np.ndarray:
+        return self.names[self.offsets[word] : self.offsets[word + 1]]
+
+
+class CandidateIndex:
+    """Every name of every entity of a snapshot, prepared for scoring and indexed for
+    candidate search. Built by `build()`, a generator that yields every few hundred names
+    so that a worker can build on its event loop."""
+
+    def build(self, entities: list[Entity]) -> Iterator[None]:
+        raw_names: list[tuple[int, str, EntityType, bool]] = []  # entity idx, text, kind, weak
+        doc_freq: dict[str, int] = {}
+        for idx, entity in enumerate(entities):
+            kind = name_kind(entity.entity_type)
+            entity_tokens: set[str] = set()
+            for name in entity.all_names():
+                tokens = name_tokens(name.full, kind)
+                if not tokens:
+                    continue
+                raw_names.append((idx, name.full, kind, name.quality == "weak"))
+                entity_tokens.update(tokens)
+            for token in entity_tokens:
+                doc_freq[token] = doc_freq.get(token, 0) + 1
+            if idx % BUILD_STEP == 0:
+                yield
+        self._doc_freq = doc_freq
+        self._entity_count = len(entities)
+        self._log_n = math.log(len(entities) + 2)
+
+        self.names: list[PreparedName] = []
+        self.name_weak = np.zeros(len(raw_names), dtype=bool)
+        self.name_entity = np.zeros(len(raw_names), dtype=np.int32)
+        name_total = np.zeros(len(raw_names), dtype=np.float32)
+        vocab: dict[str, int] = {}
+        # Per vocabulary token: names holding it as a word, and names holding it as two
+        # adjacent words glued together (so "jscargument" finds "JSC ARGUMENT").
+        postings: list[list[int]] = []
+        glued_postings: list[list[int]] = []
+
+        def token_id(token: str) -> int:
+            tid = vocab.get(token)
+            if tid is None:
+                tid = vocab[token] = len(postings)
+                postings.append([])
+                glued_postings.append([])
+            return tid
+
+        for n, (idx, text, kind, weak) in enumerate(raw_names):
+            prepared = prepare_name(text, kind, self.weight)
+            self.names.append(prepared)
+            self.name_entity[n] = idx
+            self.name_weak[n] = weak
+            name_total[n] = prepared.total
+            toks = prepared.tokens
+            for token in set(toks):
+                postings[token_id(token)].append(n)
+            for token in {toks[i] + toks[i + 1] for i in range(len(toks) - 1)} - set(toks):
+                glued_postings[token_id(token)].append(n)
+            if n % BUILD_STEP == 0:
+                yield
+        self.name_total = name_total
+        self.vocab_tokens = list(vocab)
+        self._postings = _Postings(postings)
+        yield
+        self._glued_postings = _Postings(glued_postings)
+        yield
+
+        # Deletion neighbourhood of each word and of its transliteration key. Glued word
+        # pairs are found by their exact spelling or key only: they are many, typos in
+        # them rare.
+        hashes: list[int] = []
+        tids: list[int] = []
+        for token, tid in vocab.items():
+            if len(self._postings[tid]):
+                variants = _variants(token)
+            else:
+                variants = {token, "~" + translit_key(token)}
+            for variant in variants:
+                hashes.append(hash(variant))
+                tids.append(tid)
+            if tid % BUILD_STEP == 0:
+                yield
+        yield
+        order = np.argsort(np.asarray(hashes, dtype=np.int64), kind="stable")
+        self._variant_hash = np.asarray(hashes, dtype=np.int64)[order]
+        self._variant_tid = np.asarray(tids, dtype=np.int32)[order]
+        # Consonant skeletons, for names written in an abjad (Arabic, Persian, Hebrew).
+        self._skeletons: dict[str, list[int]] = {}
+        for token, tid in vocab.items():
+            if not token.isdigit():
+                self._skeletons.setdefault(skeleton(token), []).append(tid)
+            if tid % BUILD_STEP == 0:
+                yield
+        self.name_count = len(self.names)
+        self._hits_cache: dict[tuple[str, str, bool], tuple[np.ndarray, np.ndarray] | None] = {}
+
+    # -- weights -------------------------------------------------------------------------
+
+    def weight(self, token: str) -> float:
+        """How identifying a token is, from how many entries use it (inverse document
+        frequency, scaled to 0-1 and floored). Words the lists never use count as rare."""
+        df = self._doc_freq.get(token, 0)
+        idf = math.log((self._entity_count + 2) / (df + 1)) / self._log_n
+        return max(MIN_TOKEN_WEIGHT, min(1.0, idf))
+
+    def query_weight(self, token: str, script: str = "") -> float:
+        """Weight of a query token; a spelling the lists don't use weighs like its nearest
+        listed spelling ("mohamad" like "mohammad"), an unknown word as rare."""
+        if is_legal_form(token):
+            return LEGAL_FORM_WEIGHT
+        if token in self._doc_freq or (len(token) < 4 and script != ABJAD):
+            return self.weight(token)
+        similar = self.similar_tokens(token, script)
+        if not similar:
+            return 1.0
+        # Deterministic among equally similar words (set order varies between processes).
+        tid, _ = max(similar, key=lambda item: (item[1], self.vocab_tokens[item[0]]))
+        return self.weight(self.vocab_tokens[tid])
+
+    def prepare_query(self, query: Query) -> list[PreparedName]:
+        """Every Latin form of every name of the query, tokenised and weighed."""
+        kind = name_kind(query.entity_type)
+        prepared = []
+        for text in query.names:
+            script = script_of(text)
+            for latin in latin_variants(text):
+                tokens = name_tokens(latin, kind)
+                if tokens:
+                    weights = tuple(self.query_weight(t, script) for t in tokens)
+                    prepared.append(PreparedName.of(text, tokens, weights, script))
+        return prepared
+
+    # -- candidate search -----------------------------------------------------------------
+
+    def similar_tokens(self, token: str, script: str = "") -> list[tuple[int, float]]:
+        """Vocabulary tokens similar to `token`: (token id, similarity)."""
+        if script == ABJAD:
+            return self._similar_skeletons(token)
+        lookups = _variants(token)
+        if len(token) == 3:
+            # Two letters swapped in a short word ("sko" / "sok"): too short for deletions.
+            lookups |= {token[1] + token[0] + token[2], token[0] + token[2] + token[1]}
+        variants = np.asarray([hash(v) for v in lookups], dtype=np.int64)
+        left = np.searchsorted(self._variant_hash, variants, side="left")
+        right = np.searchsorted(self._variant_hash, variants, side="right")
+        found: dict[int, float] = {}
+        for lo, hi in zip(left.tolist(), right.tolist(), strict=True):
+            for tid in self._variant_tid[lo:hi].tolist():
+                if tid not in found:
+                    found[tid] = token_similarity(token, self.vocab_tokens[tid])
+        return [(tid, sim) for tid, sim in found.items() if sim > 0]
+
+    def _similar_skeletons(self, token: str) -> list[tuple[int, float]]:
+        key = skeleton(token)
+        found: dict[int, float] = {}
+        for variant in _deletions(key):
+            for tid in self._skeletons.get(variant, ()):
+                if tid not in found:
+                    found[tid] = token_similarity(
+                        SKELETON_MARK + key, SKELETON_MARK + skeleton(self.vocab_tokens[tid])
+                    )
+        return [(tid, sim) for tid, sim in found.items() if sim > 0]
+
+    def _token_hits(
+        self, token: str, script: str, with_glued: bool
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Names holding a word similar to `token`, each with its best similarity. Cached:
+        the same words come back in query after query."""
+        key = (token, script, with_glued)
+        hit = self._hits_cache.get(key)
+        if hit is not None or key in self._hits_cache:
+            return hit
+        posts: list[tuple[float, np.ndarray]] = []
+        for tid, sim in self.similar_tokens(token, script):
+            for post in (
+                self._postings[tid],
+                self._glued_postings[tid] if with_glued else None,
+            ):
+                if post is not None and post.size:
+                    posts.append((sim, post))
+        result: tuple[np.ndarray, np.ndarray] | None = None
+        if len(posts) == 1:
+            sim, names = posts[0]
+            result = (names, np.full(names.size, sim, dtype=np.float32))
+        elif posts:
+            # A name reached through several similar words counts the best one once.
+            posts.sort(key=lambda item: -item[0])
+            names = np.concatenate([p for _, p in posts])
+            sims = np.concatenate([np.full(p.size, g, dtype=np.float32) for g, p in posts])
+            names, first = np.unique(names, return_index=True)
+            result = (names, sims[first])
+        if len(self._hits_cache) >= HITS_CACHE_SIZE:
+            self._hits_cache.clear()
+        self._hits_cache[key] = result
+        return result
+
+    def candidates(self, query: PreparedName, floor: float) -> np.ndarray:
+        """Names worth scoring exactly for one query name: those whose estimated name score
+        reaches `floor`, the best CANDIDATES_PER_NAME of them."""
+        if not query.tokens:
+            return np.empty(0, dtype=np.int32)
+        toks = query.tokens
+        # (token, weight, also match glued word pairs of listed names)
+        lookups = [(t, w, True) for t, w in zip(toks, query.weights, strict=True)]
+        lookups += [
+            (toks[i] + toks[i + 1], query.weights[i] + query.weights[i + 1], False)
+            for i in range(len(toks) - 1)
+        ]
+        hit_names: list[np.ndarray] = []
+        hit_gains: list[np.ndarray] = []
+        for token, weight, with_glued in lookups:
+            hit = self._token_hits(token, query.script, with_glued)
+            if hit is not None:
+                hit_names.append(hit[0])
+                hit_gains.append(hit[1] * weight)
+        if not hit_names:
+            return np.empty(0, dtype=np.int32)
+        acc = np.bincount(
+            np.concatenate(hit_names),
+            weights=np.concatenate(hit_gains),
+            minlength=self.name_count,
+        )
+        touched = np.flatnonzero(acc)
+        acc = acc[touched]
+        # Optimistic estimate of the name score (see names.py): the listed name aligns about
+        # as much weight as the query did, and what did not align may still align as glued
+        # or cut words, so it counts as missing, not as a conflict.
+        u_q = np.clip(1.0 - acc / max(query.total, 1e-6), 0.0, 1.0)
+        u_c = np.clip(1.0 - acc / np.maximum(self.name_total[touched], 1e-6), 0.0, 1.0)
+        estimate = 1.0 - CONFLICT * np.minimum(u_q, u_c) * 0.5 - MISSING * np.maximum(u_q, u_c)
+        keep = np.flatnonzero(estimate >= floor)
+        if keep.size > CANDIDATES_PER_NAME:
+            keep = keep[np.argpartition(-estimate[keep], CANDIDATES_PER_NAME)[:CANDIDATES_PER_NAME]]
+        return touched[keep].astype(np.int32)

@@ -1,0 +1,237 @@
+"""The matcher a worker screens with: one per snapshot, queried from any number of
+coroutines.
+
+`MatchIndex(entities)` builds the candidate index (candidates.py); `screen` finds
+candidates for each name of a query, aligns them (names.py), scores them with the other
+features (scoring.py) and returns the best, ordered. `brute_force` scores every name, to
+measure what the candidate stage loses; `compare` scores two parties (CompareParties).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+from screening.matching.candidates import CandidateIndex, name_kind
+from screening.matching.features import (
+    listed_identifier_forms,
+    query_identifier_forms,
+    types_compatible,
+)
+from screening.matching.names import Alignment, PreparedName, compare_names, prepare_name
+from screening.matching.scoring import group_related, score_pair, settle_near_ties
+from screening.matching.translit import LATIN
+from screening.matching.types import Component, MatchResult, Query
+from screening.matching.weights import (
+    ALERT_THRESHOLD,
+    ESTIMATE_SLACK,
+    MISSING,
+    MISSING_IN_LISTED,
+)
+from screening.model.entities import Entity, EntityType, Name
+
+# Order of lists among matches that tie on score and evidence: the UN designation, which
+# member states implement, first; then the lists in the order compliance teams read them.
+DEFAULT_SOURCE_ORDER = (
+    "un",
+    "ofac-sdn",
+    "ofac-cons",
+    "eu",
+    "uk-sl",
+    "uk",
+    "ca-sema",
+    "us-bis-dpl",
+    "us-csl",
+)
+
+
+class MatchIndex:
+    """Every name of every entity of a snapshot, indexed for candidate search."""
+
+    def __init__(
+        self, entities: Iterable[Entity], source_order: Iterable[str] = DEFAULT_SOURCE_ORDER
+    ) -> None:
+        for _ in self._build(entities, source_order):
+            pass
+
+    @classmethod
+    async def build_async(
+        cls,
+        entities: Iterable[Entity],
+        source_order: Iterable[str] = DEFAULT_SOURCE_ORDER,
+        slice_seconds: float = 0.003,
+    ) -> MatchIndex:
+        """Build on the event loop in slices of a few milliseconds, so a worker keeps
+        answering while it builds the index of a new snapshot (a build thread would hold the
+        GIL for seconds and stall every call)."""
+        index = cls.__new__(cls)
+        deadline = time.perf_counter() + slice_seconds
+        for _ in index._build(entities, source_order):
+            if time.perf_counter() >= deadline:
+                await asyncio.sleep(0)
+                deadline = time.perf_counter() + slice_seconds
+        return index
+
+    def _build(self, entities: Iterable[Entity], source_order: Iterable[str]) -> Iterator[None]:
+        """Build the index, yielding every few hundred names."""
+        self.entities: list[Entity] = list(entities)
+        self.by_id = {e.id: i for i, e in enumerate(self.entities)}
+        # Ties go to the list first in the source order, then to the entry other lists cite
+        # as the origin of theirs (cited, citing none).
+        cited = {ref for e in self.entities for ref in e.related}
+        source_rank = {source: i for i, source in enumerate(source_order)}
+        self._precedence = [
+            (
+                source_rank.get(e.source, len(source_rank)),
+                0 if e.id in cited and not e.related else 1,
+            )
+            for e in self.entities
+        ]
+        self.candidates = CandidateIndex()
+        yield from self.candidates.build(self.entities)
+
+        self.sources = sorted({e.source for e in self.entities})
+        source_ids = {s: i for i, s in enumerate(self.sources)}
+        self.entity_source = np.asarray(
+            [source_ids[e.source] for e in self.entities], dtype=np.int16
+        )
+        self.identifiers: dict[str, list[int]] = {}
+        for idx, entity in enumerate(self.entities):
+            for ident in entity.identifiers:
+                for value in listed_identifier_forms(ident, entity):
+                    if len(value) >= 4:
+                        self.identifiers.setdefault(value, []).append(idx)
+
+    @property
+    def name_count(self) -> int:
+        return self.candidates.name_count
+
+    def screen(
+        self,
+        query: Query,
+        *,
+        min_score: float = ALERT_THRESHOLD,
+        sources: Iterable[str] | None = None,
+        limit: int = 10,
+        exhaustive: bool = False,
+    ) -> list[MatchResult]:
+        """The entities whose best name scores at least `min_score`, best first (at most
+        `limit`; 0: all). `exhaustive` scores every listed name instead of candidates."""
+        index = self.candidates
+        prepared = index.prepare_query(query)
+        allowed = self._source_mask(sources)
+        best: dict[int, MatchResult] = {}
+        floor = min_score - ESTIMATE_SLACK
+        for qname in prepared:
+            names = (
+                np.arange(index.name_count, dtype=np.int32)
+                if exhaustive
+                else index.candidates(qname, floor)
+            )
+            # Many entries share a spelling (one person on several lists): align it once.
+            aligned: dict[tuple[str, ...], Alignment] = {}
+            for n in names.tolist():
+                e_idx = int(index.name_entity[n])
+                if allowed is not None and not allowed[self.entity_source[e_idx]]:
+                    continue
+                entity = self.entities[e_idx]
+                if not types_compatible(query.entity_type, entity.entity_type):
+                    continue
+                listed = index.names[n]
+                alignment = aligned.get(listed.tokens)
+                if alignment is None or listed.script != LATIN or qname.script != LATIN:
+                    alignment = aligned[listed.tokens] = compare_names(qname, listed)
+                if alignment.score < floor:
+                    continue
+                result = score_pair(
+                    query, entity, alignment, qname, listed, weak=bool(index.name_weak[n])
+                )
+                result.precedence = self._precedence[e_idx]
+                current = best.get(e_idx)
+                if current is None or result.sort_key() < current.sort_key():
+                    best[e_idx] = result
+        for e_idx in self._identifier_hits(query):
+            if allowed is not None and not allowed[self.entity_source[e_idx]]:
+                continue
+            entity = self.entities[e_idx]
+            result = self._best_pair(query, prepared, entity)
+            result.precedence = self._precedence[e_idx]
+            current = best.get(e_idx)
+            if current is None or result.sort_key() < current.sort_key():
+                best[e_idx] = result
+        results = [r for r in best.values() if r.score >= min_score]
+        results.sort(key=MatchResult.sort_key)
+        results = group_related(settle_near_ties(results))
+        results = results[:limit] if limit > 0 else results
+        return [r.explain() for r in results]
+
+    def brute_force(self, query: Query, *, min_score: float = ALERT_THRESHOLD) -> list[MatchResult]:
+        """Score every name of every entity (slow): the reference for candidate-stage loss."""
+        return self.screen(query, min_score=min_score, limit=0, exhaustive=True)
+
+    def _best_pair(
+        self,
+        query: Query,
+        prepared: list[PreparedName],
+        entity: Entity,
+        query_extra: float = MISSING_IN_LISTED,
+    ) -> MatchResult:
+        kind = name_kind(entity.entity_type)
+        best: MatchResult | None = None
+        for qname in prepared or [PreparedName.of("", (), ())]:
+            for name in entity.all_names():
+                cname = prepare_name(name.full, kind, self.candidates.weight)
+                result = score_pair(
+                    query,
+                    entity,
+                    compare_names(qname, cname, query_extra=query_extra),
+                    qname,
+                    cname,
+                    weak=name.quality == "weak",
+                )
+                if best is None or result.sort_key() < best.sort_key():
+                    best = result
+        assert best is not None
+        return best
+
+    def _identifier_hits(self, query: Query) -> set[int]:
+        hits: set[int] = set()
+        for ident in query.identifiers:
+            for value in query_identifier_forms(ident, query.country):
+                hits.update(self.identifiers.get(value, ()))
+        return hits
+
+    def _source_mask(self, sources: Iterable[str] | None) -> np.ndarray | None:
+        wanted = set(sources or ())
+        if not wanted:
+            return None
+        return np.asarray([s in wanted for s in self.sources], dtype=bool)
+
+    def compare(self, left: Query, right: Query) -> tuple[float, list[Component]]:
+        """Score two parties against each other (CompareParties), using list word weights.
+        The right party is treated as a list entry; an unknown type takes the other's."""
+        left_type = left.entity_type
+        right_type = right.entity_type
+        if left_type == EntityType.UNKNOWN:
+            left_type = right_type
+        if right_type == EntityType.UNKNOWN:
+            right_type = left_type
+        right_entity = Entity(
+            id="compare:right",
+            source="compare",
+            source_ref="right",
+            entity_type=right_type,
+            name=right.names[0] if right.names else "",
+            aliases=[Name(n) for n in right.names[1:]],
+            birth_dates=[right.birth_date] if right.birth_date else [],
+            countries=[right.country] if right.country else [],
+            identifiers=list(right.identifiers),
+        )
+        left = Query(left.names, left_type, left.birth_date, left.country, left.identifiers)
+        # Same party or not is symmetric: extra words on either side weigh alike.
+        prepared = self.candidates.prepare_query(left)
+        result = self._best_pair(left, prepared, right_entity, MISSING)
+        return result.score, result.explain().components

@@ -1,0 +1,75 @@
+"""Every score constant of the matcher: name comparison, other features, thresholds.
+
+One place to read and tune them; docs/matching.md shows them as one table, and a test
+checks that table against this module. Names say what each number is; the comments say
+why it has its size.
+"""
+
+from __future__ import annotations
+
+# -- thresholds -------------------------------------------------------------------------
+# The alert threshold the weights are set for: the default min_score (config.py holds the
+# service's default, equal to this). A match at or above it is an alert.
+ALERT_THRESHOLD = 0.80
+# Scores closer than this are equal for ordering: a doubled letter moves a score by a few
+# thousandths, which says nothing about which entry is the better match.
+SCORE_RESOLUTION = 0.01
+# How far below min_score a candidate's estimated name score may be and still be scored.
+ESTIMATE_SLACK = 0.15
+
+# -- token weights ----------------------------------------------------------------------
+# A token's weight is its inverse document frequency over the loaded lists, scaled to
+# 0-1 and floored here: a word every entry uses still says a little.
+MIN_TOKEN_WEIGHT = 0.1
+# Weight of a legal-form token ("llc", "jsc"): present in the score, never decisive.
+LEGAL_FORM_WEIGHT = 0.08
+
+# -- token similarity -------------------------------------------------------------------
+# Lowest token similarity that counts as an alignment.
+MIN_TOKEN_SIMILARITY = 0.70
+# An initial stands for any word with that first letter.
+INITIAL_SIMILARITY = 0.75
+# Two letters swapped in a three-letter word ("sko" / "sok").
+SWAPPED_SHORT_SIMILARITY = 0.75
+# Equal transliteration keys (Yuriy / Iouri): the same sound, another spelling.
+TRANSLIT_KEY_SIMILARITY = 0.92
+# Initials of adjacent words ("jc" / "jean claude", "pla" / "peoples liberation army").
+INITIALS_SIMILARITY = 0.8
+# Lowest similarity of glued-together unaligned words that counts as an alignment.
+MIN_GLUED_SIMILARITY = 0.85
+# Whole names glued together this similar align as one word (nearly the same letters: a
+# different word inside a long name must not pass for a cut).
+WHOLE_NAME_GLUED = 0.95
+# Consonant skeletons (abjad against Latin) are weaker evidence than spellings: an equal
+# skeleton counts as this similar, and one or two consonants must match exactly.
+SKELETON_SIMILARITY = 0.85
+SHORT_SKELETON_SIMILARITY = 0.7
+
+# -- name score: 1 - CONFLICT*min(u_q,u_c) - missing*max(u_q,u_c) - TYPO*d -----------------
+# Both names hold identifying words the other lacks: two different people.
+CONFLICT = 1.2
+# One name holds words the other lacks: a shorter form of the same name.
+MISSING = 0.35
+# Screening: words of the query that the listed name lacks weigh more than the reverse.
+# Lists hold full names that requests shorten ("Dost Mohammad" for "Dost Mohammad Khan
+# Haqqani"), while an innocent person's full name often contains a shorter listed one.
+MISSING_IN_LISTED = 0.5
+# Aligned words that are not spelled the same: weighs like a typo, not like a missing word.
+TYPO = 1.0
+# "Salman bin Muhammad" is not "Muhammad bin Salman": a reversed patronymic chain.
+PATRONYMIC_REVERSED = 0.25
+# A weak alias (the list's own "low quality" mark) counts this much of its name score.
+WEAK_ALIAS_FACTOR = 0.92
+
+# -- other features, added to the name score --------------------------------------------
+DOB_EXACT = 0.05
+DOB_SAME_YEAR = 0.03
+# A year apart is common noise in both lists and requests.
+DOB_NEAR_YEAR = 0.0
+DOB_MISMATCH = -0.22
+COUNTRY_MATCH = 0.03
+COUNTRY_MISMATCH = -0.05
+TYPE_MISMATCH = -0.25
+# An equal identifier of a scheme that names one party lifts the score to at least this.
+IDENTIFIER_DECISIVE = 0.99
+IDENTIFIER_CONFLICT = -0.10
