@@ -97,10 +97,16 @@ def test_not_found(service):
 
 
 def test_deadline_exceeded(service):
-    errors = _sync_and_async(
-        service.target,
-        lambda c: c.screen_party({"name": "LIMITED LIABILITY COMPANY AURUS"}, timeout=0.0005),
-    )
+    """A shipment of fifty parties takes far longer than the 1 ms allowed (shipments are
+    never answered from a cache)."""
+    shipment = {
+        "parties": [
+            {"name": f"Trading Company Number {i}", "role": "consignee"} for i in range(50)
+        ],
+        "goods": [{"hs_code": "854231"}] * 100,
+        "route": {"origin_country": "KR", "destination_country": "RU"},
+    }
+    errors = _sync_and_async(service.target, lambda c: c.screen_shipment(shipment, timeout=0.001))
     for exc in errors:
         _own_error(exc, DeadlineExceeded)
 
