@@ -28,14 +28,15 @@ class DataAges:
     version: str
     ages: dict[str, SourceAge]
     computed_at: float = field(default_factory=time.monotonic)
+    # What answers computed on this view share: the data version, the day and the stale
+    # sources. A cached answer is served only under the same stamp, so the age it carries is
+    # never a day behind (a view lasts a minute at most). Made once: every call reads it.
+    stamp: str = field(init=False, default="")
 
-    @property
-    def stamp(self) -> str:
-        """What answers computed on this view share: the data version, the day and the stale
-        sources. A cached answer is served only under the same stamp, so the age it carries
-        is never a day behind."""
+    def __post_init__(self) -> None:
         stale = ",".join(sorted(name for name, age in self.ages.items() if age.stale))
-        return f"{self.version}@{dt.datetime.now(dt.UTC).date().isoformat()}:{stale}"
+        day = dt.datetime.now(dt.UTC).date().isoformat()
+        object.__setattr__(self, "stamp", f"{self.version}@{day}:{stale}")
 
     def of(self, sources: list[str] | tuple[str, ...] = ()) -> list[SourceAge]:
         """The ages of `sources` (empty: every source)."""
