@@ -25,6 +25,22 @@ class AuthToken(BaseModel):
     burst: int = Field(0, ge=0, description="Calls allowed at once (0: one second's worth)")
 
 
+# Days a source's data may go without being known current (published, or confirmed by a
+# refresh) before it is STALE. The lists named publish several times a week; "*": others.
+DEFAULT_MAX_DATA_AGE_DAYS: dict[str, float] = {
+    "ofac-sdn": 7,
+    "ofac-cons": 7,
+    "un": 7,
+    "uk": 7,
+    "uk-sl": 7,
+    "eu": 7,
+    "us-csl": 7,
+    "ca-sema": 30,
+    "us-bis-dpl": 30,
+    "*": 30,
+}
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SCREENING_", extra="ignore")
 
@@ -54,6 +70,12 @@ class Settings(BaseSettings):
         0.95, ge=0, le=1, description="Best match at or above this: decision BLOCK"
     )
     max_results: int = Field(10, ge=1, le=100, description="Default matches per party")
+    max_data_age_days: dict[str, float] = Field(
+        default_factory=dict,
+        description="Days a source may go without being known current before it is STALE "
+        '(JSON, per source id, "*" for the rest); merged over the defaults: '
+        + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_MAX_DATA_AGE_DAYS.items()),
+    )
     poll_seconds: float = Field(5.0, gt=0, description="Snapshot pointer poll interval")
     grace_seconds: float = Field(10.0, ge=0, description="Drain time for in-flight calls")
     connection_balancing: Literal["round_robin", "hash"] = Field(
@@ -157,6 +179,11 @@ class Settings(BaseSettings):
     accept_max_days: int = Field(
         730, gt=0, description="Longest an acceptance may run before it expires"
     )
+
+    def max_data_age(self, source: str) -> float:
+        """The maximum age of `source`'s data, in days (configured, else the default)."""
+        limits = {**DEFAULT_MAX_DATA_AGE_DAYS, **self.max_data_age_days}
+        return float(limits.get(source, limits["*"]))
 
     @property
     def auth_enabled(self) -> bool:

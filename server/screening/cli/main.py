@@ -1,9 +1,8 @@
-"""The `screening` command: serve, ingest, refresh, eval, status."""
+"""The `screening` command: serve, ingest, refresh, eval, status, screen."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import time
@@ -205,22 +204,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
     )
 
 
-def cmd_status(args: argparse.Namespace) -> int:
-    from google.protobuf.json_format import MessageToDict
-
-    from screening.v1 import screening_pb2 as pb
-    from screening.v1 import screening_pb2_grpc as pb_grpc
-
-    access = ClientAccess.from_args(args)
-    with access.channel(args.target) as channel:
-        stub = pb_grpc.ScreeningServiceStub(channel)
-        response = stub.GetDataStatus(
-            pb.GetDataStatusRequest(), timeout=10, metadata=access.metadata
-        )
-    print(json.dumps(MessageToDict(response), indent=2))
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="screening", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -313,14 +296,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_access_flags(evaluate)
     evaluate.set_defaults(func=cmd_eval)
 
-    status = sub.add_parser("status", help="print GetDataStatus of a running server")
-    status.add_argument("--target", default="127.0.0.1:50051")
-    add_access_flags(status)
-    status.set_defaults(func=cmd_status)
+    from screening.cli import admin, queries
 
-    from screening.cli.admin import add_commands
-
-    add_commands(sub)  # audit export, auth tokens
+    queries.add_commands(sub)  # status, screen, screen-shipment
+    admin.add_commands(sub)  # audit export, auth tokens
     return parser
 
 

@@ -21,7 +21,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client import (
@@ -359,11 +359,19 @@ REFRESH_LAST_SUCCESS = Gauge(
 
 class PublicationAgeCollector:
     """screening_list_publication_age_seconds{source}: computed at scrape time from the
-    publication dates of the live snapshot (a gauge set once would stop ageing)."""
+    publication dates of the live snapshot (a gauge set once would stop ageing).
+
+    With an age reader (the supervisor sets one), also, per source: how long the data has
+    not been known current (publication or a refresh that found nothing newer),
+    screening_list_data_age_seconds; the source's limit, screening_list_max_age_seconds;
+    and screening_list_stale (1: past it), which the shipped alert rule fires on."""
 
     def __init__(self) -> None:
         self._dates: dict[str, dt.date] = {}
         self._lock = threading.Lock()
+        # source -> (seconds since known current, maximum age in seconds, stale)
+        self._read_ages: Callable[[], Mapping[str, tuple[float, float, bool]]] | None = None
+        self._last_ages: Mapping[str, tuple[float, float, bool]] = {}
 
     def update(self, publication_dates: dict[str, str]) -> None:
         parsed = {}
@@ -375,6 +383,18 @@ class PublicationAgeCollector:
                 continue
         with self._lock:
             self._dates = parsed
+
+    def watch_ages(self, reader: Callable[[], Mapping[str, tuple[float, float, bool]]]) -> None:
+        """Read the data ages at every scrape with `reader` (it may fail: the last ages
+        read stand)."""
+        self._read_ages = reader
+
+    def _ages(self) -> Mapping[str, tuple[float, float, bool]]:
+        if self._read_ages is None:
+            return {}
+        with contextlib.suppress(Exception):  # Redis away: the ages last read stand
+            self._last_ages = self._read_ages()
+        return self._last_ages
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         family = GaugeMetricFamily(
@@ -389,6 +409,32 @@ class PublicationAgeCollector:
             published = dt.datetime.combine(date, dt.time(), dt.UTC)
             family.add_metric([source], max(0.0, (now - published).total_seconds()))
         yield family
+        ages = self._ages()
+        if not ages:
+            return
+        data_age = GaugeMetricFamily(
+            "screening_list_data_age_seconds",
+            "Seconds since each source's data was last known current (its publication, or a "
+            "refresh that found nothing newer)",
+            labels=["source"],
+        )
+        limit = GaugeMetricFamily(
+            "screening_list_max_age_seconds",
+            "Each source's maximum data age (SCREENING_MAX_DATA_AGE_DAYS)",
+            labels=["source"],
+        )
+        stale = GaugeMetricFamily(
+            "screening_list_stale",
+            "1 when a source's data is older than its maximum age, else 0",
+            labels=["source"],
+        )
+        for source, (age, max_age, is_stale) in sorted(ages.items()):
+            data_age.add_metric([source], age)
+            limit.add_metric([source], max_age)
+            stale.add_metric([source], 1.0 if is_stale else 0.0)
+        yield data_age
+        yield limit
+        yield stale
 
 
 PUBLICATION_AGE = PublicationAgeCollector()

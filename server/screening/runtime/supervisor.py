@@ -13,6 +13,7 @@ import multiprocessing.process
 import os
 import signal
 import time
+from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,8 @@ from screening.config import Settings
 
 if TYPE_CHECKING:
     from screening.sources.refresh import RefreshScheduler
-    from screening.store.snapshots import Manifest
+    from screening.store.freshness import SourceAge
+    from screening.store.snapshots import ListStore, Manifest
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +125,8 @@ class Supervisor:
         manifest = store.manifest()
         if manifest is not None:
             PUBLICATION_AGE.update({k: v.publication_date for k, v in manifest.sources.items()})
+            _warn_stale(store, manifest, self.settings)
+        PUBLICATION_AGE.watch_ages(_age_reader(store, self.settings))
         interval = self.settings.effective_refresh_interval
         if interval <= 0:
             log.info("list refresh off", extra={"lists_dir": str(self.settings.lists_dir)})
@@ -206,3 +210,47 @@ def _record_refresh_outcomes(
         record_refresh(source, "unchanged" if same else "published")
     for note in rejected:
         record_refresh(note.split(" ", 1)[0], "rejected")
+
+
+def _data_ages(store: ListStore, manifest: Manifest, settings: Settings) -> dict[str, SourceAge]:
+    from screening.store.freshness import source_ages
+
+    refreshes = {name: store.refresh_status(name) for name in manifest.sources}
+    return source_ages(manifest, settings.max_data_age, refreshes)
+
+
+def _warn_stale(store: ListStore, manifest: Manifest, settings: Settings) -> None:
+    """Say at start-up which sources are past their maximum age: the service screens
+    against them all the same (health stays SERVING), and every answer names them."""
+    from screening.store.freshness import describe_age
+
+    for age in _data_ages(store, manifest, settings).values():
+        if age.stale:
+            log.warning(
+                "list data stale",
+                extra={
+                    "source": age.source,
+                    "publication_date": age.publication_date,
+                    "age_days": age.age_days,
+                    "max_age_days": age.max_age_days,
+                    "current_as_of": age.current_as_of.isoformat() if age.current_as_of else None,
+                    "detail": describe_age(age),
+                },
+            )
+
+
+def _age_reader(
+    store: ListStore, settings: Settings
+) -> Callable[[], dict[str, tuple[float, float, bool]]]:
+    """What the metrics endpoint reads at each scrape: the data ages as of now."""
+
+    def read() -> dict[str, tuple[float, float, bool]]:
+        manifest = store.manifest()
+        if manifest is None:
+            return {}
+        return {
+            name: (age.age_seconds, age.max_age_days * 86400, age.stale)
+            for name, age in _data_ages(store, manifest, settings).items()
+        }
+
+    return read

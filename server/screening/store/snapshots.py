@@ -204,10 +204,18 @@ def _comparable(old: Entity, new: Entity) -> tuple[Entity, Entity]:
         return old, new
     return (
         msgspec.structs.replace(
-            old, designation_date="", designation_date_basis=DateBasis.NONE, first_seen=""
+            old,
+            designation_date="",
+            designation_date_basis=DateBasis.NONE,
+            first_seen="",
+            absent_from="",
         ),
         msgspec.structs.replace(
-            new, designation_date="", designation_date_basis=DateBasis.NONE, first_seen=""
+            new,
+            designation_date="",
+            designation_date_basis=DateBasis.NONE,
+            first_seen="",
+            absent_from="",
         ),
     )
 
@@ -443,6 +451,14 @@ class ListStore:
             if missing:
                 self.redis.hset(dates_key, mapping=missing)
         key = self.keys.first_seen(pub.source)
+        held = self.keys.held(pub.source)
+        if not self.redis.exists(held):
+            # History written before publications were recorded: the first-seen dates name
+            # the publications that added entries, the earliest among them.
+            dates = {v.decode() if isinstance(v, bytes) else str(v) for v in self.redis.hvals(key)}
+            if dates:
+                self.redis.hset(held, mapping=dict.fromkeys(dates, ""))
+        self.redis.hset(held, pub.publication_date, pub.sha256)
         refs = [e.source_ref for e in pub.entities]
         known = self.redis.hmget(key, refs)
         updates: dict[FieldT, EncodableT] = {}
@@ -473,28 +489,27 @@ class ListStore:
 
     def _write_blob(self, source: str, entities: list[Entity], state: SourceState) -> None:
         """Stamp first-seen and designation dates on the live entities and store them."""
-        refs = [e.source_ref for e in entities]
-        seen = self.redis.hmget(self.keys.first_seen(source), refs)
-        stated = self.redis.hmget(self.keys.official_dates(source), refs)
-        for entity, first, official in zip(entities, seen, stated, strict=True):
-            entity.first_seen = (first.decode() if isinstance(first, bytes) else first) or ""
-            if entity.designation_date and entity.designation_date_basis == DateBasis.OFFICIAL:
-                continue
-            # A date an earlier publication of the same list stated (e.g. the advanced XML)
-            # is still official when the live format carries none.
-            official_s = official.decode() if isinstance(official, bytes) else official
-            if official_s:
-                entity.designation_date = official_s
-                entity.designation_date_basis = DateBasis.OFFICIAL
-                continue
-            entity.designation_date = entity.first_seen
-            entity.designation_date_basis = (
-                DateBasis.FIRST_SEEN if entity.first_seen else DateBasis.NONE
-            )
+        stamp_dates(
+            entities,
+            first_seen=self._hash_values(self.keys.first_seen(source), entities),
+            official=self._hash_values(self.keys.official_dates(source), entities),
+            held=self.held_publications(source),
+        )
         blob = encode_entities(entities)
         state.blob = hashlib.sha256(blob).hexdigest()
         self.redis.set(self.keys.blob(state.blob), blob)
         self.redis.persist(self.keys.blob(state.blob))
+
+    def _hash_values(self, key: str, entities: list[Entity]) -> list[str]:
+        raw = self.redis.hmget(key, [e.source_ref for e in entities])
+        return [(v.decode() if isinstance(v, bytes) else v) or "" for v in raw]
+
+    def held_publications(self, source: str) -> list[str]:
+        """Dates of every publication of `source` ingested so far, oldest first."""
+        return sorted(
+            k.decode() if isinstance(k, bytes) else str(k)
+            for k in self.redis.hkeys(self.keys.held(source))
+        )
 
     def publish(self, sources: dict[str, SourceState]) -> Manifest | None:
         """Make a snapshot of `sources` current, unless it is the current one already."""
@@ -547,6 +562,37 @@ class ListStore:
             self.redis.expire(self.keys.snapshot(version), EXPIRED_TTL_SECONDS)
         if old:
             self.redis.ltrim(self.keys.history, 0, SNAPSHOTS_KEPT - 1)
+
+
+def stamp_dates(
+    entities: list[Entity], *, first_seen: list[str], official: list[str], held: list[str]
+) -> None:
+    """Give each live entry its designation date and basis, from what is known of it.
+
+    An official date, stated by this file or by any earlier publication of the list, wins.
+    Otherwise the date is the first publication held that contained the entry: FIRST_SEEN
+    when an earlier held publication lacked it (it was added between the two), else
+    NOT_LATER_THAN: it is in the earliest publication held, listed on that date or before.
+    """
+    for entity, first, stated in zip(entities, first_seen, official, strict=True):
+        entity.first_seen = first
+        entity.absent_from = ""
+        if entity.designation_date and entity.designation_date_basis == DateBasis.OFFICIAL:
+            continue
+        if stated:
+            entity.designation_date = stated
+            entity.designation_date_basis = DateBasis.OFFICIAL
+            continue
+        entity.designation_date = first
+        if not first:
+            entity.designation_date_basis = DateBasis.NONE
+            continue
+        earlier = [d for d in held if _date_before(d, first)]
+        if earlier:
+            entity.designation_date_basis = DateBasis.FIRST_SEEN
+            entity.absent_from = earlier[-1]
+        else:
+            entity.designation_date_basis = DateBasis.NOT_LATER_THAN
 
 
 def publication_version(pub: Publication) -> str:
