@@ -19,6 +19,7 @@ CONLIST_CSV = "uk/ConList_2025-04-14.csv"
 FCDO_ODS = "uk/FCDO_SL_Mon_Aug_11_2025.ods"
 SDN_CSV = "ofac/sdn_2024-02-20.csv"
 UN_XML = "un/UN_consolidated_2025-04-19.xml"
+DPL_TXT = "bis/dpl_2022-09.txt"
 
 _SHARED_STRINGS = "xl/sharedStrings.xml"
 _SHEET = "xl/worksheets/sheet1.xml"
@@ -162,4 +163,15 @@ def csv_nul_in_name(lists_dir: Path, dest: Path, src: str = SDN_CSV, ref: str = 
     quote = raw.index(b',"', start) + 2  # the name field opens with a quote
     out = dest / Path(src).name
     out.write_bytes(raw[:quote] + b"\x00\x1b" + raw[quote : quote + 3] + b"\x00" + raw[quote + 3 :])
+    return out
+
+
+def legacy_encoded(lists_dir: Path, dest: Path, src: str = DPL_TXT) -> Path:
+    """The BIS Denied Persons List as an older Windows-1252 export would write it: one name
+    ('AARON ABRAHAM VILLA' made 'AARÓN ABRAHAM VILLA') holds a byte above 0x7F, and no
+    byte of the file is UTF-8."""
+    raw = (lists_dir / src).read_bytes()
+    out = dest / Path(src).name
+    legacy = '"AARÓN ABRAHAM VILLA"'.encode("cp1252")
+    out.write_bytes(raw.replace(b'"AARON ABRAHAM VILLA"', legacy, 1))
     return out
