@@ -4,9 +4,13 @@ check, publish, and tell the workers (through the snapshot's reload event).
 Per source, one format is fetched (ListFormat.refresh; configurable), main file and
 companions. Requests are conditional (If-None-Match / If-Modified-Since with the validators
 of the last accepted download), and a download whose content hash equals the last accepted
-one is not parsed again. A download error (HTTP status, timeout, cut-off transfer), a file
-that does not parse (truncated, malformed, implausibly small) or a publication that drops
-more than `max_drop_share` of the live entries is rejected whole: the source keeps its live
+one is not parsed again. Validators are stored only once the round's snapshot is published,
+and ignored for a source that is not live, so a round cut short never makes a later one
+take an unpublished file for up to date. A download error (HTTP status, timeout, cut-off
+transfer), a file that does not parse (truncated, malformed, past a cap, implausibly small;
+parsed in a child process, sources/sandbox.py), any other failure of one source, or a
+publication that drops more than `max_drop_share` of the live entries (or of the last good
+publication kept on disk, when Redis has none) is rejected whole: the source keeps its live
 snapshot, and the failure is counted (screening_refresh_total{outcome}), logged and recorded
 in the source's refresh status (GetDataStatus shows it).
 
