@@ -31,6 +31,7 @@ from screening.sources.common import ParseError, display_name, printable
 from screening.sources.limits import ParseContext, ParseLimits
 
 _PUBLICATION_DECODER = msgspec.msgpack.Decoder(Publication)
+STARTUP_SECONDS = 60
 
 
 @dataclass
@@ -73,6 +74,7 @@ class ParseSandbox:
         started = time.perf_counter()
         try:
             conn = self._start()
+            started = time.perf_counter()
             conn.send(fileset)
             if not conn.poll(self.limits.max_seconds):
                 self._kill()
@@ -117,6 +119,14 @@ class ParseSandbox:
         proc.start()
         child.close()
         self._proc, self._conn = proc, parent
+        # The time cap counts parsing only: wait for the child to be ready first.
+        try:
+            ready = parent.poll(STARTUP_SECONDS) and parent.recv() == "ready"
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
+            reason = self._reap()
+            raise ParseError(f"the parsing process did not start ({reason})")
         return parent
 
     def _kill(self) -> None:
@@ -145,9 +155,12 @@ class ParseSandbox:
 def _serve(conn: multiprocessing.connection.Connection, limits: ParseLimits) -> None:
     """The child's loop: parse each file set sent, answer, until told to stop (None/EOF)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when this stops
+    import screening.sources.registry  # noqa: F401  (every parser, before the clock starts)
+
     cap = limits.max_memory_bytes
     if cap:
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    conn.send("ready")
     while True:
         try:
             fileset = conn.recv()
