@@ -18,6 +18,7 @@ row repeated past the caps rejects the file.
 from __future__ import annotations
 
 import datetime as dt
+import struct
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,24 +35,47 @@ _ROW = f"{{{_TABLE}}}table-row"
 _REPEAT_COLUMNS = f"{{{_TABLE}}}number-columns-repeated"
 _REPEAT_ROWS = f"{{{_TABLE}}}number-rows-repeated"
 _VALUE_TYPE = f"{{{_OFFICE}}}value-type"
+# A spreadsheet package has a few dozen parts; the end record sits in the last 64 KiB.
+MAX_PARTS = 10_000
+_EOCD_SEARCH = 65_536 + 22
 
 
 def open_package(path: Path, ctx: ParseContext) -> zipfile.ZipFile:
-    """The zip package, once its declared content fits the caps."""
+    """The zip package, once its size, its number of parts and their declared unpacked
+    size fit the caps."""
     name = display_name(path)
+    ctx.check_size(path)
+    parts = _declared_parts(path)
+    if parts > MAX_PARTS:  # zipfile would build an object per part before we could look
+        raise ParseError(f"{name}: {parts} parts, more than the {MAX_PARTS} a spreadsheet has")
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
         raise ParseError(f"{name}: not a readable zip package: {exc}") from exc
-    members = archive.infolist()
-    unpacked = sum(info.file_size for info in members)
-    if unpacked > ctx.limits.max_file_bytes or len(members) > 10_000:
+    unpacked = sum(info.file_size for info in archive.infolist())
+    if unpacked > ctx.limits.max_file_bytes:
         archive.close()
         raise ParseError(
-            f"{name}: {len(members)} parts of {unpacked} bytes unpacked, more than the "
+            f"{name}: {unpacked} bytes unpacked, more than the "
             f"{ctx.limits.max_file_bytes} bytes a list file may have"
         )
     return archive
+
+
+def _declared_parts(path: Path) -> int:
+    """The number of parts a zip's end record declares (0 when there is none to read)."""
+    with path.open("rb") as fh:
+        size = fh.seek(0, 2)
+        fh.seek(max(0, size - _EOCD_SEARCH))
+        tail = fh.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) < at + 12:
+        return 0
+    (parts,) = struct.unpack("<H", tail[at + 10 : at + 12])
+    zip64 = tail.rfind(b"PK\x06\x06", 0, at)
+    if parts == 0xFFFF and zip64 >= 0 and len(tail) >= zip64 + 40:
+        (parts,) = struct.unpack("<Q", tail[zip64 + 32 : zip64 + 40])
+    return int(parts)
 
 
 # -- xlsx ----------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ FCDO spreadsheet and on hostile variants of them."""
 from __future__ import annotations
 
 import re
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,13 @@ def test_openpyxl_reads_with_defusedxml():
     import openpyxl
 
     assert openpyxl.DEFUSEDXML
+
+
+def test_a_package_of_too_many_parts_is_refused_before_zipfile_reads_them(tmp_path):
+    path = tmp_path / "ConList.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        for n in range(70_000):  # past 65,535: the count is in the zip64 end record
+            archive.writestr(f"part{n}", b"")
+    with pytest.raises(ParseError, match="70000 parts, more than the 10000"):
+        list(xlsx_rows(path, ParseContext()))
+    assert xlsx_head(path) == []
