@@ -7,7 +7,8 @@ directory, as a deployment's disk does:
    2024-02-23);
 2. only a "2024-05-04" file holding the first half of those entries. Before: on the empty
    Redis it went live with 7,483 entries, 7,482 of 14,965 gone. Now: rejected against the last good
-   publication kept on disk, which stays live (14,965 entries, AURUS still dated 2024-02-23);
+   publication kept on disk, which stays live (14,965 entries; AURUS and an entry added on
+   2024-05-03 keep their dates and bases);
 3. only a "2024-05-10" copy of the full list: it passes the guard and goes live, and the
    first-seen history carries over from disk (AURUS first seen 2024-02-23, not 2024-05-10).
 """
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from screening.v1 import screening_pb2 as pb
 from tests.conftest import Service, copy_lists, start_service
 from tests.faults.lists import data_status, get_entity, log_entries
 
@@ -32,16 +32,25 @@ def _serve(lists: Path, state_dir: Path) -> Service:
     )
 
 
+def _refs(sdn_csv: bytes) -> set[int]:
+    return {int(line.split(b",", 1)[0]) for line in sdn_csv.splitlines() if line[:1].isdigit()}
+
+
 def test_shrink_guard_on_an_empty_redis(lists_dir, tmp_path, fault_report):
     state_dir = tmp_path / "state"
     full = (lists_dir / FULL).read_bytes()
     lines = full.splitlines(keepends=True)
+    added = f"ofac-sdn:{min(_refs(full) - _refs((lists_dir / EARLIER).read_bytes()))}"
     # Start 1: two real publications.
     service = _serve(copy_lists(lists_dir, tmp_path / "start1", EARLIER, FULL), state_dir)
     try:
         status = data_status(service)["ofac-sdn"]
         assert (status.publication_date, status.entity_count) == ("2024-05-03", 14965)
-        assert get_entity(service, AURUS).first_seen == "2024-02-23"
+        before = get_entity(service, AURUS)
+        assert before.first_seen == before.designation_date == "2024-02-23"
+        added_before = get_entity(service, added)  # added between the two publications
+        assert added_before.first_seen == "2024-05-03"
+        assert added_before.absent_from_publication == "2024-02-23"
     finally:
         service.stop()
     # Start 2: a new, empty embedded Redis, and a publication with half the entries.
@@ -52,9 +61,9 @@ def test_shrink_guard_on_an_empty_redis(lists_dir, tmp_path, fault_report):
     try:
         status = data_status(service)["ofac-sdn"]
         assert (status.publication_date, status.entity_count) == ("2024-05-03", 14965)
-        aurus = get_entity(service, AURUS)
-        assert aurus.designation_date == "2024-02-23"
-        assert aurus.designation_date_basis == pb.DESIGNATION_DATE_BASIS_FIRST_SEEN
+        # The entries say what they said before the start, dates and bases alike.
+        assert get_entity(service, AURUS) == before
+        assert get_entity(service, added) == added_before
         [rejected] = log_entries(service, "publication rejected")
         assert "drops 7482 of 14965 live entries" in str(rejected["reason"])
         [restored] = log_entries(service, "last good publication restored from disk")
@@ -70,7 +79,9 @@ def test_shrink_guard_on_an_empty_redis(lists_dir, tmp_path, fault_report):
     try:
         status = data_status(service)["ofac-sdn"]
         assert (status.publication_date, status.entity_count) == ("2024-05-10", 14965)
-        assert get_entity(service, AURUS).first_seen == "2024-02-23"
+        after = get_entity(service, AURUS)
+        assert after.first_seen == after.designation_date == "2024-02-23"
+        assert after.designation_date_basis == before.designation_date_basis
         assert not log_entries(service, "publication rejected")
     finally:
         service.stop()
