@@ -105,6 +105,34 @@ class Settings(BaseSettings):
     )
     refresh_timeout: float = Field(30.0, gt=0, description="Per-operation HTTP timeout (s)")
     refresh_max_seconds: float = Field(300.0, gt=0, description="Longest one download may take")
+    # Caps on reading one list file (they come from the network: hostile until parsed).
+    # The largest real publication (OFAC SDN_ADVANCED.XML, about 120 MB) sets the floor.
+    list_max_file_bytes: int = Field(
+        512 * 1024 * 1024,
+        gt=0,
+        description="Largest list file read, and largest unzipped content of a spreadsheet",
+    )
+    list_max_string_chars: int = Field(
+        100_000, gt=0, description="Longest text (cell, element, field) in a list file"
+    )
+    list_max_rows: int = Field(
+        1_000_000, gt=0, description="Most rows (or entries) in one list file"
+    )
+    list_max_columns: int = Field(256, gt=0, description="Most filled columns in one row")
+    list_parse_seconds: float = Field(
+        120.0, gt=0, description="Longest one publication may take to parse (then it is stopped)"
+    )
+    list_parse_memory_bytes: int = Field(
+        2 * 1024 * 1024 * 1024,
+        ge=0,
+        description="Address space of the process that parses list files (0: no cap)",
+    )
+    list_state_dir: Path | None = Field(
+        None,
+        description="Where the last good publication of each source is kept, for the shrink "
+        "guard on an empty Redis (default: $XDG_STATE_HOME/screening/lists, else "
+        "~/.local/state/screening/lists)",
+    )
     log_level: str = Field("INFO", description="Log level")
     event_loop: Literal["uvloop", "asyncio"] = Field(
         "uvloop", description="Workers' event loop (uvloop measured faster under load)"
@@ -184,6 +212,13 @@ class Settings(BaseSettings):
         """The maximum age of `source`'s data, in days (configured, else the default)."""
         limits = {**DEFAULT_MAX_DATA_AGE_DAYS, **self.max_data_age_days}
         return float(limits.get(source, limits["*"]))
+
+    @property
+    def effective_list_state_dir(self) -> Path:
+        if self.list_state_dir is not None:
+            return self.list_state_dir
+        state_home = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        return Path(state_home) / "screening" / "lists"
 
     @property
     def auth_enabled(self) -> bool:

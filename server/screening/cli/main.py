@@ -90,6 +90,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Ingest into the given Redis; without one, parse and check the files only."""
     from screening.sources.ingest import ingest_directory
+    from screening.sources.last_good import LastGoodStore
+    from screening.sources.limits import ParseLimits
     from screening.store.connection import connect
     from screening.store.embedded import EmbeddedRedis
     from screening.store.snapshots import ListStore
@@ -115,6 +117,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             settings.lists_dir,
             max_drop_share=settings.max_drop_share,
             describe_dates=True,
+            limits=ParseLimits.from_settings(settings),
+            # A throw-away Redis checks the files against the last good ones, keeping nothing.
+            last_good=LastGoodStore(settings.effective_list_state_dir, settings.redis_prefix)
+            if embedded is None
+            else None,
         )
         seconds = time.perf_counter() - started
         print(format_ingest_table(result.files))
@@ -152,6 +159,8 @@ def format_ingest_table(files: list[FileOutcome]) -> str:
 
 def cmd_refresh(args: argparse.Namespace) -> int:
     """Fetch the official lists once into the given Redis (the same as a scheduled round)."""
+    from screening.sources.last_good import LastGoodStore
+    from screening.sources.limits import ParseLimits
     from screening.sources.refresh import RefreshOptions, refresh, targets
     from screening.sources.registry import FORMATS_BY_NAME
     from screening.store.connection import connect
@@ -175,8 +184,12 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         max_drop_share=settings.max_drop_share,
         timeout=settings.refresh_timeout,
         max_seconds=settings.refresh_max_seconds,
+        limits=ParseLimits.from_settings(settings),
     )
-    result = refresh(store, targets(formats, overrides), options, wait_for_lock=args.wait)
+    last_good = LastGoodStore(settings.effective_list_state_dir, settings.redis_prefix)
+    result = refresh(
+        store, targets(formats, overrides), options, wait_for_lock=args.wait, last_good=last_good
+    )
     print(
         f"{'source':<11} {'format':<24} {'outcome':<10} {'published':<11} {'entities':>8}  detail"
     )

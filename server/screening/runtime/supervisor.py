@@ -93,6 +93,8 @@ class Supervisor:
 
     def _ingest(self, redis_url: str) -> None:
         from screening.sources.ingest import ingest_directory
+        from screening.sources.last_good import LastGoodStore
+        from screening.sources.limits import ParseLimits
         from screening.store.connection import connect
         from screening.store.snapshots import ListStore
 
@@ -101,7 +103,13 @@ class Supervisor:
         started = time.perf_counter()
         before = store.manifest()
         result = ingest_directory(
-            store, self.settings.lists_dir, max_drop_share=self.settings.max_drop_share
+            store,
+            self.settings.lists_dir,
+            max_drop_share=self.settings.max_drop_share,
+            limits=ParseLimits.from_settings(self.settings),
+            last_good=LastGoodStore(
+                self.settings.effective_list_state_dir, self.settings.redis_prefix
+            ),
         )
         _record_refresh_outcomes(before, store.manifest(), result.rejected)
         log.info(
@@ -117,6 +125,8 @@ class Supervisor:
     def _start_refresh(self, redis_url: str) -> RefreshScheduler | None:
         """The periodic refresh from the official URLs (a thread of the supervisor)."""
         from screening.observability.metrics import PUBLICATION_AGE
+        from screening.sources.last_good import LastGoodStore
+        from screening.sources.limits import ParseLimits
         from screening.sources.refresh import RefreshOptions, RefreshScheduler, targets
         from screening.store.connection import connect
         from screening.store.snapshots import ListStore
@@ -136,8 +146,12 @@ class Supervisor:
             max_drop_share=self.settings.max_drop_share,
             timeout=self.settings.refresh_timeout,
             max_seconds=self.settings.refresh_max_seconds,
+            limits=ParseLimits.from_settings(self.settings),
         )
-        scheduler = RefreshScheduler(store, to_fetch, options, interval)
+        last_good = LastGoodStore(
+            self.settings.effective_list_state_dir, self.settings.redis_prefix
+        )
+        scheduler = RefreshScheduler(store, to_fetch, options, interval, last_good)
         scheduler.start()
         log.info(
             "list refresh scheduled",
