@@ -232,6 +232,15 @@ def log_level(given: str) -> str:
     return (os.environ.get("SCREENING_LOG_LEVEL") or given).upper()
 
 
+DEFAULT_CLIENT_TARGET = "localhost:50051"
+
+
+def client_target() -> str:
+    """Where the client commands (`screening status`, `screen`, `eval`...) connect by default:
+    SCREENING_TARGET (host:port, as `screening-batch` reads it), else localhost:50051."""
+    return os.environ.get("SCREENING_TARGET") or DEFAULT_CLIENT_TARGET
+
+
 @dataclass(frozen=True)
 class HealthcheckSettings:
     """What `python -m screening.cli.healthcheck` reads (cli/healthcheck.py says how)."""
