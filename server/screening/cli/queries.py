@@ -83,7 +83,9 @@ def cmd_screen(args: argparse.Namespace) -> int:
             )
         except grpc.RpcError as exc:
             return _failed(exc)
-    print(message_json(reply) if args.json else format_party(party.name, reply))
+    # A party screened on its identifiers alone is named by them.
+    label = party.name or ", ".join(f"{i.type}:{i.value}" for i in party.identifiers)
+    print(message_json(reply) if args.json else format_party(label, reply))
     return exit_for_decision(pb.Decision.Name(reply.decision))
 
 
