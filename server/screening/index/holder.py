@@ -94,6 +94,7 @@ class IndexHolder:
                 "data_version": loaded.version,
                 "previous_version": previous.version if previous else None,
                 "entities": len(loaded.entities),
+                "names": loaded.matcher.name_count,
                 "build_seconds": round(loaded.build_seconds, 3),
             },
         )
@@ -129,12 +130,33 @@ class IndexHolder:
         manifest = await asyncio.to_thread(self.store.manifest, version)
         if manifest is None:
             return None
+        started = time.perf_counter()
         blobs = await asyncio.to_thread(self.store.blobs, manifest)
+        log.info(
+            "list data fetched",
+            extra={
+                "data_version": version,
+                "sources": len(blobs),
+                "bytes": sum(len(b) for b in blobs.values()),
+                "seconds": round(time.perf_counter() - started, 2),
+            },
+        )
         entities: list[Entity] = []
-        for blob in blobs.values():
+        for source, blob in blobs.items():
+            started, before = time.perf_counter(), len(entities)
             for chunk in entity_chunks(blob):
                 entities.extend(chunk)
                 await asyncio.sleep(0)
+            # Start-up progress, source by source (a worker listens once all are indexed).
+            log.info(
+                "list data loaded",
+                extra={
+                    "source": source,
+                    "entities": len(entities) - before,
+                    "seconds": round(time.perf_counter() - started, 2),
+                },
+            )
+        log.info("building index", extra={"data_version": version, "entities": len(entities)})
         return await LoadedIndex.build_async(manifest, entities)
 
     async def _restore_if_lost(self) -> None:
