@@ -38,6 +38,7 @@ def _settings(args: argparse.Namespace) -> Settings:
             "log_level": getattr(args, "log_level", None),
             "policy_file": getattr(args, "policy", None),
             "refresh_interval": getattr(args, "refresh_interval", None),
+            "allow_insecure_network": getattr(args, "allow_insecure_network", None) or None,
         }.items()
         if value is not None
     }
@@ -46,12 +47,18 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from screening.runtime.exposure import InsecureExposure, check_exposure
     from screening.runtime.supervisor import Supervisor
 
     settings = _settings(args)
     if settings.workers < 1:
         raise SystemExit("--workers must be at least 1")
     _check_policy(settings.policy_file)
+    try:
+        check_exposure(settings)
+    except InsecureExposure as exc:
+        log.critical("not starting", extra={"error": str(exc)})
+        raise SystemExit(f"screening: {exc}") from exc
     return Supervisor(settings).run()
 
 
@@ -330,7 +337,17 @@ def build_parser() -> argparse.ArgumentParser:
         "exit codes: 0 stopped on SIGTERM / SIGINT, 1 error (refused to start, workers kept "
         "dying)",
     )
-    serve.add_argument("--host", help="bind address (default 127.0.0.1)")
+    serve.add_argument(
+        "--host",
+        help="bind address (default 127.0.0.1); beyond loopback, give the port TLS or "
+        "--allow-insecure-network",
+    )
+    serve.add_argument(
+        "--allow-insecure-network",
+        action="store_true",
+        help="listen beyond loopback without TLS (warned about in the log); "
+        "SCREENING_ALLOW_INSECURE_NETWORK=1",
+    )
     serve.add_argument("--port", type=int, help="gRPC port (default 50051)")
     serve.add_argument("--metrics-port", type=int, help="Prometheus port (default 9464, 0: off)")
     serve.add_argument("--workers", type=int, help="worker processes (default: one per core)")

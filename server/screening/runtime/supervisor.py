@@ -69,7 +69,8 @@ class Supervisor:
             if self.settings.metrics_port:
                 from screening.observability.metrics import serve_metrics
 
-                serve_metrics(self.settings.metrics_port)
+                # Beside the gRPC port: loopback unless that listens elsewhere (exposure.py).
+                serve_metrics(self.settings.metrics_port, self.settings.host)
                 log.info("metrics serving", extra={"port": self.settings.metrics_port})
             for worker_id in range(self.settings.workers):
                 self._start(worker_id, redis_url)
