@@ -63,6 +63,23 @@ class LoadedIndex:
         )
 
 
+BUILD_PROGRESS_SECONDS = 5.0
+
+
+async def _say_building(version: str, entities: int) -> None:
+    started = time.perf_counter()
+    while True:
+        await asyncio.sleep(BUILD_PROGRESS_SECONDS)
+        log.info(
+            "building index",
+            extra={
+                "data_version": version,
+                "entities": entities,
+                "seconds": round(time.perf_counter() - started, 1),
+            },
+        )
+
+
 class IndexHolder:
     def __init__(
         self,
@@ -157,7 +174,12 @@ class IndexHolder:
                 },
             )
         log.info("building index", extra={"data_version": version, "entities": len(entities)})
-        return await LoadedIndex.build_async(manifest, entities)
+        # The build yields to the event loop every few milliseconds: say it is still going.
+        ticker = asyncio.create_task(_say_building(version, len(entities)))
+        try:
+            return await LoadedIndex.build_async(manifest, entities)
+        finally:
+            ticker.cancel()
 
     async def _restore_if_lost(self) -> None:
         """Redis has no snapshot (restarted empty?): put back the one we serve."""
