@@ -47,6 +47,17 @@ class Settings(BaseSettings):
     host: str = Field("0.0.0.0", description="Address the gRPC server binds")
     port: int = Field(50051, description="gRPC port, shared by all workers (SO_REUSEPORT)")
     metrics_port: int = Field(9464, description="Prometheus metrics port (0: off)")
+    metrics_host: str = Field(
+        "",
+        description="Address the metrics port binds; empty: the gRPC host, or loopback when "
+        "that is a wildcard (0.0.0.0, ::)",
+    )
+    metrics_web_config_file: Path | None = Field(
+        None,
+        description="Prometheus exporter web configuration (YAML): tls_server_config "
+        "(cert_file, key_file, client_ca_file, client_auth_type) and basic_auth_users "
+        "(user: bcrypt hash)",
+    )
     workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1, description="Worker processes"
     )
@@ -219,6 +230,14 @@ class Settings(BaseSettings):
             return self.list_state_dir
         state_home = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
         return Path(state_home) / "screening" / "lists"
+
+    @property
+    def metrics_bind_host(self) -> str:
+        """Where the metrics port listens: as configured, else beside the gRPC port, but
+        never on every interface unless asked for by name."""
+        if self.metrics_host:
+            return self.metrics_host
+        return "127.0.0.1" if self.host in ("", "0.0.0.0", "::", "[::]") else self.host
 
     @property
     def auth_enabled(self) -> bool:

@@ -25,6 +25,7 @@ def _settings(args: argparse.Namespace) -> Settings:
             "host": getattr(args, "host", None),
             "port": getattr(args, "port", None),
             "metrics_port": getattr(args, "metrics_port", None),
+            "metrics_host": getattr(args, "metrics_host", None),
             "workers": getattr(args, "workers", None),
             "redis_url": getattr(args, "redis_url", None),
             "lists_dir": getattr(args, "lists_dir", None),
@@ -39,13 +40,17 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from screening.runtime.metrics_server import WebConfigError
     from screening.runtime.supervisor import Supervisor
 
     settings = _settings(args)
     if settings.workers < 1:
         raise SystemExit("--workers must be at least 1")
     _check_policy(settings.policy_file)
-    return Supervisor(settings).run()
+    try:
+        return Supervisor(settings).run()
+    except WebConfigError as exc:
+        raise SystemExit(f"screening: {exc}") from exc
 
 
 def _check_policy(path: Path | None) -> str:
@@ -230,6 +235,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="bind address (default 0.0.0.0)")
     serve.add_argument("--port", type=int, help="gRPC port (default 50051)")
     serve.add_argument("--metrics-port", type=int, help="Prometheus port (default 9464, 0: off)")
+    serve.add_argument(
+        "--metrics-host",
+        help="metrics bind address (default: --host, loopback when that is 0.0.0.0 or ::)",
+    )
     serve.add_argument("--workers", type=int, help="worker processes (default: one per core)")
     serve.add_argument("--policy", type=Path, help="shipment policy file (default: shipped)")
     serve.add_argument(

@@ -44,7 +44,10 @@ class Supervisor:
 
     def run(self) -> int:
         from screening.observability import metrics as _preload  # noqa: F401
+        from screening.runtime.metrics_server import WebConfig
 
+        # Checked before anything starts: a bad file stops the service, saying why.
+        web_config = WebConfig.load(self.settings.metrics_web_config_file)
         metrics_dir = ""
         if self.settings.metrics_port:
             from screening.observability.metrics import prepare_multiprocess_dir
@@ -65,10 +68,15 @@ class Supervisor:
                 self._ingest(redis_url)
             scheduler = self._start_refresh(redis_url)
             if self.settings.metrics_port:
-                from screening.observability.metrics import serve_metrics
+                from screening.observability.metrics import supervisor_registry
+                from screening.runtime.metrics_server import serve_metrics
 
-                serve_metrics(self.settings.metrics_port)
-                log.info("metrics serving", extra={"port": self.settings.metrics_port})
+                serve_metrics(
+                    supervisor_registry(),
+                    self.settings.metrics_bind_host,
+                    self.settings.metrics_port,
+                    web_config,
+                )
             for worker_id in range(self.settings.workers):
                 self._start(worker_id, redis_url)
             log.info(
