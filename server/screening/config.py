@@ -41,6 +41,18 @@ DEFAULT_MAX_DATA_AGE_DAYS: dict[str, float] = {
 }
 
 
+def default_data_dir() -> Path:
+    """Where the embedded default keeps its data and the local audit spool: the user's state
+    directory (XDG), else `.screening` in the working directory when there is no home."""
+    state = os.environ.get("XDG_STATE_HOME")
+    if state:
+        return Path(state) / "screening"
+    try:
+        return Path.home() / ".local" / "state" / "screening"
+    except RuntimeError:
+        return Path.cwd() / ".screening"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SCREENING_", extra="ignore")
 
@@ -67,6 +79,17 @@ class Settings(BaseSettings):
         description="Redis URL; empty: start an embedded redis-server",
     )
     redis_prefix: str = Field("screening", description="Key prefix (Cluster hash tag)")
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="The embedded Redis's data (append-only file, fsync every second) and the "
+        "default audit spool; default: $XDG_STATE_HOME/screening or ~/.local/state/screening",
+    )
+    worker_heartbeat_seconds: float = Field(
+        3.0,
+        ge=0,
+        description="A worker whose event loop has not beaten for this long (stopped, hung) is "
+        "killed and restarted; 0: off",
+    )
     lists_dir: Path | None = Field(None, description="Ingest every list file found here at start")
     max_drop_share: float = Field(
         0.2, ge=0, le=1, description="Reject a publication dropping more than this share"
@@ -141,8 +164,7 @@ class Settings(BaseSettings):
     list_state_dir: Path | None = Field(
         None,
         description="Where the last good publication of each source is kept, for the shrink "
-        "guard on an empty Redis (default: $XDG_STATE_HOME/screening/lists, else "
-        "~/.local/state/screening/lists)",
+        "guard on an empty Redis (default: <data_dir>/lists)",
     )
     log_level: str = Field("INFO", description="Log level")
     event_loop: Literal["uvloop", "asyncio"] = Field(
@@ -174,7 +196,7 @@ class Settings(BaseSettings):
     # -- trust: audit trail, access control, limits, accept-list, monitoring (issue 6) --
     audit_enabled: bool = Field(True, description="Record every screening in the audit trail")
     audit_spool_dir: Path | None = Field(
-        None, description="Local audit journal directory (default: <tmp>/screening-audit)"
+        None, description="Local audit journal directory (default: <data_dir>/audit)"
     )
     audit_include_request: bool = Field(
         False, description="Keep the canonical request itself in each audit record"
@@ -228,8 +250,7 @@ class Settings(BaseSettings):
     def effective_list_state_dir(self) -> Path:
         if self.list_state_dir is not None:
             return self.list_state_dir
-        state_home = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-        return Path(state_home) / "screening" / "lists"
+        return self.data_dir / "lists"
 
     @property
     def metrics_bind_host(self) -> str:

@@ -41,7 +41,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from screening.runtime.metrics_server import WebConfigError
+    from screening.runtime.port_guard import PortInUse
     from screening.runtime.supervisor import Supervisor
+    from screening.store.embedded import EmbeddedRedisError
 
     settings = _settings(args)
     if settings.workers < 1:
@@ -49,7 +51,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _check_policy(settings.policy_file)
     try:
         return Supervisor(settings).run()
-    except WebConfigError as exc:
+    except (WebConfigError, PortInUse, EmbeddedRedisError) as exc:
+        log.critical("not starting", extra={"error": str(exc)})
         raise SystemExit(f"screening: {exc}") from exc
 
 

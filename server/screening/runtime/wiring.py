@@ -102,7 +102,11 @@ class WorkerWiring:
         use_certificate_names(settings.tls_client_ca_file is not None)
         audit = None
         if settings.audit_enabled:
-            directory = spool_directory(settings.audit_spool_dir, redis_url, settings.redis_prefix)
+            directory = spool_directory(
+                settings.audit_spool_dir or settings.data_dir / "audit",
+                settings.redis_url or f"embedded:{settings.data_dir.resolve()}",
+                settings.redis_prefix,
+            )
             journal = Journal(
                 directory,
                 max_unshipped_bytes=settings.audit_spool_max_bytes,
