@@ -240,6 +240,18 @@ class Settings(BaseSettings):
     accept_max_days: int = Field(
         730, gt=0, description="Longest an acceptance may run before it expires"
     )
+    watch_max_streams: int = Field(
+        1000, gt=0, description="Most WatchAlerts streams open on one worker"
+    )
+    watch_max_streams_per_client: int = Field(
+        100, gt=0, description="Most WatchAlerts streams one client has open on one worker"
+    )
+    watch_redis_connections: int = Field(
+        4,
+        ge=2,
+        description="Redis connections of a worker's alert feed (one holds its blocking read; "
+        "the others serve streams catching up), apart from every other use of Redis",
+    )
 
     def max_data_age(self, source: str) -> float:
         """The maximum age of `source`'s data, in days (configured, else the default)."""

@@ -11,6 +11,7 @@ from screening.api.data_age import AnswerAges
 from screening.api.repeat import KnownAnswer
 from screening.api.validation import Limits
 from screening.casework.settle import Casework
+from screening.casework.watching import AlertFeed
 from screening.index.holder import IndexHolder, LoadedIndex
 from screening.model.errors import NotReady
 from screening.risk.party import PartyThresholds
@@ -39,6 +40,8 @@ class Deps:
     answer_settings: tuple[object, ...] = ()
     # Set when the worker stops: open WatchAlerts streams end.
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    # The worker's one reader of the alert stream, for every WatchAlerts stream.
+    alert_feed: AlertFeed | None = None
 
     def index(self) -> LoadedIndex:
         index = self.holder.current

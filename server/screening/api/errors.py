@@ -16,6 +16,7 @@ from screening.api.validation import Violations
 from screening.model.errors import (
     AuditUnavailable,
     Conflict,
+    Exhausted,
     Invalid,
     NotFound,
     NotReady,
@@ -30,6 +31,7 @@ ERRORS: dict[type[ScreeningError], tuple[grpc.StatusCode, str]] = {
     AuditUnavailable: (grpc.StatusCode.UNAVAILABLE, "screening not recorded: "),
     NotFound: (grpc.StatusCode.NOT_FOUND, ""),
     Conflict: (grpc.StatusCode.FAILED_PRECONDITION, ""),
+    Exhausted: (grpc.StatusCode.RESOURCE_EXHAUSTED, ""),
 }
 
 # The details travel in trailing metadata, which clients cap (8 KiB by default): a request

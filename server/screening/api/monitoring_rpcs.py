@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import grpc
 
 from screening.api import convert
-from screening.api.auth import client_of
+from screening.api.auth import ANONYMOUS, client_of
 from screening.api.deps import Deps
 from screening.api.party_rpcs import answer_party, settle
 from screening.api.validation import Violations, check_text
@@ -18,7 +18,7 @@ from screening.casework import watching
 from screening.casework.acceptlist import party_key
 from screening.casework.monitoring import FoundMatch, Monitored, now_iso
 from screening.index.holder import LoadedIndex
-from screening.model.errors import Invalid
+from screening.model.errors import Invalid, NotReady
 from screening.v1 import screening_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -125,9 +125,22 @@ async def list_monitored_parties(
 async def watch_alerts(
     deps: Deps, request: pb.WatchAlertsRequest, context: grpc.aio.ServicerContext
 ) -> AsyncIterator[pb.WatchAlertsResponse]:
-    store = watching.configured(deps.casework.monitors)
+    watching.configured(deps.casework.monitors)
+    feed = deps.alert_feed
+    if feed is None:
+        raise NotReady("monitoring is not configured")
     after = request.after_alert_id.strip()
     if after and not _STREAM_ID.match(after):
         raise Invalid([("after_alert_id", "must be an alert id such as '1718000000000-0', or '0'")])
-    async for alert_id, alert in watching.alerts(store, after, deps.stopping):
+    async for alert_id, alert in feed.alerts(_watcher_of(context), after, deps.stopping):
         yield pb.WatchAlertsResponse(alert=convert.alert_pb(alert_id, alert))
+
+
+def _watcher_of(context: grpc.aio.ServicerContext | None) -> str:
+    """Whose streams a stream counts among: the authenticated client; without one, the
+    calling host (all anonymous callers are not one client)."""
+    client = client_of(context)
+    if client != ANONYMOUS or context is None:
+        return client
+    host = (context.peer() or "").rpartition(":")[0]
+    return f"{ANONYMOUS}@{host}"

@@ -25,6 +25,7 @@ from screening.casework.audit.journal import Journal
 from screening.casework.audit.trail import AuditTrail, spool_directory
 from screening.casework.monitoring import MonitoringJob, MonitorStore
 from screening.casework.settle import Casework
+from screening.casework.watching import AlertFeed
 from screening.config import Settings
 from screening.index.freshness import DataAgeWatch
 from screening.index.holder import IndexHolder, LoadedIndex
@@ -53,6 +54,7 @@ def build_deps(
     cache: ResultCache[KnownAnswer] | None = None,
     casework: Casework | None = None,
     stopping: asyncio.Event | None = None,
+    alert_feed: AlertFeed | None = None,
 ) -> Deps:
     """The handlers' Deps. Without `casework`: no accept-list, audit trail or monitoring."""
     thresholds = party_thresholds(settings)
@@ -81,6 +83,7 @@ def build_deps(
             settings.max_results,
         ),
         stopping=stopping or asyncio.Event(),
+        alert_feed=alert_feed,
     )
 
 
@@ -93,6 +96,7 @@ class WorkerWiring:
     keys: Keys
     interceptors: list[grpc.aio.ServerInterceptor] = field(default_factory=list)
     tokens: TokenTable | None = None
+    alert_feed: AlertFeed | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -122,6 +126,16 @@ class WorkerWiring:
             monitors=MonitorStore(client, keys),
         )
         runtime = cls(settings, casework, server_credentials(settings), client, keys)
+        # Open WatchAlerts streams read through one feed on connections of their own: they
+        # never take the connections that screening, acceptances and audit shipping use.
+        runtime.alert_feed = AlertFeed(
+            MonitorStore(
+                connect_async(redis_url, max_connections=settings.watch_redis_connections),
+                keys,
+            ),
+            max_streams=settings.watch_max_streams,
+            max_per_client=settings.watch_max_streams_per_client,
+        )
         if settings.auth_enabled:
             runtime.tokens = TokenTable.from_settings(settings)
             runtime.interceptors.append(
@@ -134,6 +148,8 @@ class WorkerWiring:
         loop = asyncio.get_running_loop()
         if work.audit is not None:
             self._tasks.append(loop.create_task(work.audit.run(stop)))
+        if self.alert_feed is not None:
+            self._tasks.append(loop.create_task(self.alert_feed.run(stop)))
         if work.acceptances is not None:
             self._tasks.append(loop.create_task(work.acceptances.follow(ACCEPT_POLL_SECONDS, stop)))
         if self.tokens is not None:
@@ -172,3 +188,6 @@ class WorkerWiring:
             self.casework.audit.close()
         with contextlib.suppress(Exception):
             await self.client.aclose()
+        if self.alert_feed is not None:
+            with contextlib.suppress(Exception):
+                await self.alert_feed.store.redis.aclose()

@@ -121,7 +121,15 @@ async def serve_worker(
         options=server_options(settings.max_message_bytes, settings.max_connection_age_seconds),
     )
     registrar = WrappingRegistrar(server, [] if per_call else [metrics, size_check])
-    deps = build_deps(settings, holder, store, cache=cache, casework=wiring.casework, stopping=stop)
+    deps = build_deps(
+        settings,
+        holder,
+        store,
+        cache=cache,
+        casework=wiring.casework,
+        stopping=stop,
+        alert_feed=wiring.alert_feed,
+    )
     servicer = ScreeningServicer(deps)
     screening_pb2_grpc.add_ScreeningServiceServicer_to_server(servicer, registrar)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, registrar)
