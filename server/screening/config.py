@@ -189,6 +189,31 @@ class Settings(BaseSettings):
     max_name_length: int = Field(512, description="Longest accepted name or alias")
     max_aliases: int = Field(50, description="Most aliases per party")
     max_identifiers: int = Field(50, description="Most identifiers per party")
+    max_party_characters: int = Field(
+        1024, gt=0, description="Most characters in a party's name and aliases together"
+    )
+    max_shipment_characters: int = Field(
+        2048, gt=0, description="Most characters in the names of a shipment's parties and vessels"
+    )
+    max_compare_pairs: int = Field(
+        400, gt=0, description="Most name pairs in one CompareParties (left names x right names)"
+    )
+    call_cpu_seconds: float = Field(
+        0.75,
+        gt=0,
+        description="CPU time after which one call's matching stops (RESOURCE_EXHAUSTED), "
+        "checked between candidates and name pairs (the costliest pair of valid names takes "
+        "about 0.25 s: a call stays under 1 s); its deadline and cancellation also stop it",
+    )
+    inline_match_characters: int = Field(
+        256,
+        ge=0,
+        description="Requests with up to this many characters of names are matched on the "
+        "event loop; larger ones on the worker's matching thread, beside the other calls",
+    )
+    max_waiting_large_calls: int = Field(
+        8, ge=0, description="Larger requests that may wait for a worker's matching thread"
+    )
     policy_file: Path | None = Field(
         None, description="Shipment policy (TOML); empty: the policy shipped with the package"
     )

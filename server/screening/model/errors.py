@@ -28,6 +28,15 @@ class Exhausted(ScreeningError):
     one call may take): nothing was done; retry later, elsewhere, or with less."""
 
 
+class DeadlineExceeded(ScreeningError):
+    """The caller's deadline passed before the work was done: it was stopped."""
+
+
+class Cancelled(ScreeningError):
+    """The caller cancelled the call (or went away) before the work was done: it was
+    stopped."""
+
+
 class NotFound(ScreeningError):
     """The entry, acceptance or monitored party asked for does not exist."""
 

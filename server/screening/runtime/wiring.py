@@ -20,6 +20,7 @@ from screening.api.monitoring_rpcs import rescreen_monitored
 from screening.api.ratelimit import RateLimiter
 from screening.api.repeat import KnownAnswer
 from screening.api.validation import Limits
+from screening.api.workload import Workload
 from screening.casework.acceptlist import AcceptCache, AcceptStore, sweep
 from screening.casework.audit.journal import Journal
 from screening.casework.audit.trail import AuditTrail, spool_directory
@@ -68,6 +69,14 @@ def build_deps(
             max_name_length=settings.max_name_length,
             max_aliases=settings.max_aliases,
             max_identifiers=settings.max_identifiers,
+            max_party_characters=settings.max_party_characters,
+            max_shipment_characters=settings.max_shipment_characters,
+            max_compare_pairs=settings.max_compare_pairs,
+        ),
+        workload=Workload(
+            settings.call_cpu_seconds,
+            settings.inline_match_characters,
+            settings.max_waiting_large_calls,
         ),
         thresholds=thresholds,
         alert_threshold=settings.alert_threshold,

@@ -37,4 +37,5 @@ def test_each_domain_error_has_one_status(error, code, message):
 def test_every_domain_error_but_invalid_is_in_the_table():
     kinds = {errors.NotReady, errors.Unavailable, errors.AuditUnavailable}
     kinds |= {errors.NotFound, errors.Conflict, errors.Exhausted}
+    kinds |= {errors.DeadlineExceeded, errors.Cancelled}
     assert set(ERRORS) == kinds
