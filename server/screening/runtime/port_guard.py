@@ -11,6 +11,7 @@ the check waits that long for the port to free, then refuses, naming who holds i
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -61,9 +62,13 @@ def listeners(port: int) -> list[str]:
         if not proc.name.isdigit():
             continue
         try:
-            held = {os.readlink(fd) for fd in (proc / "fd").iterdir()}
+            fds = list((proc / "fd").iterdir())
         except OSError:
             continue
+        held = set()
+        for fd in fds:
+            with contextlib.suppress(OSError):  # closed meanwhile
+                held.add(os.readlink(fd))
         if held & inodes:
             try:
                 command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
