@@ -84,8 +84,8 @@ def spend() -> None:
 def limited(budget: Budget) -> Iterator[Budget]:
     """Run the matching in this block within `budget` (counted from here, in this thread)."""
     token = _current.set(budget)
-    budget.start()
     try:
+        budget.start()
         yield budget
     finally:
         _current.reset(token)

@@ -43,3 +43,4 @@ def test_cancellation():
 def test_a_deadline_already_past_stops_before_any_work():
     with pytest.raises(DeadlineExceeded), limited(Budget(10.0, time.monotonic() - 1)):
         pass
+    _burn(0.02)  # and the budget is no longer in force
