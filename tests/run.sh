@@ -59,4 +59,4 @@ echo "== mypy"
 echo "== import-linter: layers and no cycles (contracts in pyproject.toml)"
 .venv/bin/lint-imports
 echo "== pytest"
-exec .venv/bin/pytest -q "$@"
+exec .venv/bin/pytest -q -rs "$@"
