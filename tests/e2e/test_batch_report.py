@@ -340,6 +340,9 @@ def test_ten_thousand_parties_open_quickly(browser, service, tmp_path):
     page = Page(browser, path)
     load = page.open()
     p = page.page
+    # The first rows are there at load; the rest follow in slices.
+    at_load = p.locator("section.row").count()
+    assert at_load >= 1 and p.locator("#row-1").is_visible()
     first = p.evaluate(
         "() => { const n = performance.getEntriesByType('navigation')[0]; "
         "return [n.domContentLoadedEventEnd, n.loadEventEnd]; }"
@@ -354,13 +357,12 @@ def test_ten_thousand_parties_open_quickly(browser, service, tmp_path):
         f"\n10,000-party report: {size / 1e6:.2f} MB, {len(flagged)} parties with hits, "
         f"{sum(len(r['hits']) for r in records)} hits (batch run {batch_seconds:.1f} s); "
         f"DOMContentLoaded {first[0]:.0f} ms, load {first[1]:.0f} ms, goto {load * 1000:.0f} ms, "
-        f"every section built {built * 1000:.0f} ms; tasks over 50 ms: {len(long_tasks)}, "
+        f"all sections built {built * 1000:.0f} ms; tasks over 50 ms: {len(long_tasks)}, "
         f"longest {max(long_tasks, default=0):.0f} ms"
     )
     # Loose bounds: a shared, busy 2-core machine. The old report was one 3.5 MB page.
     assert size < 6e6
     assert first[1] < 5000 and built < 30
-    assert page.in_view("#row-1")
 
     # The filter and the search on the full page, timed in the page from the click (or the
     # typing) to the second frame after it: the new rows are on screen.
