@@ -39,7 +39,7 @@
   // The service's wording where it sent one; else worded here from the basis, as the client
   // library does. A basis this page does not know is named under the date.
   function designated(entity) {
-    const cell = el("td");
+    const cell = el("td", "designated");
     if (!entity.dd) {
       cell.textContent = "unknown";
       return cell;
