@@ -105,6 +105,13 @@ class Page:
             "q => document.body.dataset.query === q", arg=text.strip().lower()
         )
 
+    def text(self, selector: str) -> str:
+        """The text as shown: rows off screen are not drawn (content-visibility), so their
+        rendered text is read once scrolled to."""
+        locator = self.page.locator(selector)
+        locator.scroll_into_view_if_needed()
+        return str(locator.inner_text())
+
     def in_view(self, selector: str) -> bool:
         return bool(
             self.page.eval_on_selector(
@@ -162,17 +169,17 @@ def test_report_summary_sections_and_markup(browser, small_report):
     assert p.inner_text("#errors") == f"Errors ({decisions['ERROR']})"
     # One section per input row, in input order.
     assert page.visible_rows() == [r["row"] for r in records] == list(range(1, len(PARTIES) + 1))
-    aurus = p.inner_text("#row-1")
+    aurus = page.text("#row-1")
     for text in ("BLOCK", "LIMITED LIABILITY COMPANY AURUS", "ofac-sdn:47956", "RUSSIA-EO14024"):
         assert text in aurus, text
     assert "first listed 2024-02-23 (not on the list of 2024-02-20)" in aurus
     assert "first listed" in p.inner_text("#date-bases")
     # Names are text: no element made from them, the script element not closed early.
-    assert p.inner_text("#row-5 .name") == "<i>Someone</i>"
+    assert page.text("#row-5 .name") == "<i>Someone</i>"
     assert p.locator("#row-5 .name i").count() == 0
-    assert p.inner_text("#row-8 .name") == "</script><script>alert(1)</script>"
-    assert "party.entity_type" in p.inner_text("#row-5")
-    assert "INVALID_ARGUMENT" in p.inner_text("#row-6")
+    assert page.text("#row-8 .name") == "</script><script>alert(1)</script>"
+    assert "party.entity_type" in page.text("#row-5")
+    assert "INVALID_ARGUMENT" in page.text("#row-6")
     assert page.problems == []
     page.close()
 
@@ -291,14 +298,14 @@ def test_designation_dates_are_worded(browser, tmp_path):
     page.all_built()
     p = page.page
     cell = "#row-{} table.hits td:nth-child(5)"
-    assert p.inner_text(cell.format(1)) == "designated 2022-03-11"
-    assert p.inner_text(cell.format(2)) == "first listed 2024-02-23 (not on the list of 2024-02-20)"
+    assert page.text(cell.format(1)) == "designated 2022-03-11"
+    assert page.text(cell.format(2)) == "first listed 2024-02-23 (not on the list of 2024-02-20)"
     # Never shown as the designation date itself.
-    assert p.inner_text(cell.format(3)) == "listed on or before 2021-07-15"
-    assert p.inner_text(cell.format(4)) == "dated 2024-02-23\nbasis not recognised (code 7)"
-    assert p.inner_text(cell.format(5)) == "unknown"
-    assert p.inner_text(cell.format(6)) == "listed on or before 2021-07-15"
-    assert p.inner_text(cell.format(7)) == (
+    assert page.text(cell.format(3)) == "listed on or before 2021-07-15"
+    assert page.text(cell.format(4)) == "dated 2024-02-23\nbasis not recognised (code 7)"
+    assert page.text(cell.format(5)) == "unknown"
+    assert page.text(cell.format(6)) == "listed on or before 2021-07-15"
+    assert page.text(cell.format(7)) == (
         "estimated 2024-02-23 from press reports\nestimated from press"
     )
     legend = p.inner_text("#date-bases")
