@@ -110,6 +110,10 @@ class Page:
         rendered text is read once scrolled to."""
         locator = self.page.locator(selector)
         locator.scroll_into_view_if_needed()
+        # Drawn at the next rendering update after the scroll, not at once.
+        self.page.wait_for_function(
+            "s => document.querySelector(s).innerText.trim() !== ''", arg=selector
+        )
         return str(locator.inner_text())
 
     def in_view(self, selector: str) -> bool:
@@ -244,7 +248,7 @@ def test_report_filter_search_and_anchors(browser, small_report):
     page = Page(browser, path)
     page.open("#row-7")
     page.all_built()
-    assert page.in_view("#row-7") and "Hiroshi Tanaka" in page.page.inner_text("#row-7")
+    assert page.in_view("#row-7") and "Hiroshi Tanaka" in page.text("#row-7")
     assert page.problems == []
     page.close()
 
