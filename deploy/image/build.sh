@@ -67,8 +67,8 @@ ensure_engine() {
     [ -z "${DOCKERD_STORAGE_DRIVER:-}" ] || driver=("--storage-driver=$DOCKERD_STORAGE_DRIVER")
     say "starting dockerd (no iptables, no bridge); log: $DOCKERD_LOG"
     # Detached from this script (its own session) so that the engine outlives the build.
-    root setsid dockerd "${driver[@]}" --iptables=false --bridge=none \
-      >>"$DOCKERD_LOG" 2>&1 </dev/null &
+    (exec "${as_root[@]}" setsid dockerd "${driver[@]}" --iptables=false --bridge=none \
+      >>"$DOCKERD_LOG" 2>&1 </dev/null) &
   fi
   for _ in $(seq 1 120); do
     if engine_answers; then
@@ -177,5 +177,9 @@ DOCKER_BUILDKIT=0 docker build --network host --build-arg "PYTHON_IMAGE=$BASE_IM
   -t "$IMAGE" -f deploy/Dockerfile . 2>&1 \
   | sed -e '/^DEPRECATED: The legacy builder/d' -e '/BuildKit is currently disabled/d' \
     -e '/Install the buildx component/d' -e '/docs.docker.com\/go\/buildx/d' -e '/^ *$/d' >&2
+# Each code change leaves the previous image and its build stages untagged (the classic
+# builder's cache is those images): drop the ones over a day old, so that repeated builds on
+# one machine do not fill its disk, and keep the recent ones the next build reuses.
+docker image prune --force --filter "until=24h" >/dev/null
 size=$(docker image inspect --format '{{.Size}}' "$IMAGE")
 say "built $IMAGE in ${SECONDS} s ($((size / 1000000)) MB)"
