@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from screening_client._proto import screening_pb2 as pb
+from screening_client.batch.exit_codes import exit_for_decisions
 from screening_client.batch.report import write_report
 from screening_client.batch.results import party_record
 from tests.conftest import EVAL_DIR
@@ -129,7 +130,8 @@ class Page:
         self.page.close()
 
 
-def _batch(source: Path, out: Path, target: str) -> subprocess.CompletedProcess[str]:
+def _batch(source: Path, out: Path, target: str) -> list[dict[str, Any]]:
+    """Runs screening-batch; the records it wrote. Its exit status says the worst decision."""
     run = subprocess.run(
         [
             *(sys.executable, "-m", "screening_client.batch.cli", str(source)),
@@ -139,8 +141,12 @@ def _batch(source: Path, out: Path, target: str) -> subprocess.CompletedProcess[
         text=True,
         timeout=900,
     )
-    assert run.returncode == 0, f"exit {run.returncode}:\n{run.stdout}\n{run.stderr}"
-    return run
+    records = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
+    expected = exit_for_decisions(r["decision"] for r in records)
+    assert records and run.returncode == expected, (
+        f"exit {run.returncode}, expected {expected!r}:\n{run.stdout}\n{run.stderr}"
+    )
+    return records
 
 
 @pytest.fixture(scope="module")
@@ -152,8 +158,7 @@ def small_report(service, tmp_path_factory) -> tuple[Path, list[dict[str, Any]]]
         writer.writeheader()
         writer.writerows(PARTIES)
     out = tmp / "results.jsonl"
-    _batch(source, out, service.target)
-    records = [json.loads(line) for line in out.read_text().splitlines()]
+    records = _batch(source, out, service.target)
     return tmp / "results.html", records
 
 
@@ -341,9 +346,8 @@ def test_ten_thousand_parties_open_quickly(browser, service, tmp_path):
     source.write_text("".join(json.dumps(p) + "\n" for p in parties))
     out = tmp_path / "big.jsonl"
     started = time.monotonic()
-    _batch(source, out, service.target)
+    records = _batch(source, out, service.target)
     batch_seconds = time.monotonic() - started
-    records = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(records) == 10_000
     path = tmp_path / "big.html"
     size = path.stat().st_size
