@@ -194,7 +194,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from screening.harness.evaluate import run_evaluation
 
     return run_evaluation(
-        Path(args.dir),
+        [Path(d) for d in args.dir],
         args.target,
         concurrency=args.concurrency,
         json_out=args.json,
@@ -203,6 +203,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         loss_sample=args.loss_sample if args.lists_dir else 0,
         access=ClientAccess.from_args(args),
     )
+
+
+def cmd_eval_data(args: argparse.Namespace) -> int:
+    from screening.harness.eval_data import run_generate
+
+    return run_generate(Path(args.out), seed=args.seed, people=args.people, orgs=args.orgs)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -297,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     refresh_cmd.set_defaults(func=cmd_refresh)
 
     evaluate = sub.add_parser("eval", help="run evaluation cases against a running server")
-    evaluate.add_argument("dir", help="directory of *.jsonl case files")
+    evaluate.add_argument("dir", nargs="+", help="directories of *.jsonl case files")
     evaluate.add_argument("--target", default="127.0.0.1:50051", help="server host:port")
     evaluate.add_argument("--concurrency", type=int, default=8)
     evaluate.add_argument("--json", help="also write the figures to this JSON file")
@@ -312,6 +318,15 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--show", type=int, default=10, help="failures printed per set")
     add_access_flags(evaluate)
     evaluate.set_defaults(func=cmd_eval)
+
+    eval_data = sub.add_parser(
+        "eval-data", help="write generated evaluation sets (innocent people and companies)"
+    )
+    eval_data.add_argument("out", help="directory to write the *.jsonl files to")
+    eval_data.add_argument("--seed", type=int, default=22, help="random seed (default 22)")
+    eval_data.add_argument("--people", type=int, default=10_000, help="innocent people")
+    eval_data.add_argument("--orgs", type=int, default=10_000, help="innocent organisations")
+    eval_data.set_defaults(func=cmd_eval_data)
 
     status = sub.add_parser("status", help="print GetDataStatus of a running server")
     status.add_argument("--target", default="127.0.0.1:50051")

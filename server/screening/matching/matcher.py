@@ -174,6 +174,7 @@ class MatchIndex:
         prepared: list[PreparedName],
         entity: Entity,
         query_extra: float = MISSING_IN_LISTED,
+        screening: bool = True,
     ) -> MatchResult:
         kind = name_kind(entity.entity_type)
         best: MatchResult | None = None
@@ -187,6 +188,7 @@ class MatchIndex:
                     qname,
                     cname,
                     weak=name.quality == "weak",
+                    screening=screening,
                 )
                 if best is None or result.sort_key() < best.sort_key():
                     best = result
@@ -229,5 +231,5 @@ class MatchIndex:
         left = Query(left.names, left_type, left.birth_date, left.country, left.identifiers)
         # Same party or not is symmetric: extra words on either side weigh alike.
         prepared = self.candidates.prepare_query(left)
-        result = self._best_pair(left, prepared, right_entity, MISSING)
+        result = self._best_pair(left, prepared, right_entity, MISSING, screening=False)
         return result.score, result.explain().components

@@ -38,7 +38,10 @@ from screening.matching.weights import (
     MISSING,
     MISSING_IN_LISTED,
     PATRONYMIC_REVERSED,
+    SKELETON_INFORMATION,
     SKELETON_SIMILARITY,
+    SYLLABLE_INFORMATION,
+    TRANSLIT_KEY_SIMILARITY,
     TYPO,
     WHOLE_NAME_GLUED,
 )
@@ -60,6 +63,9 @@ class PreparedName:
     total: float
     script: str = LATIN
     native: tuple[str, ...] = ()
+    # Of a query name: how rare each word is, in the lists and outside them (0-1); what an
+    # agreement on it proves. Empty for listed names: the weights stand in.
+    rarity: tuple[float, ...] = ()
 
     @classmethod
     def of(
@@ -68,21 +74,24 @@ class PreparedName:
         tokens: tuple[str, ...],
         weights: tuple[float, ...],
         script: str | None = None,
+        rarity: tuple[float, ...] = (),
     ) -> PreparedName:
         script = script or script_of(text)
         native = native_words(text) if script != LATIN else ()
-        return cls(text, tokens, weights, sum(weights), script, native)
+        return cls(text, tokens, weights, sum(weights), script, native, rarity)
 
     def as_skeletons(self) -> PreparedName:
         tokens = tuple(SKELETON_MARK + skeleton(t) for t in self.tokens)
-        return PreparedName(self.text, tokens, self.weights, self.total, self.script)
+        return PreparedName(
+            self.text, tokens, self.weights, self.total, self.script, (), self.rarity
+        )
 
     def as_native(self) -> PreparedName:
         if len(self.native) == len(self.tokens):
-            weights = self.weights
+            weights, rarity = self.weights, self.rarity
         else:
-            weights = tuple(1.0 for _ in self.native)
-        return PreparedName(self.text, self.native, weights, sum(weights), self.script)
+            weights, rarity = tuple(1.0 for _ in self.native), ()
+        return PreparedName(self.text, self.native, weights, sum(weights), self.script, (), rarity)
 
 
 def prepare_name(text: str, kind: EntityType, weigh: Callable[[str], float]) -> PreparedName:
@@ -119,6 +128,9 @@ class Alignment:
     # (query positions, listed positions, similarity) of each aligned part
     aligned: tuple[tuple[tuple[int, ...], tuple[int, ...], float], ...] = ()
     notes: tuple[str, ...] = ()
+    # How much the agreement proves: the weight of the query words that aligned, each
+    # times its similarity (rare words weigh about 1, the commonest names about 0.1).
+    information: float = 0.0
 
     @property
     def pairs(self) -> list[tuple[str, str, float]]:
@@ -187,12 +199,16 @@ def compare_names(
     if not q.tokens or not c.tokens:
         return Alignment(0.0, q.tokens, c.tokens)
     q, c, form = comparable_forms(q, c)
+    # A Korean, Chinese or Japanese name romanised against a Latin one: each word is a
+    # syllable, and one letter more or less makes another syllable (another name).
+    syllabic = not form and q.script != c.script and bool({q.script, c.script} & NATIVE_SCRIPTS)
+    least = TRANSLIT_KEY_SIMILARITY if syllabic else 0.0
     state = _State()
     scored = []
     for i, qt in enumerate(q.tokens):
         for j, ct in enumerate(c.tokens):
             sim = token_similarity(qt, ct)
-            if sim:
+            if sim and sim >= least:
                 scored.append((sim * (q.weights[i] + c.weights[j]), sim, i, j))
     scored.sort(reverse=True)
     for _, sim, i, j in scored:
@@ -202,6 +218,12 @@ def compare_names(
         _align_initials(q, c, state)
         if _glue_possible(q, c, state):
             _align_glued(q, c, state)
+    # What the agreement proves; a consonant skeleton or a syllable stands for many names.
+    rarity = q.rarity or q.weights
+    per_word = (
+        SKELETON_INFORMATION if form == "skeleton" else SYLLABLE_INFORMATION if syllabic else 1.0
+    )
+    information = sum(sim * sum(min(rarity[i], per_word) for i in qi) for qi, _, sim in state.pairs)
     u_q = max(0.0, 1.0 - state.aligned_q / q.total) if q.total else 1.0
     u_c = max(0.0, 1.0 - state.aligned_c / c.total) if c.total else 1.0
     aligned = state.aligned_q + state.aligned_c
@@ -217,6 +239,7 @@ def compare_names(
             whole *= _glue_scale(q)
             if 1.0 - TYPO * (1.0 - whole) > score:
                 score = 1.0 - TYPO * (1.0 - whole)
+                information = max(information, whole * sum(min(r, per_word) for r in rarity))
                 notes.append(f"same letters when glued ({whole:.2f})")
     if _patronymic_reversed(q, c, state):
         score -= PATRONYMIC_REVERSED
@@ -226,7 +249,12 @@ def compare_names(
     elif form == "native":
         notes.append(f"compared in {q.script} script")
     return Alignment(
-        max(0.0, min(1.0, score)), q.tokens, c.tokens, tuple(state.pairs), tuple(notes)
+        max(0.0, min(1.0, score)),
+        q.tokens,
+        c.tokens,
+        tuple(state.pairs),
+        tuple(notes),
+        information,
     )
 
 

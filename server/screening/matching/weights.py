@@ -21,6 +21,9 @@ ESTIMATE_SLACK = 0.15
 # A token's weight is its inverse document frequency over the loaded lists, scaled to
 # 0-1 and floored here: a word every entry uses still says a little.
 MIN_TOKEN_WEIGHT = 0.1
+# A word used by this many list entries or fewer is rare for the evidence ceiling: one
+# designation is copied into several lists.
+LIST_RARE_ENTRIES = 10
 # Weight of a legal-form token ("llc", "jsc"): present in the score, never decisive.
 LEGAL_FORM_WEIGHT = 0.08
 
@@ -60,6 +63,28 @@ TYPO = 1.0
 PATRONYMIC_REVERSED = 0.25
 # A weak alias (the list's own "low quality" mark) counts this much of its name score.
 WEAK_ALIAS_FACTOR = 0.92
+
+# -- how much the evidence proves (screening only) -----------------------------------------
+# A screening score may not exceed ALERT_THRESHOLD + CEILING_SLOPE * (I - INFORMATION_FOR_ALERT),
+# where I is what the evidence proves: the rarity of the query words that agreed (times
+# their similarity; a word rare in the lists and as a name weighs 1, the commonest names
+# about 0.1) plus what agreeing features prove. So an alert needs about one rare word or
+# several fairly rare ones, and a near-certain score (0.95) a little more.
+INFORMATION_FOR_ALERT = 0.9
+CEILING_SLOPE = 1.0
+# At most what one word compared as a consonant skeleton (abjad against Latin: many names
+# share one) or as a romanised syllable of a Korean, Chinese or Japanese name proves.
+SKELETON_INFORMATION = 0.4
+SYLLABLE_INFORMATION = 0.35
+# What an agreeing feature proves, on the scale of name words (a weight w is about one in
+# 5000**w): a birth date on the day (one in thirty thousand), in the year (one in
+# eighty), a year apart (one in thirty), a country (one in twenty).
+CORROBORATION = {
+    "birth_date_exact": 1.2,
+    "birth_date": 0.5,
+    "birth_date_near": 0.25,
+    "country": 0.35,
+}
 
 # -- other features, added to the name score --------------------------------------------
 DOB_EXACT = 0.05
