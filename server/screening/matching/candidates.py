@@ -27,6 +27,7 @@ from screening.matching.weights import (
     LIST_RARE_ENTRIES,
     MIN_TOKEN_WEIGHT,
     MISSING,
+    NUMBER_RARITY,
 )
 from screening.model.entities import Entity, EntityType, type_group
 
@@ -97,7 +98,7 @@ class CandidateIndex:
                 yield
         self._doc_freq = doc_freq
         # How common each listed word is as a person's name, outside the lists.
-        self._reference = reference_weights(set(doc_freq))
+        self._reference = reference_weights()
         yield
         self._entity_count = len(entities)
         self._log_n = math.log(len(entities) + 2)
@@ -187,6 +188,8 @@ class CandidateIndex:
         """What an agreement on a token proves, 0-1: the lower of how rare it is in the
         lists (1 up to LIST_RARE_ENTRIES entries: one designation is copied into several
         lists) and how rare it is as a person's name (names-dataset), floored."""
+        if token.isdigit():
+            return NUMBER_RARITY
         df = self._doc_freq.get(token, 0)
         in_lists = 1.0
         if df > LIST_RARE_ENTRIES:
@@ -204,12 +207,13 @@ class CandidateIndex:
         if token in self._doc_freq or (len(token) < 4 and script != ABJAD):
             return self.weight(token), self.rarity(token)
         similar = self.similar_tokens(token, script)
+        as_name = self._reference.get(token, 1.0)
         if not similar:
-            return 1.0, 1.0
+            return 1.0, as_name
         # Deterministic among equally similar words (set order varies between processes).
         tid, _ = max(similar, key=lambda item: (item[1], self.vocab_tokens[item[0]]))
         nearest = self.vocab_tokens[tid]
-        return self.weight(nearest), self.rarity(nearest)
+        return self.weight(nearest), min(as_name, self.rarity(nearest))
 
     def prepare_query(self, query: Query) -> list[PreparedName]:
         """Every Latin form of every name of the query, tokenised and weighed."""

@@ -40,6 +40,7 @@ from screening.matching.weights import (
     PATRONYMIC_REVERSED,
     SKELETON_INFORMATION,
     SKELETON_SIMILARITY,
+    SYLLABIC_NAME_INFORMATION,
     SYLLABLE_INFORMATION,
     TRANSLIT_KEY_SIMILARITY,
     TYPO,
@@ -223,7 +224,16 @@ def compare_names(
     per_word = (
         SKELETON_INFORMATION if form == "skeleton" else SYLLABLE_INFORMATION if syllabic else 1.0
     )
-    information = sum(sim * sum(min(rarity[i], per_word) for i in qi) for qi, _, sim in state.pairs)
+    # A word within a typo of the listed one identifies as well as an exact one: the typo
+    # costs in the name score already.
+    information = sum(
+        min(1.0, sim / TRANSLIT_KEY_SIMILARITY) * sum(min(rarity[i], per_word) for i in qi)
+        for qi, _, sim in state.pairs
+    )
+    if syllabic:
+        # Its romanisation merges many different names (homophones): alone, a name in a
+        # syllabic script is no alert against a romanised one.
+        information = min(information, SYLLABIC_NAME_INFORMATION)
     u_q = max(0.0, 1.0 - state.aligned_q / q.total) if q.total else 1.0
     u_c = max(0.0, 1.0 - state.aligned_c / c.total) if c.total else 1.0
     aligned = state.aligned_q + state.aligned_c
@@ -239,7 +249,10 @@ def compare_names(
             whole *= _glue_scale(q)
             if 1.0 - TYPO * (1.0 - whole) > score:
                 score = 1.0 - TYPO * (1.0 - whole)
-                information = max(information, whole * sum(min(r, per_word) for r in rarity))
+                whole_information = whole * sum(min(r, per_word) for r in rarity)
+                if syllabic:
+                    whole_information = min(whole_information, SYLLABIC_NAME_INFORMATION)
+                information = max(information, whole_information)
                 notes.append(f"same letters when glued ({whole:.2f})")
     if _patronymic_reversed(q, c, state):
         score -= PATRONYMIC_REVERSED

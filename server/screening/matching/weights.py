@@ -24,6 +24,8 @@ MIN_TOKEN_WEIGHT = 0.1
 # A word used by this many list entries or fewer is rare for the evidence ceiling: one
 # designation is copied into several lists.
 LIST_RARE_ENTRIES = 10
+# What a number proves ("7", "2007"): little, names of many kinds carry them.
+NUMBER_RARITY = 0.3
 # Weight of a legal-form token ("llc", "jsc"): present in the score, never decisive.
 LEGAL_FORM_WEIGHT = 0.08
 
@@ -68,14 +70,17 @@ WEAK_ALIAS_FACTOR = 0.92
 # A screening score may not exceed ALERT_THRESHOLD + CEILING_SLOPE * (I - INFORMATION_FOR_ALERT),
 # where I is what the evidence proves: the rarity of the query words that agreed (times
 # their similarity; a word rare in the lists and as a name weighs 1, the commonest names
-# about 0.1) plus what agreeing features prove. So an alert needs about one rare word or
-# several fairly rare ones, and a near-certain score (0.95) a little more.
-INFORMATION_FOR_ALERT = 0.9
+# about 0.1) plus what agreeing features prove. So an alert needs most of one rare word or
+# several fairly rare ones, and a near-certain score (0.95) about one rare word.
+INFORMATION_FOR_ALERT = 0.8
 CEILING_SLOPE = 1.0
 # At most what one word compared as a consonant skeleton (abjad against Latin: many names
 # share one) or as a romanised syllable of a Korean, Chinese or Japanese name proves.
-SKELETON_INFORMATION = 0.4
-SYLLABLE_INFORMATION = 0.35
+SKELETON_INFORMATION = 0.35
+SYLLABLE_INFORMATION = 0.3
+# At most what a whole name in a syllabic script proves against a romanised one: less than
+# an alert needs, as romanisation merges homophones (Korean 종/정 are both "jong").
+SYLLABIC_NAME_INFORMATION = 0.7
 # What an agreeing feature proves, on the scale of name words (a weight w is about one in
 # 5000**w): a birth date on the day (one in thirty thousand), in the year (one in
 # eighty), a year apart (one in thirty), a country (one in twenty).
