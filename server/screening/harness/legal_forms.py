@@ -56,7 +56,7 @@ def build(names: list[str]) -> dict[str, str]:
 def organisation_names(lists_dir: Path) -> list[str]:
     from screening.harness.evaluate import load_latest_entities
 
-    names = []
+    names: list[str] = []
     for entity in load_latest_entities(lists_dir):
         if entity.entity_type != EntityType.PERSON:
             names.extend(n.full for n in entity.all_names())
