@@ -9,9 +9,11 @@ names their generic form (llc, jsc, lp...); each phrase found is a row. Run
 `python -m screening.harness.legal_forms --lists-dir ../shared/data/lists` after
 upgrading rigour or when the lists change much.
 
-cleanco (the other candidate) was measured on the same names and left out: it knows
-abbreviations only, not the transliterated long forms (OBSHCHESTVO S OGRANICHENNOY
-OTVETSTVENNOSTYU, ZAKRYTOE AKTSIONERNOE OBSHCHESTVO) nor FREE ZONE ESTABLISHMENT.
+cleanco (the other candidate) was measured on the same names and not used as the
+database: it knows abbreviations only, not the transliterated long forms (OBSHCHESTVO S
+OGRANICHENNOY OTVETSTVENNOSTYU, ZAKRYTOE AKTSIONERNOE OBSHCHESTVO) nor FREE ZONE
+ESTABLISHMENT. Its abbreviations, and a few long forms, are put to rigour as probes, so
+that forms requests write and the lists lack are in the table too (rigour decides).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ def build(names: list[str]) -> dict[str, str]:
     from rigour.names.org_types import extract_org_types
     from rigour.text.normalize import Cleanup, Normalize
 
-    flags = Normalize.CASEFOLD | Normalize.SQUASH_SPACES
+    # NFKD with strong cleanup: accents do not count, as in the matcher's folding.
+    flags = Normalize.CASEFOLD | Normalize.SQUASH_SPACES | Normalize.NFKD
     seen: dict[str, Counter[str]] = {}
     at_edge: Counter[str] = Counter()
     for name in names:
@@ -51,6 +54,55 @@ def build(names: list[str]) -> dict[str, str]:
         for phrase, forms in sorted(seen.items())
         if len(phrase) > 2 or at_edge[phrase] >= EDGE_SHARE * sum(forms.values())
     }
+
+
+# Legal forms that requests write and the lists may not: the abbreviations of cleanco's
+# table (another library's database) and long forms in the languages of the parties
+# screened. Each goes to rigour after a placeholder name; rigour decides whether it is a
+# form and which. Probes only: a phrase rigour does not know stays out.
+LONG_FORM_PROBES = (
+    "gesellschaft mit beschrankter haftung",
+    "societe a responsabilite limitee",
+    "societa a responsabilita limitata",
+    "sociedad de responsabilidad limitada",
+    "societe anonyme",
+    "societa per azioni",
+    "sociedad anonima",
+    "public limited company",
+    "private limited company",
+    "kabushiki kaisha",
+    "yugen kaisha",
+    "godo kaisha",
+    "naamloze vennootschap",
+    "besloten vennootschap",
+    "anonim sirketi",
+    "limited sirketi",
+    "aktiebolag",
+    "osakeyhtio",
+    "spolka akcyjna",
+    "spolka z ograniczona odpowiedzialnoscia",
+    "obshchestvo s ogranichennoy otvetstvennostyu",
+    "aktsionernoye obshchestvo",
+    "publichnoye aktsionernoye obshchestvo",
+    "tovarystvo z obmezhenoyu vidpovidalnistyu",
+    "free zone company",
+    "free zone establishment",
+    "sendirian berhad",
+    "perseroan terbatas",
+)
+
+
+def probe_names() -> list[str]:
+    """Placeholder names carrying each probe form, before and after the name."""
+    import cleanco.termdata as cleanco_terms
+
+    terms = set(LONG_FORM_PROBES)
+    for table in (cleanco_terms.terms_by_type, cleanco_terms.terms_by_country):
+        for values in table.values():
+            terms.update(values)
+    return [f"{form} placeholder" for form in sorted(terms)] + [
+        f"placeholder {form}" for form in sorted(terms)
+    ]
 
 
 def organisation_names(lists_dir: Path) -> list[str]:
@@ -71,6 +123,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--lists-dir", type=Path, default=Path("../shared/data/lists"))
     args = parser.parse_args()
-    table = build(organisation_names(args.lists_dir))
+    table = build(organisation_names(args.lists_dir) + probe_names())
     write(table)
     print(f"{LEGAL_FORMS_FILE}: {len(table)} phrases, forms {sorted(set(table.values()))}")

@@ -23,7 +23,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from screening.matching.normalize import PATRONYMIC_PARTICLES, is_legal_form, name_tokens
+from rapidfuzz.distance import Indel
+
+from screening.matching.normalize import (
+    PATRONYMIC_PARTICLES,
+    is_legal_form,
+    legal_forms_of,
+    name_tokens,
+)
 from screening.matching.tokens import (
     SKELETON_MARK,
     glued_similarity,
@@ -33,6 +40,7 @@ from screening.matching.translit import ABJAD, LATIN, native_words, script_of, s
 from screening.matching.weights import (
     CONFLICT,
     INITIALS_SIMILARITY,
+    LEGAL_FORM_CONFLICT,
     LEGAL_FORM_WEIGHT,
     MIN_GLUED_SIMILARITY,
     MISSING,
@@ -44,6 +52,7 @@ from screening.matching.weights import (
     SYLLABLE_INFORMATION,
     TRANSLIT_KEY_SIMILARITY,
     TYPO,
+    WHOLE_NAME_EDITS,
     WHOLE_NAME_GLUED,
 )
 from screening.model.entities import EntityType
@@ -244,8 +253,11 @@ def compare_names(
     if u_q or u_c:
         # The same letters cut into words at other places ("AREFULLAHA REF" / "AREFULLAH
         # AREF"): compare the whole names glued together, in their written order.
-        whole = glued_similarity(_glued(q.tokens), _glued(c.tokens))
-        if whole >= WHOLE_NAME_GLUED:
+        glued_q, glued_c = _glued(q.tokens), _glued(c.tokens)
+        whole = glued_similarity(glued_q, glued_c)
+        # Nearly the same letters: in a long name a different word ("CHAD" / "CHINA")
+        # leaves the glued names similar, so the letters that differ are counted too.
+        if whole >= WHOLE_NAME_GLUED and Indel.distance(glued_q, glued_c) <= WHOLE_NAME_EDITS:
             whole *= _glue_scale(q)
             if 1.0 - TYPO * (1.0 - whole) > score:
                 score = 1.0 - TYPO * (1.0 - whole)
@@ -257,6 +269,13 @@ def compare_names(
     if _patronymic_reversed(q, c, state):
         score -= PATRONYMIC_REVERSED
         notes.append("patronymic chain reversed")
+    q_forms, c_forms = legal_forms_of(q.tokens), legal_forms_of(c.tokens)
+    if q_forms and c_forms and not q_forms & c_forms:
+        # An LP is not the LLC of the same name: two legal persons.
+        score -= LEGAL_FORM_CONFLICT
+        notes.append(
+            f"legal forms differ ({' '.join(sorted(q_forms))} / {' '.join(sorted(c_forms))})"
+        )
     if form == "skeleton":
         notes.append("compared as consonant skeletons (abjad script)")
     elif form == "native":

@@ -151,6 +151,15 @@ def is_legal_form(token: str) -> bool:
     return token in LEGAL_FORM_TOKENS
 
 
+# The forms that make a legal person of a kind (not the generic words "co", "corp").
+_LEGAL_PERSON_FORMS = LEGAL_FORM_TOKENS - frozenset(_GENERIC_WORDS.values())
+
+
+def legal_forms_of(tokens: tuple[str, ...]) -> frozenset[str]:
+    """The legal-person forms among a name's tokens ("llc", "jsc", "lp"...)."""
+    return frozenset(t for t in tokens if t in _LEGAL_PERSON_FORMS)
+
+
 _MAX_FORM_WORDS = max(len(k.split()) for k in _LEGAL_FORMS)
 
 _APOSTROPHES = re.compile(r"['\u2019\u2018\u02bc\u02bb`´]")

@@ -45,10 +45,17 @@ MIN_GLUED_SIMILARITY = 0.85
 # Whole names glued together this similar align as one word (nearly the same letters: a
 # different word inside a long name must not pass for a cut).
 WHOLE_NAME_GLUED = 0.95
+# ... and differ by at most this many letters inserted or deleted (a doubled letter, a
+# transposition).
+WHOLE_NAME_EDITS = 2
 # Consonant skeletons (abjad against Latin) are weaker evidence than spellings: an equal
 # skeleton counts as this similar, and one or two consonants must match exactly.
 SKELETON_SIMILARITY = 0.85
 SHORT_SKELETON_SIMILARITY = 0.7
+
+# Both names carry a legal form and the forms differ (an LP against an LLC): two legal
+# persons of one name.
+LEGAL_FORM_CONFLICT = 0.1
 
 # -- name score: 1 - CONFLICT*min(u_q,u_c) - missing*max(u_q,u_c) - TYPO*d -----------------
 # Both names hold identifying words the other lacks: two different people.
@@ -92,14 +99,24 @@ CORROBORATION = {
 }
 
 # -- other features, added to the name score --------------------------------------------
+# Agreement adds a little (it mostly raises the evidence ceiling, above). Disagreement
+# costs log(likelihood ratio) / log(5000), the scale of name words: the ratio of how
+# often it happens to the same party and to a different one, counted on the tuning half
+# of the dev cases (listed people against their own entries; innocent people and
+# companies against the entries they come nearest), with P(disagree | same) floored at
+# 0.05 for data-entry errors, dual nationality and second registrations (docs/matching.md).
 DOB_EXACT = 0.05
 DOB_SAME_YEAR = 0.03
 # A year apart is common noise in both lists and requests.
 DOB_NEAR_YEAR = 0.0
-DOB_MISMATCH = -0.22
+# 0.05 / 0.55: more than a year apart, log(0.09) / log(5000)
+DOB_MISMATCH = -0.28
 COUNTRY_MATCH = 0.03
-COUNTRY_MISMATCH = -0.05
+# 0.05 / 0.75: a country not among the entry's, log(0.066) / log(5000)
+COUNTRY_MISMATCH = -0.32
 TYPE_MISMATCH = -0.25
 # An equal identifier of a scheme that names one party lifts the score to at least this.
 IDENTIFIER_DECISIVE = 0.99
-IDENTIFIER_CONFLICT = -0.10
+# 0.05 / 1: another value in a scheme both hold (no identifier in the dev cases: the
+# floor against certainty), log(0.05) / log(5000)
+IDENTIFIER_CONFLICT = -0.35
