@@ -76,6 +76,8 @@ class PreparedName:
     # Of a query name: how rare each word is, in the lists and outside them (0-1); what an
     # agreement on it proves. Empty for listed names: the weights stand in.
     rarity: tuple[float, ...] = ()
+    # Its legal-person forms ("llc", "jsc"), found once.
+    forms: frozenset[str] = frozenset()
 
     @classmethod
     def of(
@@ -88,12 +90,13 @@ class PreparedName:
     ) -> PreparedName:
         script = script or script_of(text)
         native = native_words(text) if script != LATIN else ()
-        return cls(text, tokens, weights, sum(weights), script, native, rarity)
+        forms = legal_forms_of(tokens)
+        return cls(text, tokens, weights, sum(weights), script, native, rarity, forms)
 
     def as_skeletons(self) -> PreparedName:
         tokens = tuple(SKELETON_MARK + skeleton(t) for t in self.tokens)
         return PreparedName(
-            self.text, tokens, self.weights, self.total, self.script, (), self.rarity
+            self.text, tokens, self.weights, self.total, self.script, (), self.rarity, self.forms
         )
 
     def as_native(self) -> PreparedName:
@@ -101,7 +104,9 @@ class PreparedName:
             weights, rarity = self.weights, self.rarity
         else:
             weights, rarity = tuple(1.0 for _ in self.native), ()
-        return PreparedName(self.text, self.native, weights, sum(weights), self.script, (), rarity)
+        return PreparedName(
+            self.text, self.native, weights, sum(weights), self.script, (), rarity, self.forms
+        )
 
 
 def prepare_name(text: str, kind: EntityType, weigh: Callable[[str], float]) -> PreparedName:
@@ -269,7 +274,7 @@ def compare_names(
     if _patronymic_reversed(q, c, state):
         score -= PATRONYMIC_REVERSED
         notes.append("patronymic chain reversed")
-    q_forms, c_forms = legal_forms_of(q.tokens), legal_forms_of(c.tokens)
+    q_forms, c_forms = q.forms, c.forms
     if q_forms and c_forms and not q_forms & c_forms:
         # An LP is not the LLC of the same name: two legal persons.
         score -= LEGAL_FORM_CONFLICT
