@@ -86,7 +86,7 @@ def figures(st: SetStats) -> dict[str, Any]:
     elif st.kind == "negatives":
         row["false_positive_rate"] = _ratio(st.cases - st.passed, st.cases)
         row["false_alerts"] = st.cases - st.passed
-    elif st.kind == "calibration":
+    elif st.kind == "calibration" and st.calibration:
         ofac = [a for a, _ in st.calibration]
         ours = [b for _, b in st.calibration]
         row["mean_abs_diff"] = round(statistics.mean(abs(a - b) for a, b in st.calibration), 2)
