@@ -121,13 +121,16 @@ _ORDINAL_SUFFIX = re.compile(r"^(\d+)(st|nd|rd|th)$")
 # Legal forms -> their generic form ("llc", "jsc", "lp", ...): the table built from
 # rigour's database of organisation types (screening.harness.legal_forms), plus the
 # generic words rigour leaves in names on purpose, which the lists and requests add or
-# drop at will ("X COMPANY", "X CORP"), with their Russian transliterations.
+# drop at will ("X COMPANY", "X CORP"), with their Russian transliterations and the
+# English word as Russian registries write it in Cyrillic ("Компани").
 LEGAL_FORMS_FILE = Path(__file__).parent / "data" / "legal_forms.tsv"
 _GENERIC_WORDS = {
     "company": "co",
     "co": "co",
     "cie": "co",
     "kompaniya": "co",
+    "kompani": "co",
+    "kampani": "co",
     "corporation": "corp",
     "corp": "corp",
     "korporatsiya": "corp",

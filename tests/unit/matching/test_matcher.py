@@ -244,3 +244,15 @@ def test_glued_consonant_skeletons_are_not_a_match_by_their_marks():
     assert hit.entity.id == "t:h"
     detail = hit.components[0].detail
     assert "consonant skeletons" in detail and "\x00" not in detail, detail
+
+
+def test_english_words_written_in_cyrillic_are_found():
+    """Russian registries write English names in Cyrillic letters ("Сервис Компани")."""
+    index = MatchIndex(
+        [
+            entity("e1", "BALTIC FINANCE SERVICE COMPANY", EntityType.ORGANIZATION),
+            entity("e2", "BALTIC TRADING HOUSE", EntityType.ORGANIZATION),
+        ]
+    )
+    hit = top(index, "Балтик Финанс Сервис Компани", EntityType.ORGANIZATION)
+    assert hit is not None and hit.entity.id == "t:e1", hit
