@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: set-up, proto drift and buf lint, ruff, mypy, then pytest against a
-# real redis-server and real gRPC servers on loopback.
+# The whole test suite: set-up, proto drift and buf lint, ruff, mypy, import-linter, then
+# pytest against a real redis-server and real gRPC servers on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./deploy/local/setup.sh --dev
@@ -45,5 +45,7 @@ echo "== ruff"
 .venv/bin/ruff format --check server clients tests proto deploy
 echo "== mypy"
 .venv/bin/mypy
+echo "== import-linter: layers and no cycles (contracts in pyproject.toml)"
+.venv/bin/lint-imports
 echo "== pytest"
 exec .venv/bin/pytest -q "$@"

@@ -1,9 +1,13 @@
 """Settings: command-line flags override environment variables (SCREENING_*), which override
-these defaults. REDIS_URL is honoured as well as SCREENING_REDIS_URL."""
+these defaults. REDIS_URL is honoured as well as SCREENING_REDIS_URL. This is the only module
+that reads SCREENING_* variables: the service's (Settings), the log level the commands start
+with (log_level) and the container healthcheck's (HealthcheckSettings)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -157,3 +161,38 @@ class Settings(BaseSettings):
     @property
     def auth_enabled(self) -> bool:
         return self.auth_required or bool(self.auth_tokens)
+
+
+def log_level(given: str) -> str:
+    """The log level to start with: SCREENING_LOG_LEVEL when set (it wins over a flag, so
+    that debug logging can be switched on in a deployment without changing its command),
+    else `given`."""
+    return (os.environ.get("SCREENING_LOG_LEVEL") or given).upper()
+
+
+@dataclass(frozen=True)
+class HealthcheckSettings:
+    """What `python -m screening.cli.healthcheck` reads (cli/healthcheck.py says how)."""
+
+    port: str = "50051"
+    # Set: the server beside it serves TLS, and the healthcheck connects with TLS.
+    server_tls: bool = False
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+    token: str = ""
+    server_name: str = ""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> HealthcheckSettings:
+        env = os.environ if env is None else env
+        prefix = "SCREENING_HEALTHCHECK_"
+        return cls(
+            port=env.get("SCREENING_PORT", "50051"),
+            server_tls=bool(env.get("SCREENING_TLS_CERT_FILE")),
+            ca_file=env.get(f"{prefix}CA_FILE", ""),
+            cert_file=env.get(f"{prefix}CERT_FILE", ""),
+            key_file=env.get(f"{prefix}KEY_FILE", ""),
+            token=env.get(f"{prefix}TOKEN", ""),
+            server_name=env.get(f"{prefix}SERVER_NAME", ""),
+        )

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from screening.api.recording import request_sha256
 from screening.casework.audit.export import export
 from screening.casework.audit.journal import Journal, JournalUnavailable, WriterJournal
-from screening.casework.audit.records import AuditRecord, now_iso, request_sha256
+from screening.casework.audit.records import AuditRecord, now_iso
 from screening.casework.audit.trail import AuditTrail, audit_stream_key
 from screening.store.connection import connect_async
 from screening.store.keys import Keys

@@ -8,10 +8,10 @@ import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from screening.api import batch
-from screening.api.servicer import ScreeningServicer
+from screening.api import batch_rpcs as batch
 from screening.config import Settings
 from screening.index.holder import IndexHolder
+from screening.runtime.wiring import build_deps
 from screening.sources.ingest import ingest_directory
 from screening.store.connection import connect
 from screening.store.snapshots import ListStore
@@ -28,7 +28,7 @@ async def test_reads_at_most_a_window_ahead(redis_server, prefix, lists_dir, tmp
     loaded = holder.load_sync()
     assert loaded is not None
     holder.swap(loaded)
-    servicer = ScreeningServicer(holder, Settings(), store)
+    deps = build_deps(Settings(), holder, store)
 
     pulled = 0
     total = 500
@@ -43,7 +43,7 @@ async def test_reads_at_most_a_window_ahead(redis_server, prefix, lists_dir, tmp
 
     answered = 0
     ahead = []
-    async for reply in batch.screen_parties(servicer, requests()):
+    async for reply in batch.screen_parties(deps, requests()):
         assert reply.index == answered
         answered += 1
         ahead.append(pulled - answered)

@@ -8,13 +8,13 @@ import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from screening.api import batch
+from screening.api import batch_rpcs as batch
 from screening.api.errors import DETAILS_BUDGET_BYTES, bad_request_status, bounded
 from screening.api.ratelimit import RateLimiter
-from screening.api.servicer import ScreeningServicer
 from screening.api.validation import Violations
 from screening.config import Settings
 from screening.index.holder import IndexHolder
+from screening.runtime.wiring import build_deps
 from screening.sources.ingest import ingest_directory
 from screening.store.connection import connect, connect_async
 from screening.store.keys import Keys
@@ -35,7 +35,7 @@ async def test_stream_items_beyond_the_limit_are_refused(
     loaded = holder.load_sync()
     assert loaded is not None
     holder.swap(loaded)
-    servicer = ScreeningServicer(holder, Settings(max_stream_items=3), store)
+    deps = build_deps(Settings(max_stream_items=3), holder, store)
 
     async def requests() -> AsyncIterator[pb.ScreenPartiesRequest]:
         for i in range(5):
@@ -43,7 +43,7 @@ async def test_stream_items_beyond_the_limit_are_refused(
                 request=pb.ScreenPartyRequest(party=pb.Party(name=f"Person {i}"))
             )
 
-    replies = [r async for r in batch.screen_parties(servicer, requests())]
+    replies = [r async for r in batch.screen_parties(deps, requests())]
     assert [r.HasField("response") for r in replies] == [True, True, True, False, False]
     refused = replies[3].error
     assert refused.code == 3

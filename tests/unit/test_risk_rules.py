@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from screening.api.shipment import imo_number
 from screening.matching.types import MatchResult
 from screening.model.entities import Entity, EntityType, Identifier
 from screening.risk import findings as codes
@@ -74,21 +73,6 @@ def test_fold():
 def test_ports(port, code, country):
     assert locode(port) == code
     assert port_country(port) == country
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("9187667", "9187667"),
-        ("IMO 9187667", "9187667"),
-        ("imo9187667", "9187667"),
-        ("9187668", ""),  # bad check digit
-        ("918766", ""),
-        ("ABC1234", ""),
-    ],
-)
-def test_imo_number(value, expected):
-    assert imo_number(value) == expected
 
 
 def test_party_country_falls_back_to_address():

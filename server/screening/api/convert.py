@@ -1,4 +1,5 @@
-"""Domain objects -> protobuf messages."""
+"""Between protobuf messages and domain objects: every enum map, both ways, and the
+domain -> protobuf conversions (requests are parsed and checked in api/validation.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,25 @@ import datetime as dt
 
 from google.protobuf import timestamp_pb2
 
+from screening.casework.acceptlist import (
+    ACTIVE,
+    EXPIRED,
+    REVOKED,
+    VOIDED,
+    Acceptance,
+    Counterparty,
+    now_utc,
+)
+from screening.casework.audit.records import PartyAnswer
+from screening.casework.monitoring import Alert, Monitored
+from screening.casework.screen import ShipmentAnswer
 from screening.matching.types import Component, MatchResult
 from screening.model.entities import DateBasis, Entity, EntityType
+from screening.risk.assess import Outcome
+from screening.risk.findings import Finding, Severity
 from screening.risk.party import Decision
+from screening.risk.shipment import Role, ScreenedParty
+from screening.store.snapshots import ChangeReport, SourceState
 from screening.v1 import screening_pb2 as pb
 
 ENTITY_TYPE_PB = {
@@ -18,6 +35,7 @@ ENTITY_TYPE_PB = {
     EntityType.VESSEL: pb.ENTITY_TYPE_VESSEL,
     EntityType.AIRCRAFT: pb.ENTITY_TYPE_AIRCRAFT,
 }
+ENTITY_TYPE_FROM_PB = {value: kind for kind, value in ENTITY_TYPE_PB.items()}
 DATE_BASIS_PB = {
     DateBasis.NONE: pb.DESIGNATION_DATE_BASIS_UNSPECIFIED,
     DateBasis.OFFICIAL: pb.DESIGNATION_DATE_BASIS_OFFICIAL,
@@ -28,7 +46,47 @@ DECISION_PB = {
     Decision.REVIEW: pb.DECISION_REVIEW,
     Decision.BLOCK: pb.DECISION_BLOCK,
 }
+DECISION_FROM_PB = {value: decision for decision, value in DECISION_PB.items()}
 DECISION_NAME = {value: decision.value for decision, value in DECISION_PB.items()}
+ROLE_FROM_PB = {
+    pb.PARTY_ROLE_UNSPECIFIED: Role.UNSPECIFIED,
+    pb.PARTY_ROLE_SHIPPER: Role.SHIPPER,
+    pb.PARTY_ROLE_SUPPLIER: Role.SUPPLIER,
+    pb.PARTY_ROLE_CONSIGNEE: Role.CONSIGNEE,
+    pb.PARTY_ROLE_INTERMEDIATE_CONSIGNEE: Role.INTERMEDIATE_CONSIGNEE,
+    pb.PARTY_ROLE_END_USER: Role.END_USER,
+    pb.PARTY_ROLE_NOTIFY_PARTY: Role.NOTIFY_PARTY,
+    pb.PARTY_ROLE_FREIGHT_FORWARDER: Role.FREIGHT_FORWARDER,
+    pb.PARTY_ROLE_CARRIER: Role.CARRIER,
+    pb.PARTY_ROLE_BANK: Role.BANK,
+}
+ROLE_PB = {role: value for value, role in ROLE_FROM_PB.items()}
+SEVERITY_PB = {
+    Severity.INFO: pb.SEVERITY_INFO,
+    Severity.LOW: pb.SEVERITY_LOW,
+    Severity.MEDIUM: pb.SEVERITY_MEDIUM,
+    Severity.HIGH: pb.SEVERITY_HIGH,
+    Severity.CRITICAL: pb.SEVERITY_CRITICAL,
+}
+ACCEPTANCE_STATUS_PB = {
+    ACTIVE: pb.ACCEPTANCE_STATUS_ACTIVE,
+    EXPIRED: pb.ACCEPTANCE_STATUS_EXPIRED,
+    REVOKED: pb.ACCEPTANCE_STATUS_REVOKED,
+    VOIDED: pb.ACCEPTANCE_STATUS_VOIDED,
+}
+
+
+def counterparty(party: pb.Party, *, vessel: bool = False) -> Counterparty:
+    """The counterparty a Party names (accept-list and monitoring). A shipment's vessel
+    counts as a vessel whatever type it was sent with."""
+    kind = EntityType.VESSEL if vessel else ENTITY_TYPE_FROM_PB.get(party.entity_type)
+    return Counterparty(
+        names=(party.name, *party.aliases),
+        entity_type=str(kind if kind is not None else party.entity_type),
+        birth_date=party.birth_date,
+        country=party.country,
+        identifiers=tuple((ident.type, ident.value) for ident in party.identifiers),
+    )
 
 
 def timestamp(value: dt.datetime) -> timestamp_pb2.Timestamp:
@@ -98,3 +156,191 @@ def entity_pb(entity: Entity, list_version: str = "") -> pb.Entity:
         properties=entity.properties,
         list_version=list_version,
     )
+
+
+def mark_accepted(response: pb.ScreenPartyResponse, settled: PartyAnswer) -> None:
+    """The settled answer's acceptances and decision, written into its response."""
+    for match in response.matches:
+        acceptance_id = settled.accepted.get(match.entity_id)
+        if acceptance_id:
+            match.accepted = True
+            match.acceptance_id = acceptance_id
+    response.decision = DECISION_PB[settled.decision]
+    response.risk_score = settled.risk_score
+
+
+# -- shipments ---------------------------------------------------------------------------
+
+
+def finding_pb(finding: Finding) -> pb.Finding:
+    return pb.Finding(
+        code=finding.code,
+        severity=SEVERITY_PB[finding.severity],
+        message=finding.message,
+        evidence=finding.evidence,
+        party_index=finding.party_index,
+        vessel_index=finding.vessel_index,
+        goods_index=finding.goods_index,
+        score=finding.points,
+        entity_ids=finding.entity_ids,
+    )
+
+
+def shipment_response_pb(
+    request: pb.ScreenShipmentRequest, answer: ShipmentAnswer
+) -> pb.ScreenShipmentResponse:
+    shipment, assessment = answer.shipment, answer.assessment
+    results = [
+        _party_result_pb(answer, party, request.parties[party.index], outcome)
+        for party, outcome in zip(shipment.parties, assessment.parties, strict=True)
+    ] + [
+        _party_result_pb(answer, vessel, request.vessels[vessel.index], outcome)
+        for vessel, outcome in zip(shipment.vessels, assessment.vessels, strict=True)
+    ]
+    return pb.ScreenShipmentResponse(
+        screening_id=answer.screening_id,
+        decision=DECISION_PB[assessment.outcome.decision],
+        risk_score=assessment.outcome.risk_score,
+        party_results=results,
+        findings=[finding_pb(f) for f in assessment.findings],
+        data_version=answer.data_version,
+        screened_at=timestamp(dt.datetime.now(dt.UTC)),
+        shipment_ref=request.shipment_ref,
+        policy_version=assessment.policy_version,
+        client_ref=request.client_ref,
+    )
+
+
+def _party_result_pb(
+    answer: ShipmentAnswer, party: ScreenedParty, given: pb.Party, outcome: Outcome
+) -> pb.PartyResult:
+    matches = []
+    for result, acceptance_id in answer.reported(party):
+        match = match_pb(result)
+        if acceptance_id:
+            match.accepted, match.acceptance_id = True, acceptance_id
+        matches.append(match)
+    return pb.PartyResult(
+        index=party.index,
+        is_vessel=party.is_vessel,
+        role=given.role,
+        name=given.name,
+        party_ref=given.party_ref,
+        decision=DECISION_PB[outcome.decision],
+        risk_score=outcome.risk_score,
+        matches=matches,
+    )
+
+
+# -- casework ----------------------------------------------------------------------------
+
+
+def acceptance_pb(acceptance: Acceptance) -> pb.Acceptance:
+    out = pb.Acceptance(
+        acceptance_id=acceptance.acceptance_id,
+        party=pb.Party.FromString(bytes.fromhex(acceptance.party)),
+        counterparty_key=acceptance.counterparty_key,
+        entity_id=acceptance.entity_id,
+        entity_name=acceptance.entity_name,
+        entity_fingerprint=acceptance.entity_fingerprint,
+        data_version=acceptance.data_version,
+        analyst=acceptance.analyst,
+        client=acceptance.client,
+        reason=acceptance.reason,
+        status=ACCEPTANCE_STATUS_PB.get(
+            acceptance.state(now_utc()), pb.ACCEPTANCE_STATUS_UNSPECIFIED
+        ),
+        status_reason=acceptance.status_reason,
+        status_changed_by=acceptance.status_changed_by,
+    )
+    out.accepted_at.FromDatetime(dt.datetime.fromisoformat(acceptance.accepted_at))
+    out.expires_at.FromDatetime(dt.datetime.fromisoformat(acceptance.expires_at))
+    if acceptance.status_changed_at:
+        out.status_changed_at.FromDatetime(dt.datetime.fromisoformat(acceptance.status_changed_at))
+    return out
+
+
+def monitored_pb(monitored: Monitored) -> pb.MonitoredParty:
+    out = pb.MonitoredParty(
+        monitor_id=monitored.monitor_id,
+        party=pb.Party.FromString(bytes.fromhex(monitored.party)),
+        client=monitored.client,
+        min_score=monitored.min_score,
+        known_entity_ids=monitored.known,
+        data_version=monitored.data_version,
+    )
+    out.registered_at.FromDatetime(dt.datetime.fromisoformat(monitored.registered_at))
+    return out
+
+
+def alert_pb(alert_id: str, alert: Alert) -> pb.MonitoringAlert:
+    out = pb.MonitoringAlert(
+        alert_id=alert_id,
+        monitor_id=alert.monitor_id,
+        party=pb.Party.FromString(bytes.fromhex(alert.party)),
+        match=pb.Match.FromString(bytes.fromhex(alert.match)),
+        data_version=alert.data_version,
+        previous_version=alert.previous_version,
+    )
+    out.raised_at.FromDatetime(dt.datetime.fromisoformat(alert.raised_at))
+    return out
+
+
+# -- list data ---------------------------------------------------------------------------
+
+
+def _iso_to_date(value: str) -> dt.date | None:
+    parts = value.split("-")
+    try:
+        return dt.date(
+            int(parts[0]),
+            int(parts[1]) if len(parts) > 1 else 1,
+            int(parts[2]) if len(parts) > 2 else 1,
+        )
+    except (ValueError, IndexError):
+        return None
+
+
+def source_status_pb(
+    name: str, state: SourceState, refreshed: dict[str, str], now: dt.datetime
+) -> pb.SourceStatus:
+    published = _iso_to_date(state.publication_date)
+    staleness = (
+        int((now - dt.datetime.combine(published, dt.time(), dt.UTC)).total_seconds())
+        if published
+        else 0
+    )
+    status = pb.SourceStatus(
+        source=name,
+        version=state.version,
+        publication_date=state.publication_date,
+        entity_count=state.entity_count,
+        staleness_seconds=max(0, staleness),
+        files=state.files,
+        sha256=state.sha256,
+        added=state.added,
+        removed=state.removed,
+        changed=state.changed,
+    )
+    status.loaded_at.FromDatetime(dt.datetime.fromisoformat(state.loaded_at))
+    if refreshed.get("last_attempt_at"):
+        status.last_refresh_at.FromDatetime(dt.datetime.fromisoformat(refreshed["last_attempt_at"]))
+        status.last_refresh_outcome = refreshed.get("last_outcome", "")
+    return status
+
+
+def publication_changes_pb(report: ChangeReport) -> pb.PublicationChanges:
+    item = pb.PublicationChanges(
+        source=report.source,
+        previous_version=report.previous_version,
+        version=report.version,
+        publication_date=report.publication_date,
+        added=[pb.EntityChange(entity_id=c.entity_id, name=c.name) for c in report.added],
+        removed=[pb.EntityChange(entity_id=c.entity_id, name=c.name) for c in report.removed],
+        changed=[
+            pb.EntityChange(entity_id=c.entity_id, name=c.name, fields=c.fields)
+            for c in report.changed
+        ],
+    )
+    item.ingested_at.FromDatetime(dt.datetime.fromisoformat(report.ingested_at))
+    return item

@@ -1,8 +1,11 @@
-"""gRPC error answers with google.rpc details (BadRequest names each bad field)."""
+"""gRPC error answers: the one table from domain errors (model/errors.py) to status codes,
+applied to every handler as the servicer routes to it, and the google.rpc details
+(BadRequest names each bad field)."""
 
 from __future__ import annotations
 
-from typing import NoReturn
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, NoReturn, TypeVar
 
 import grpc
 from google.protobuf import any_pb2
@@ -10,6 +13,24 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from screening.api.validation import Violations
+from screening.model.errors import (
+    AuditUnavailable,
+    Conflict,
+    Invalid,
+    NotFound,
+    NotReady,
+    ScreeningError,
+    Unavailable,
+)
+
+# Domain error -> (status, what the message starts with). The most specific class wins.
+ERRORS: dict[type[ScreeningError], tuple[grpc.StatusCode, str]] = {
+    NotReady: (grpc.StatusCode.UNAVAILABLE, ""),
+    Unavailable: (grpc.StatusCode.UNAVAILABLE, ""),
+    AuditUnavailable: (grpc.StatusCode.UNAVAILABLE, "screening not recorded: "),
+    NotFound: (grpc.StatusCode.NOT_FOUND, ""),
+    Conflict: (grpc.StatusCode.FAILED_PRECONDITION, ""),
+}
 
 # The details travel in trailing metadata, which clients cap (8 KiB by default): a request
 # with many long bad values must still come back as INVALID_ARGUMENT, not RESOURCE_EXHAUSTED.
@@ -80,3 +101,61 @@ async def abort_invalid(context: grpc.aio.ServicerContext, violations: Violation
 async def abort(context: grpc.aio.ServicerContext, code: grpc.StatusCode, message: str) -> NoReturn:
     await context.abort(code, message)
     raise AssertionError("unreachable")
+
+
+def status_of(error: ScreeningError) -> tuple[grpc.StatusCode, str]:
+    """The status code and message a domain error is answered with (not Invalid)."""
+    for kind in type(error).__mro__:
+        entry = ERRORS.get(kind)
+        if entry is not None:
+            code, prefix = entry
+            return code, f"{prefix}{error}"
+    return grpc.StatusCode.INTERNAL, "internal error"
+
+
+async def abort_error(context: grpc.aio.ServicerContext, error: ScreeningError) -> NoReturn:
+    if isinstance(error, Invalid):
+        await abort_invalid(context, Violations(error.violations))
+    code, message = status_of(error)
+    await abort(context, code, message)
+
+
+D = TypeVar("D")
+Request = TypeVar("Request")
+Response = TypeVar("Response")
+
+
+def unary(
+    handler: Callable[[D, Request, grpc.aio.ServicerContext], Awaitable[Response]],
+) -> Callable[[Any, Request, grpc.aio.ServicerContext], Awaitable[Response]]:
+    """A servicer method calling `handler` with the servicer's deps; a domain error it
+    raises is answered from the table (the `try` costs nothing when none is raised)."""
+
+    async def method(
+        servicer: Any, request: Request, context: grpc.aio.ServicerContext
+    ) -> Response:
+        try:
+            return await handler(servicer.deps, request, context)
+        except ScreeningError as error:
+            await abort_error(context, error)
+
+    method.__doc__ = handler.__doc__
+    return method
+
+
+def streaming(
+    handler: Callable[[D, Request, grpc.aio.ServicerContext], AsyncIterator[Response]],
+) -> Callable[[Any, Request, grpc.aio.ServicerContext], AsyncIterator[Response]]:
+    """As `unary`, for a handler that streams its answers."""
+
+    async def method(
+        servicer: Any, request: Request, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[Response]:
+        try:
+            async for response in handler(servicer.deps, request, context):
+                yield response
+        except ScreeningError as error:
+            await abort_error(context, error)
+
+    method.__doc__ = handler.__doc__
+    return method

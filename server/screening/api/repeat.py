@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 
 from screening.api import convert
-from screening.casework.audit.records import PartyRecordTemplate
+from screening.api.recording import RepeatRecord
 from screening.v1 import screening_pb2 as pb
 
 
@@ -27,14 +27,14 @@ class KnownAnswer:
     match_labels: tuple[tuple[str, float], ...]
     entity_ids: frozenset[str]
     # None: no audit trail, or one that records whole requests (written per call).
-    record: PartyRecordTemplate | None
+    record: RepeatRecord | None
 
     @classmethod
     def of(
         cls,
         payload: bytes,
         response: pb.ScreenPartyResponse,
-        record: PartyRecordTemplate | None,
+        record: RepeatRecord | None,
     ) -> KnownAnswer:
         return cls(
             payload=payload,

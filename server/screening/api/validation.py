@@ -6,18 +6,12 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from screening.api.convert import ENTITY_TYPE_FROM_PB
 from screening.matching.types import Query
 from screening.model.countries import is_alpha2
 from screening.model.entities import EntityType, Identifier
 from screening.v1 import screening_pb2 as pb
 
-ENTITY_TYPES = {
-    pb.ENTITY_TYPE_UNSPECIFIED: EntityType.UNKNOWN,
-    pb.ENTITY_TYPE_PERSON: EntityType.PERSON,
-    pb.ENTITY_TYPE_ORGANIZATION: EntityType.ORGANIZATION,
-    pb.ENTITY_TYPE_VESSEL: EntityType.VESSEL,
-    pb.ENTITY_TYPE_AIRCRAFT: EntityType.AIRCRAFT,
-}
 _IDENTIFIER_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 # Unicode category Cc (C0 and C1 controls, DEL) except tab, newline and carriage return; a
 # regular expression scans a name ~20 times faster than unicodedata per character.
@@ -45,6 +39,20 @@ class Violations:
 
     def __bool__(self) -> bool:
         return bool(self.items)
+
+
+class Oversized:
+    """Stands in for a request message larger than the limit (never decoded)."""
+
+    __slots__ = ("limit", "size")
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size, self.limit = size, limit
+
+    def violations(self, field: str = "request") -> Violations:
+        return Violations(
+            [(field, f"message of {self.size} bytes is larger than the {self.limit} allowed")]
+        )
 
 
 def check_text(
@@ -95,7 +103,7 @@ def party_to_query(
     name = check_text(
         party.name, f"{path}.name", errors, limit=limits.max_name_length, required=require_name
     )
-    if party.entity_type not in ENTITY_TYPES:
+    if party.entity_type not in ENTITY_TYPE_FROM_PB:
         errors.add(f"{path}.entity_type", f"unknown entity type {party.entity_type}")
     if len(party.aliases) > limits.max_aliases:
         errors.add(f"{path}.aliases", f"more than {limits.max_aliases} aliases")
@@ -137,7 +145,7 @@ def party_to_query(
     check_text(party.party_ref, f"{path}.party_ref", errors, limit=limits.max_ref_length)
     return Query(
         names=[n for n in (name, *aliases) if n],
-        entity_type=ENTITY_TYPES.get(party.entity_type, EntityType.UNKNOWN),
+        entity_type=ENTITY_TYPE_FROM_PB.get(party.entity_type, EntityType.UNKNOWN),
         birth_date=birth_date,
         country=country,
         identifiers=identifiers,

@@ -28,6 +28,7 @@ import msgspec
 import redis
 
 from screening.model.entities import Entity
+from screening.model.identifiers import imo_number
 from screening.store.connection import AsyncRedis
 from screening.store.keys import Keys
 
@@ -110,6 +111,30 @@ def counterparty_key(
         ]
     )
     return hashlib.sha256(payload).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class Counterparty:
+    """A party as the accept-list and monitoring know it: the fields its key is made of,
+    as the request gave them (`entity_type` is the kind's name, e.g. "vessel")."""
+
+    names: tuple[str, ...]
+    entity_type: str
+    birth_date: str
+    country: str
+    identifiers: tuple[tuple[str, str], ...]
+
+
+def party_key(party: Counterparty) -> str:
+    """The counterparty key of a party (accept-list and monitoring). IMO numbers count by
+    their seven digits, however they were written."""
+    identifiers = [
+        (scheme, (imo_number(value) or value) if scheme.strip().lower() == "imo" else value)
+        for scheme, value in party.identifiers
+    ]
+    return counterparty_key(
+        party.names, party.entity_type, party.birth_date, party.country, identifiers
+    )
 
 
 def entity_fingerprint(entity: Entity) -> str:

@@ -11,7 +11,6 @@ cover the address. SCREENING_HEALTHCHECK_TOKEN is sent as a bearer token (health
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,29 +18,28 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from screening.cli.access import ClientAccess
+from screening.config import HealthcheckSettings
+from screening.harness.access import ClientAccess
 
 TIMEOUT_SECONDS = 3.0
 
 
-def _access(env: Mapping[str, str]) -> ClientAccess:
-    token = env.get("SCREENING_HEALTHCHECK_TOKEN", "")
-    if not env.get("SCREENING_TLS_CERT_FILE"):
+def _access(settings: HealthcheckSettings) -> ClientAccess:
+    token = settings.token
+    if not settings.server_tls:
         return ClientAccess(token=token)
-    ca = env.get("SCREENING_HEALTHCHECK_CA_FILE")
-    if not ca:
+    if not settings.ca_file:
         raise HealthcheckConfigError(
             "the server serves TLS: set SCREENING_HEALTHCHECK_CA_FILE to the CA of its certificate"
         )
-    cert = env.get("SCREENING_HEALTHCHECK_CERT_FILE")
-    key = env.get("SCREENING_HEALTHCHECK_KEY_FILE")
+    cert, key = settings.cert_file, settings.key_file
     try:
         return ClientAccess(
-            Path(ca),
+            Path(settings.ca_file),
             Path(cert) if cert else None,
             Path(key) if key else None,
             token,
-            env.get("SCREENING_HEALTHCHECK_SERVER_NAME", ""),
+            settings.server_name,
         )
     except ValueError as exc:
         raise HealthcheckConfigError(f"{exc} (SCREENING_HEALTHCHECK_CERT_FILE, _KEY_FILE)") from exc
@@ -52,9 +50,8 @@ class HealthcheckConfigError(Exception):
 
 
 def check(target: str, service: str = "", env: Mapping[str, str] | None = None) -> bool:
-    env = os.environ if env is None else env
     try:
-        access = _access(env)
+        access = _access(HealthcheckSettings.from_env(env))
         channel = access.channel(target)
     except (HealthcheckConfigError, OSError) as exc:
         print(f"unhealthy: {exc}", file=sys.stderr)
@@ -78,7 +75,7 @@ def check(target: str, service: str = "", env: Mapping[str, str] | None = None) 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    target = args[0] if args else f"127.0.0.1:{os.environ.get('SCREENING_PORT', '50051')}"
+    target = args[0] if args else f"127.0.0.1:{HealthcheckSettings.from_env().port}"
     return 0 if check(target) else 1
 
 

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from screening.cli.access import ClientAccess, add_access_flags
 from screening.config import Settings
+from screening.harness.access import ClientAccess, add_access_flags
 
 if TYPE_CHECKING:
     from screening.sources.ingest import FileOutcome
@@ -340,10 +340,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from screening.config import log_level
     from screening.observability.logging import setup_logging
 
     args = build_parser().parse_args(argv)
-    setup_logging(getattr(args, "log_level", None) or "INFO")
+    setup_logging(log_level(getattr(args, "log_level", None) or "INFO"))
     return int(args.func(args) or 0)
 
 

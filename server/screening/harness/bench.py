@@ -312,6 +312,7 @@ def run_benchmark(
     json_out: str = "",
 ) -> int:
     from screening.api.servicer import ScreeningServicer
+    from screening.runtime.wiring import build_deps
 
     started = time.perf_counter()
     holder, store = _load_index(settings, redis_url, lists_dir)
@@ -321,7 +322,7 @@ def run_benchmark(
         f"index: data version {index.version}, {len(index.entities)} entities, "
         f"{index.matcher.name_count} names (ready in {time.perf_counter() - started:.1f}s)"
     )
-    servicer = ScreeningServicer(holder, settings, store)
+    servicer = ScreeningServicer(build_deps(settings, holder, store))
     figures: dict[str, object] = {"cpus": os.cpu_count()}
     plans: list[tuple[str, str, Callable[[Any, Any], Awaitable[Any]], Sequence[Any]]] = []
     if "party" in rpcs:
@@ -340,7 +341,7 @@ def run_benchmark(
         what = (
             f"{len(shipments)} distinct synthetic shipments, {len(shape.parties)} parties + "
             f"{len(shape.vessels)} vessels, {len(shape.goods)} goods lines each; "
-            f"policy {servicer.shipments.policies.current().version}"
+            f"policy {servicer.deps.policies.current().version}"
         )
         plans.append(("ScreenShipment", what, servicer.ScreenShipment, shipments))
     load_before = os.getloadavg()[0]

@@ -4,10 +4,8 @@ precision of each score band on judged pairs, and the match-quality targets besi
 from __future__ import annotations
 
 import statistics
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from screening.harness.evaluate import SetStats, Stats
+from dataclasses import dataclass, field
+from typing import Any
 
 HALVES = ("tuning", "checking", "all")
 INNOCENT_DEV = "innocent people (dev)"
@@ -15,6 +13,34 @@ RANK_FIRST = "rank first when found"
 RANKED_SET = "un_positives"
 # The alert threshold the service answers is_match by; the bands split the scale around it.
 BANDS = ((0.95, 1.0), (0.90, 0.95), (0.80, 0.90), (0.70, 0.80), (0.50, 0.70), (0.0, 0.50))
+
+
+@dataclass
+class SetStats:
+    """Counts of one set (or set/variant) in one half."""
+
+    kind: str = ""  # positives, negatives, pairs, calibration
+    cases: int = 0
+    passed: int = 0
+    # Failed calls: `rejected` answered INVALID_ARGUMENT (the service refused the case's
+    # data, e.g. a mistyped birth date that is no calendar date; a positive counts as
+    # missed), `errors` any other status (the harness exits non-zero).
+    rejected: int = 0
+    errors: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+    # screening positives
+    ranked_first: int = 0
+    # pairs: (score, judged a match) of each pair, and the verdicts at the threshold
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    tn: int = 0
+    scored_pairs: list[tuple[float, bool]] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    calibration: list[tuple[float, float]] = field(default_factory=list)
+
+
+Stats = dict[str, dict[str, SetStats]]  # row -> half -> counts
 
 # The match-quality targets, printed beside the figures: (label, row, half, figure,
 # at least / at most, value).
@@ -38,8 +64,6 @@ TARGETS: list[tuple[str, str, str, str, str, float]] = [
 
 
 def _merge(parts: list[SetStats]) -> SetStats:
-    from screening.harness.evaluate import SetStats
-
     out = SetStats(kind=parts[0].kind if parts else "")
     for st in parts:
         for name in (

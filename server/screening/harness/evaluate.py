@@ -16,14 +16,13 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import grpc
 
-from screening.cli.access import ClientAccess
-from screening.harness.eval_report import RANKED_SET, print_report, summarize
+from screening.harness.access import ClientAccess
+from screening.harness.eval_report import RANKED_SET, SetStats, Stats, print_report, summarize
 from screening.v1 import screening_pb2 as pb
 from screening.v1 import screening_pb2_grpc as pb_grpc
 
@@ -60,31 +59,6 @@ def party_from_case(query: dict[str, Any]) -> pb.Party:
     )
 
 
-@dataclass
-class SetStats:
-    """Counts of one set (or set/variant) in one half."""
-
-    kind: str = ""  # positives, negatives, pairs, calibration
-    cases: int = 0
-    passed: int = 0
-    # Failed calls: `rejected` answered INVALID_ARGUMENT (the service refused the case's
-    # data, e.g. a mistyped birth date that is no calendar date; a positive counts as
-    # missed), `errors` any other status (the harness exits non-zero).
-    rejected: int = 0
-    errors: int = 0
-    latencies_ms: list[float] = field(default_factory=list)
-    # screening positives
-    ranked_first: int = 0
-    # pairs: (score, judged a match) of each pair, and the verdicts at the threshold
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-    tn: int = 0
-    scored_pairs: list[tuple[float, bool]] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-    calibration: list[tuple[float, float]] = field(default_factory=list)
-
-
 def case_kind(case: dict[str, Any]) -> str:
     expect = case.get("expect", {})
     if "query" in case:
@@ -110,9 +84,6 @@ async def _run_cases(
             await handler(case)
 
     await asyncio.gather(*(one(c) for c in cases))
-
-
-Stats = dict[str, dict[str, SetStats]]  # row -> half -> counts
 
 
 async def evaluate(

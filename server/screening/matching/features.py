@@ -7,7 +7,6 @@ The scorer loops over FEATURES; the sizes live in weights.py.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from screening.matching.types import Component, Query
@@ -22,6 +21,7 @@ from screening.matching.weights import (
     TYPE_MISMATCH,
 )
 from screening.model.entities import Entity, EntityType, type_group
+from screening.model.identifiers import normalize_identifier
 
 # Identifier schemes that name one party only: an equal value is decisive.
 DECISIVE_SCHEMES = frozenset(
@@ -31,14 +31,6 @@ DECISIVE_SCHEMES = frozenset(
 _SCHEME_FAMILY = {"tax_id": "company_number", "registration": "company_number"}
 # The contribution that marks an identifier match as decisive (see scoring.score_pair).
 DECISIVE = 1.0
-
-
-def normalize_identifier(value: str) -> str:
-    """Letters and digits only, upper case; 'IMO 9187629' and '9187629' are one number."""
-    compact = re.sub(r"[^0-9A-Z]", "", value.upper())
-    if compact.startswith("IMO") and compact[3:].isdigit():
-        return compact[3:]
-    return compact
 
 
 def scheme_family(scheme: str) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from screening.matching.candidates import CandidateIndex, name_kind
-from screening.matching.features import normalize_identifier, types_compatible
+from screening.matching.features import types_compatible
 from screening.matching.names import Alignment, PreparedName, compare_names, prepare_name
 from screening.matching.scoring import group_related, score_pair, settle_near_ties
 from screening.matching.translit import LATIN
@@ -28,6 +28,7 @@ from screening.matching.weights import (
     MISSING_IN_LISTED,
 )
 from screening.model.entities import Entity, EntityType, Name
+from screening.model.identifiers import normalize_identifier
 
 # Order of lists among matches that tie on score and evidence: the UN designation, which
 # member states implement, first; then the lists in the order compliance teams read them.

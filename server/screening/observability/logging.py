@@ -1,7 +1,7 @@
 """Structured logs: one JSON object a line, on stderr.
 
 Screened names, dates of birth and other party data are never logged at INFO or above;
-debug logging of request content is opt-in (`SCREENING_LOG_LEVEL=DEBUG`).
+debug logging of request content is opt-in (`SCREENING_LOG_LEVEL=DEBUG`, read by config.py).
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import sys
 
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
@@ -35,11 +34,12 @@ class JsonFormatter(logging.Formatter):
 
 
 def setup_logging(level: str = "INFO") -> None:
+    """JSON lines on stderr at `level` (config.log_level gives the level to start with)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(os.environ.get("SCREENING_LOG_LEVEL", level).upper())
+    root.setLevel(level.upper())
     # Libraries log connection chatter at INFO; keep ours readable.
     for noisy in ("grpc", "asyncio", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TypedDict
 
-from screening.matching.features import normalize_identifier
 from screening.matching.types import MatchResult
 from screening.model.countries import country_name
+from screening.model.identifiers import normalize_identifier
 from screening.risk import findings as codes
 from screening.risk.findings import Finding
 from screening.risk.places import fold, port_country

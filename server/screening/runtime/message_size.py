@@ -4,7 +4,7 @@ gRPC's own limit refuses a large message before any handler runs, with RESOURCE_
 no field named. So the transport limit is set at TRANSPORT_FACTOR times the configured one (a
 hard cap that still bounds memory), and between the two the request deserializer hands over
 an `Oversized` marker instead of decoding: a unary call is answered INVALID_ARGUMENT, and an
-item of the ScreenParties stream gets its own ItemError (api/batch.py).
+item of the ScreenParties stream gets its own ItemError (api/batch_rpcs.py).
 """
 
 from __future__ import annotations
@@ -15,25 +15,11 @@ from typing import Any
 import grpc
 
 from screening.api.errors import abort_invalid
-from screening.api.validation import Violations
+from screening.api.validation import Oversized
 from screening.runtime.interceptors import HandlerWrapper
 
 # The transport refuses (RESOURCE_EXHAUSTED) only past this multiple of the configured limit.
 TRANSPORT_FACTOR = 4
-
-
-class Oversized:
-    """Stands in for a request message larger than the limit (never decoded)."""
-
-    __slots__ = ("limit", "size")
-
-    def __init__(self, size: int, limit: int) -> None:
-        self.size, self.limit = size, limit
-
-    def violations(self, field: str = "request") -> Violations:
-        return Violations(
-            [(field, f"message of {self.size} bytes is larger than the {self.limit} allowed")]
-        )
 
 
 def _checked(deserialize: Callable[[bytes], Any] | None, limit: int) -> Callable[[bytes], Any]:

@@ -1,5 +1,6 @@
-"""A worker's trust machinery, wired once: audit trail, accept-list, monitoring job, bearer
-tokens and rate limits, TLS credentials; and the background tasks that keep them current."""
+"""A worker wired once: the settings turned into plain values and the handlers' frozen Deps
+(api/deps.py); the casework (audit trail, accept-list, monitoring job), bearer tokens and
+rate limits, TLS credentials; and the background tasks that keep them current."""
 
 from __future__ import annotations
 
@@ -7,26 +8,30 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from functools import partial
 
 import grpc
 
 from screening.api.auth import AuthInterceptor, TokenTable, use_certificate_names
+from screening.api.cache import ResultCache, code_fingerprint
+from screening.api.deps import Deps
+from screening.api.monitoring_rpcs import rescreen_monitored
 from screening.api.ratelimit import RateLimiter
-from screening.api.trust import Trust
+from screening.api.repeat import KnownAnswer
+from screening.api.validation import Limits
 from screening.casework.acceptlist import AcceptCache, AcceptStore, sweep
 from screening.casework.audit.journal import Journal
 from screening.casework.audit.trail import AuditTrail, spool_directory
 from screening.casework.monitoring import MonitoringJob, MonitorStore
+from screening.casework.settle import Casework
 from screening.config import Settings
+from screening.index.holder import IndexHolder, LoadedIndex
 from screening.risk.party import PartyThresholds
+from screening.risk.policy import PolicyHolder
 from screening.runtime.tls import server_credentials
 from screening.store.connection import AsyncRedis, connect_async
 from screening.store.keys import Keys
-
-if TYPE_CHECKING:
-    from screening.api.servicer import ScreeningServicer
-    from screening.index.holder import IndexHolder, LoadedIndex
+from screening.store.snapshots import ListStore
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +39,52 @@ ACCEPT_POLL_SECONDS = 1.0
 MONITOR_POLL_SECONDS = 1.0
 
 
+def party_thresholds(settings: Settings) -> PartyThresholds:
+    return PartyThresholds(review=settings.review_threshold, block=settings.block_threshold)
+
+
+def build_deps(
+    settings: Settings,
+    holder: IndexHolder,
+    store: ListStore,
+    *,
+    cache: ResultCache[KnownAnswer] | None = None,
+    casework: Casework | None = None,
+    stopping: asyncio.Event | None = None,
+) -> Deps:
+    """The handlers' Deps. Without `casework`: no accept-list, audit trail or monitoring."""
+    thresholds = party_thresholds(settings)
+    return Deps(
+        holder=holder,
+        store=store,
+        casework=casework or Casework(thresholds),
+        policies=PolicyHolder(settings.policy_file),
+        limits=Limits(
+            max_name_length=settings.max_name_length,
+            max_aliases=settings.max_aliases,
+            max_identifiers=settings.max_identifiers,
+        ),
+        thresholds=thresholds,
+        alert_threshold=settings.alert_threshold,
+        max_results=settings.max_results,
+        max_stream_items=settings.max_stream_items,
+        accept_max_days=settings.accept_max_days,
+        cache=cache,
+        answer_settings=(
+            code_fingerprint(),
+            settings.alert_threshold,
+            settings.review_threshold,
+            settings.block_threshold,
+            settings.max_results,
+        ),
+        stopping=stopping or asyncio.Event(),
+    )
+
+
 @dataclass
-class TrustRuntime:
+class WorkerWiring:
     settings: Settings
-    trust: Trust
+    casework: Casework
     credentials: grpc.ServerCredentials | None
     client: AsyncRedis
     keys: Keys
@@ -46,7 +93,7 @@ class TrustRuntime:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
-    def for_worker(cls, settings: Settings, redis_url: str) -> TrustRuntime:
+    def for_worker(cls, settings: Settings, redis_url: str) -> WorkerWiring:
         client = connect_async(redis_url)
         keys = Keys(settings.redis_prefix)
         use_certificate_names(settings.tls_client_ca_file is not None)
@@ -60,14 +107,14 @@ class TrustRuntime:
                 retain_bytes=settings.audit_retain_bytes,
             ).open()
             audit = AuditTrail(journal, client, keys)
-        trust = Trust(
-            PartyThresholds(review=settings.review_threshold, block=settings.block_threshold),
+        casework = Casework(
+            party_thresholds(settings),
             include_request=settings.audit_include_request,
             audit=audit,
             acceptances=AcceptCache(AcceptStore(client, keys)),
             monitors=MonitorStore(client, keys),
         )
-        runtime = cls(settings, trust, server_credentials(settings), client, keys)
+        runtime = cls(settings, casework, server_credentials(settings), client, keys)
         if settings.auth_enabled:
             runtime.tokens = TokenTable.from_settings(settings)
             runtime.interceptors.append(
@@ -75,15 +122,13 @@ class TrustRuntime:
             )
         return runtime
 
-    def start(self, servicer: ScreeningServicer, holder: IndexHolder, stop: asyncio.Event) -> None:
-        trust = self.trust
+    def start(self, deps: Deps, stop: asyncio.Event) -> None:
+        work = self.casework
         loop = asyncio.get_running_loop()
-        if trust.audit is not None:
-            self._tasks.append(loop.create_task(trust.audit.run(stop)))
-        if trust.acceptances is not None:
-            self._tasks.append(
-                loop.create_task(trust.acceptances.follow(ACCEPT_POLL_SECONDS, stop))
-            )
+        if work.audit is not None:
+            self._tasks.append(loop.create_task(work.audit.run(stop)))
+        if work.acceptances is not None:
+            self._tasks.append(loop.create_task(work.acceptances.follow(ACCEPT_POLL_SECONDS, stop)))
         if self.tokens is not None:
             self._tasks.append(
                 loop.create_task(
@@ -92,8 +137,8 @@ class TrustRuntime:
                     )
                 )
             )
-        if trust.monitors is not None and trust.acceptances is not None:
-            accept_store = trust.acceptances.store
+        if work.monitors is not None and work.acceptances is not None:
+            accept_store = work.acceptances.store
 
             async def after_version(index: LoadedIndex) -> None:
                 voided = await sweep(accept_store, index.entities, index.version)
@@ -104,19 +149,19 @@ class TrustRuntime:
                     )
 
             job = MonitoringJob(
-                trust.monitors,
-                servicer.rescreen_monitored,
+                work.monitors,
+                partial(rescreen_monitored, deps),
                 after_version=after_version,
                 every=MONITOR_POLL_SECONDS,
             )
-            self._tasks.append(loop.create_task(job.follow(holder, stop)))
+            self._tasks.append(loop.create_task(job.follow(deps.holder, stop)))
 
     async def close(self) -> None:
         """After `stop` is set: let the tasks finish (the audit trail ships what it can)."""
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, timeout=10)
-        if self.trust.audit is not None:
-            self.trust.audit.close()
+        if self.casework.audit is not None:
+            self.casework.audit.close()
         with contextlib.suppress(Exception):
             await self.client.aclose()

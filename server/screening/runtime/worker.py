@@ -33,7 +33,7 @@ from screening.runtime.interceptors import WrappingRegistrar
 from screening.runtime.message_size import TRANSPORT_FACTOR, MessageSizeInterceptor
 from screening.runtime.reflection import enable_reflection
 from screening.runtime.reuseport import Balancing, attach_round_robin
-from screening.runtime.wiring import TrustRuntime
+from screening.runtime.wiring import WorkerWiring, build_deps
 from screening.store.connection import connect, connect_async
 from screening.store.keys import Keys
 from screening.store.snapshots import ListStore
@@ -93,7 +93,7 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
     await _set_serving(health_servicer, False)
 
     # Audit trail, accept-list, monitoring, tokens and rate limits, TLS (runtime/wiring.py).
-    trust = TrustRuntime.for_worker(settings, redis_url)
+    wiring = WorkerWiring.for_worker(settings, redis_url)
     metrics = GrpcMetricsInterceptor()
     size_check = MessageSizeInterceptor(
         settings.max_message_bytes, frozenset({f"/{SERVICE_NAME}/ScreenParties"})
@@ -101,13 +101,15 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
     # Per-call checks (tokens) run as interceptors, between the metrics (which count what
     # they refuse) and the size check. With none, the handlers are wrapped once, as they are
     # registered, and no interceptor runs per call.
-    per_call = trust.interceptors
+    per_call = wiring.interceptors
     server = grpc.aio.server(
         interceptors=[metrics, *per_call, size_check] if per_call else None,
         options=server_options(settings.max_message_bytes, settings.max_connection_age_seconds),
     )
     registrar = WrappingRegistrar(server, [] if per_call else [metrics, size_check])
-    servicer = ScreeningServicer(holder, settings, store, cache, trust=trust.trust)
+    stop = asyncio.Event()
+    deps = build_deps(settings, holder, store, cache=cache, casework=wiring.casework, stopping=stop)
+    servicer = ScreeningServicer(deps)
     screening_pb2_grpc.add_ScreeningServiceServicer_to_server(servicer, registrar)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, registrar)
     enable_reflection(registrar, SERVICE_NAME)  # type: ignore[arg-type]
@@ -117,8 +119,8 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
     # kernel queues connections on every listening worker, so a worker still building its
     # index (a replacement for one that died) would hold its share of new clients for
     # seconds without answering.
-    if trust.credentials is not None:
-        port = server.add_secure_port(address, trust.credentials)
+    if wiring.credentials is not None:
+        port = server.add_secure_port(address, wiring.credentials)
     else:
         port = server.add_insecure_port(address)
     balancing = spread_connections(port, settings)
@@ -133,7 +135,6 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
         },
     )
 
-    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
@@ -141,8 +142,7 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
     watcher = asyncio.create_task(holder.watch(connect_async(redis_url), stop))
     monitor = asyncio.create_task(cache.monitor(stop))
     flusher = asyncio.create_task(flush_periodically(stop))
-    servicer.stopping = stop
-    trust.start(servicer, holder, stop)
+    wiring.start(deps, stop)
     await stop.wait()
     log.info("worker stopping: draining in-flight calls", extra={"worker": worker_id})
     await _set_serving(health_servicer, False)
@@ -153,7 +153,7 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
     await monitor
     await cache.aclose()
     await flusher
-    await trust.close()
+    await wiring.close()
     flush_buffered()  # the calls drained after stop
     log.info("worker stopped", extra={"worker": worker_id})
 
@@ -206,7 +206,8 @@ def run_event_loop(main: Coroutine[Any, Any, None], kind: str = "uvloop") -> Non
 
 def run_worker(settings: Settings, redis_url: str, worker_id: int) -> None:
     """Process entry point (multiprocessing spawn target)."""
+    from screening.config import log_level
     from screening.observability.logging import setup_logging
 
-    setup_logging(settings.log_level)
+    setup_logging(log_level(settings.log_level))
     run_event_loop(serve_worker(settings, redis_url, worker_id), settings.event_loop)

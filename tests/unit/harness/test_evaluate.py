@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 
-from screening.harness.eval_report import bands, summarize
+from screening.harness.eval_report import SetStats, bands, summarize
 from screening.harness.evaluate import (
     CHECKING,
     TUNING,
-    SetStats,
     case_kind,
     half_of,
     set_keys,

@@ -10,7 +10,7 @@ A record reaches the journal before its screening is answered, so neither a Redi
 the death of the worker loses it: a lock that can be taken belongs to a dead writer, and a
 live writer adopts that journal and ships what is left of it.
 
-Bounds and what happens at them (see the README, "Audit trail"):
+Bounds and what happens at them (see docs/operations.md, "Audit trail"):
 - unshipped records (Redis away) may fill `max_unshipped_bytes`; past that the worker refuses
   new screenings (UNAVAILABLE) rather than answer one it cannot record;
 - shipped segments are kept `retain_seconds` / `retain_bytes` so that records a Redis lost

@@ -1,27 +1,21 @@
 """Audit records: what a screening decided, for whom, on which data and under which policy.
 
-`request_sha256` is the SHA-256 of the request's canonical JSON, which a caller can recompute
-from its own copy of the request to prove which record is its screening:
-
-- the protobuf message as a JSON object keyed by the proto field names (snake_case), holding
-  only the fields that are set (proto3 defaults left out), enums by name, nested messages as
-  objects, repeated fields as arrays in request order;
-- every string trimmed of surrounding white space and in Unicode NFC form;
-- keys sorted, no white space between tokens, UTF-8 (not ASCII-escaped).
+`request_sha256` is the SHA-256 of the request's canonical JSON (api/recording.py says how it
+is made), which a caller can recompute from its own copy of the request to prove which record
+is its screening. The records are built here from domain values: the call (`Call`) and the
+answer (`PartyAnswer`, or a shipment's parts).
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
-import unicodedata
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import msgspec
-from google.protobuf.descriptor import FieldDescriptor
-from google.protobuf.message import Message
 
-from screening.v1 import screening_pb2 as pb
+from screening.risk.party import Decision
 
 Canonical = dict[str, Any]
 
@@ -63,69 +57,6 @@ class AuditRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
 RECORD_DECODER = msgspec.json.Decoder(AuditRecord)
 
 
-def canonical(message: Message) -> Canonical:
-    """The request as the canonical JSON object the module docstring describes."""
-    out: Canonical = {}
-    for field, value in message.ListFields():
-        kind = _KINDS.get(field)
-        if kind is None:
-            kind = _KINDS[field] = _kind(field)
-        repeated, convert = kind
-        out[field.name] = [convert(field, v) for v in value] if repeated else convert(field, value)
-    return out
-
-
-def _text(_: FieldDescriptor, value: str) -> str:
-    return unicodedata.normalize("NFC", value.strip())
-
-
-def _enum(field: FieldDescriptor, value: int) -> str | int:
-    enum: Any = field.enum_type
-    number = enum.values_by_number.get(value)
-    return number.name if number is not None else value
-
-
-def _same(_: FieldDescriptor, value: Any) -> Any:
-    return value
-
-
-_Convert = Any
-# Per field: (repeated, converter); descriptors are looked at once (their attributes are slow).
-_KINDS: dict[FieldDescriptor, tuple[bool, _Convert]] = {}
-
-
-def _kind(field: FieldDescriptor) -> tuple[bool, _Convert]:
-    converters = {
-        FieldDescriptor.TYPE_MESSAGE: lambda _, v: canonical(v),
-        FieldDescriptor.TYPE_STRING: _text,
-        FieldDescriptor.TYPE_ENUM: _enum,
-        FieldDescriptor.TYPE_BYTES: lambda _, v: v.hex(),
-    }
-    return field.is_repeated, converters.get(field.type, _same)
-
-
-def canonical_bytes(message: Message) -> bytes:
-    return msgspec.json.encode(canonical(message), order="sorted")
-
-
-# Digests of recently recorded requests, by message type and deterministic serialization:
-# counterparties repeat, and the walk to canonical JSON costs several times the lookup. The
-# same bytes of the same message type are the same message, so the digest is the same.
-_DIGESTS: dict[tuple[type, bytes], str] = {}
-_DIGESTS_MAX = 4096
-
-
-def request_sha256(message: Message) -> str:
-    key = (type(message), message.SerializeToString(deterministic=True))
-    digest = _DIGESTS.get(key)
-    if digest is None:
-        digest = hashlib.sha256(canonical_bytes(message)).hexdigest()
-        if len(_DIGESTS) >= _DIGESTS_MAX:
-            _DIGESTS.clear()
-        _DIGESTS[key] = digest
-    return digest
-
-
 _second = -1
 _second_text = ""
 
@@ -143,55 +74,73 @@ def now_iso() -> str:
     return f"{_second_text}.{int((now - second) * 1000):03d}+00:00"
 
 
-_DECISION_NAMES = {
-    value.number: value.name.removeprefix("DECISION_") for value in pb.Decision.DESCRIPTOR.values
-}
+class Scored(NamedTuple):
+    """One match of an answer, as the audit trail reads it."""
+
+    entity_id: str
+    score: float
 
 
-def _decision(value: int) -> str:
-    return _DECISION_NAMES.get(value) or str(value)
+@dataclass(frozen=True, slots=True)
+class PartyAnswer:
+    """A party screening's answer, as casework reads it: the matches best first, and the
+    entries among them the counterparty was cleared of (entity id -> acceptance id)."""
+
+    screening_id: str
+    data_version: str
+    decision: Decision
+    risk_score: int
+    matches: Sequence[Scored]
+    accepted: Mapping[str, str] = field(default_factory=dict)
 
 
-def _matches(matches: Any, party: str = "") -> list[MatchRecord]:
+@dataclass(frozen=True, slots=True)
+class Call:
+    """Who asked for a screening, and what they sent (its digest; its canonical JSON when
+    records keep requests)."""
+
+    kind: str
+    client: str
+    request_sha256: str
+    peer: str = ""
+    client_ref: str = ""
+    shipment_ref: str = ""
+    batch_index: int = -1
+    request: Canonical | None = None
+
+
+def match_records(
+    matches: Sequence[Scored], accepted: Mapping[str, str], party: str = ""
+) -> list[MatchRecord]:
     # round(x * 1e4) / 1e4: round(x, 4) is several times slower (decimal conversion).
     return [
         MatchRecord(
             entity_id=m.entity_id,
             score=round(m.score * 10000) / 10000,
             party=party,
-            accepted=m.accepted,
-            acceptance_id=m.acceptance_id,
+            accepted=m.entity_id in accepted,
+            acceptance_id=accepted.get(m.entity_id, ""),
         )
         for m in matches
     ]
 
 
-def party_record(
-    request: pb.ScreenPartyRequest,
-    response: pb.ScreenPartyResponse,
-    *,
-    kind: str,
-    client: str,
-    peer: str,
-    policy_version: str,
-    include_request: bool,
-    batch_index: int = -1,
-) -> AuditRecord:
+def party_record(call: Call, answer: PartyAnswer, *, policy_version: str) -> AuditRecord:
     return AuditRecord(
-        screening_id=response.screening_id,
-        kind=kind,
+        screening_id=answer.screening_id,
+        kind=call.kind,
         time=now_iso(),
-        client=client,
-        peer=peer,
-        request_sha256=request_sha256(request),
-        decision=_decision(response.decision),
-        risk_score=response.risk_score,
-        matches=_matches(response.matches),
-        data_version=response.data_version,
+        client=call.client,
+        peer=call.peer,
+        request_sha256=call.request_sha256,
+        decision=answer.decision.name,
+        risk_score=answer.risk_score,
+        matches=match_records(answer.matches, answer.accepted),
+        data_version=answer.data_version,
         policy_version=policy_version,
-        client_ref=request.client_ref,
-        batch_index=batch_index,
-        request=canonical(request) if include_request else None,
+        client_ref=call.client_ref,
+        batch_index=call.batch_index,
+        request=call.request,
     )
 
 
@@ -205,24 +154,14 @@ class PartyRecordTemplate:
     """The audit record of an answer given again to the same request, encoded once.
 
     Each repeat fills in only what differs per call: screening id, time, client, peer,
-    client reference (and the request digest when the reference is set, since the digest
-    covers it). `rest` gives the bytes `Journal.append_encoded` takes; the line it writes
-    is byte for byte the line `Journal.append(party_record(...))` writes for the same call.
+    client reference and the request digest (which covers the reference). `rest` gives the
+    bytes `Journal.append_encoded` takes; the line it writes is byte for byte the line
+    `Journal.append(party_record(...))` writes for the same call.
     """
 
-    __slots__ = ("_answer_fields", "_sha256")
+    __slots__ = ("_answer_fields",)
 
-    def __init__(
-        self,
-        request: pb.ScreenPartyRequest,
-        response: pb.ScreenPartyResponse,
-        *,
-        policy_version: str,
-    ) -> None:
-        unreferenced = pb.ScreenPartyRequest()
-        unreferenced.CopyFrom(request)
-        unreferenced.ClearField("client_ref")
-        self._sha256 = request_sha256(unreferenced)
+    def __init__(self, answer: PartyAnswer, *, policy_version: str) -> None:
         encoded = _ENCODER.encode(
             AuditRecord(
                 screening_id="",
@@ -230,10 +169,10 @@ class PartyRecordTemplate:
                 time="",
                 client="",
                 request_sha256="",
-                decision=_decision(response.decision),
-                risk_score=response.risk_score,
-                matches=_matches(response.matches),
-                data_version=response.data_version,
+                decision=answer.decision.name,
+                risk_score=answer.risk_score,
+                matches=match_records(answer.matches, answer.accepted),
+                data_version=answer.data_version,
                 policy_version=policy_version,
             )
         )
@@ -242,9 +181,8 @@ class PartyRecordTemplate:
         self._answer_fields = encoded[len(_PARTY_HEAD) : -1]
 
     def rest(
-        self, request: pb.ScreenPartyRequest, *, screening_id: str, client: str, peer: str
+        self, *, screening_id: str, client: str, peer: str, client_ref: str, request_sha256: str
     ) -> bytes:
-        ref = request.client_ref
         parts = [
             b',"screening_id":"',
             screening_id.encode(),
@@ -253,44 +191,43 @@ class PartyRecordTemplate:
             b'","client":',
             _ENCODER.encode(client),
             b',"request_sha256":"',
-            (request_sha256(request) if ref else self._sha256).encode(),
+            request_sha256.encode(),
             b'"',
             self._answer_fields,
         ]
         if peer:
             parts += (b',"peer":', _ENCODER.encode(peer))
-        if ref:
-            parts += (b',"client_ref":', _ENCODER.encode(ref))
+        if client_ref:
+            parts += (b',"client_ref":', _ENCODER.encode(client_ref))
         parts.append(b"}")
         return b"".join(parts)
 
 
 def shipment_record(
-    request: pb.ScreenShipmentRequest,
-    response: pb.ScreenShipmentResponse,
+    call: Call,
     *,
-    client: str,
-    peer: str,
-    include_request: bool,
+    screening_id: str,
+    decision: Decision,
+    risk_score: int,
+    matches: list[MatchRecord],
+    findings: Sequence[str],
+    data_version: str,
+    policy_version: str,
 ) -> AuditRecord:
-    matches: list[MatchRecord] = []
-    for result in response.party_results:
-        where = f"{'vessels' if result.is_vessel else 'parties'}[{result.index}]"
-        matches += _matches(result.matches, where)
     return AuditRecord(
-        screening_id=response.screening_id,
-        kind="shipment",
+        screening_id=screening_id,
+        kind=call.kind,
         time=now_iso(),
-        client=client,
-        peer=peer,
-        request_sha256=request_sha256(request),
-        decision=_decision(response.decision),
-        risk_score=response.risk_score,
+        client=call.client,
+        peer=call.peer,
+        request_sha256=call.request_sha256,
+        decision=decision.name,
+        risk_score=risk_score,
         matches=matches,
-        findings=sorted({f.code for f in response.findings}),
-        data_version=response.data_version,
-        policy_version=response.policy_version,
-        client_ref=request.client_ref,
-        shipment_ref=request.shipment_ref,
-        request=canonical(request) if include_request else None,
+        findings=sorted(set(findings)),
+        data_version=data_version,
+        policy_version=policy_version,
+        client_ref=call.client_ref,
+        shipment_ref=call.shipment_ref,
+        request=call.request,
     )

@@ -23,6 +23,7 @@ import redis
 
 from screening.casework.audit.journal import Journal, JournalUnavailable, WriterJournal
 from screening.casework.audit.records import AuditRecord
+from screening.model.errors import AuditUnavailable
 from screening.store.connection import AsyncRedis
 from screening.store.keys import Keys
 
@@ -72,10 +73,6 @@ def spool_directory(base: Path | None, redis_url: str, prefix: str) -> Path:
     root = base if base is not None else Path(tempfile.gettempdir()) / "screening-audit"
     namespace = hashlib.sha256(f"{redis_url}|{prefix}".encode()).hexdigest()[:16]
     return root / f"{prefix}-{namespace}"
-
-
-class AuditUnavailable(Exception):
-    """The record could not be kept: the screening must not be answered."""
 
 
 # How long a woken shipper waits for more records before it ships (one call per batch).

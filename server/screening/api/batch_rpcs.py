@@ -13,19 +13,18 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import grpc
 from google.rpc import code_pb2
 
+from screening.api import convert
+from screening.api.deps import Deps
 from screening.api.errors import bounded
-from screening.api.validation import Violations
-from screening.casework.audit.trail import AuditUnavailable
-from screening.runtime.message_size import Oversized
+from screening.api.party_rpcs import answer_party, settle
+from screening.api.validation import Oversized, Violations
+from screening.model.errors import AuditUnavailable
+from screening.observability.metrics import record_screening
 from screening.v1 import screening_pb2 as pb
-
-if TYPE_CHECKING:
-    from screening.api.servicer import ScreeningServicer
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +51,7 @@ def item_error(position: int, violations: Violations) -> pb.ScreenPartiesRespons
 
 
 def answer(
-    servicer: ScreeningServicer,
+    deps: Deps,
     item: pb.ScreenPartiesRequest,
     position: int,
     context: grpc.aio.ServicerContext | None = None,
@@ -60,23 +59,22 @@ def answer(
     errors = Violations()
     if isinstance(item, Oversized):
         return item_error(position, item.violations())
-    if position >= servicer.settings.max_stream_items:
+    if position >= deps.max_stream_items:
         errors.add(
-            "request",
-            f"stream longer than {servicer.settings.max_stream_items} items: open a new stream",
+            "request", f"stream longer than {deps.max_stream_items} items: open a new stream"
         )
         return item_error(position, errors)
     if not item.HasField("request"):
         errors.add("request", "is required")
         return item_error(position, errors)
-    index = servicer.holder.current
+    index = deps.holder.current
     if index is None:
         return pb.ScreenPartiesResponse(
             index=position,
             error=pb.ItemError(code=code_pb2.UNAVAILABLE, message="no list data loaded yet"),
         )
     try:
-        response = servicer.screen_party(item.request, index, errors)
+        response = answer_party(deps, item.request, index, errors)
     except Exception as exc:
         # One item failing must not end the batch. The exception's text may quote party
         # data, so only its type is logged at ERROR; the full trace at DEBUG.
@@ -89,10 +87,9 @@ def answer(
     if errors:
         prefixed = Violations([(f"request.{f}", d) for f, d in errors.items])
         return item_error(position, prefixed)
-    servicer.trust.mark_party(item.request.party, response, index)
     try:
-        servicer.trust.record_party(
-            item.request, response, context, kind="batch_item", batch_index=position
+        settle(
+            deps, item.request, response, index, context, kind="batch_item", batch_index=position
         )
     except AuditUnavailable as exc:
         return pb.ScreenPartiesResponse(
@@ -103,7 +100,26 @@ def answer(
 
 
 async def screen_parties(
-    servicer: ScreeningServicer,
+    deps: Deps,
+    requests: AsyncIterator[pb.ScreenPartiesRequest],
+    context: grpc.aio.ServicerContext | None = None,
+) -> AsyncIterator[pb.ScreenPartiesResponse]:
+    """ScreenParties: the answers, in request order (the module docstring says how)."""
+    deps.index()
+    deps.casework.check_recording()
+    async for response in answers(deps, requests, context):
+        if response.HasField("response"):
+            answer = response.response
+            record_screening(
+                "batch",
+                convert.DECISION_NAME.get(answer.decision, "unspecified"),
+                [(m.source, m.score) for m in answer.matches],
+            )
+        yield response
+
+
+async def answers(
+    deps: Deps,
     requests: AsyncIterator[pb.ScreenPartiesRequest],
     context: grpc.aio.ServicerContext | None = None,
 ) -> AsyncIterator[pb.ScreenPartiesResponse]:
@@ -127,7 +143,7 @@ async def screen_parties(
                 if item.error is not None:
                     raise item.error
                 return
-            yield answer(servicer, item, position, context)
+            yield answer(deps, item, position, context)
             position += 1
     finally:
         reader.cancel()

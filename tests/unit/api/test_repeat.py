@@ -1,5 +1,5 @@
-"""Exact repeats (api/repeat.py): the serialized answer and the audit line a repeat writes
-are those the full path gives for the same call."""
+"""Exact repeats (api/repeat.py, api/recording.py): the serialized answer and the audit line
+a repeat writes are those the full path gives for the same call."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from screening.api.recording import RepeatRecord, party_record
 from screening.api.repeat import KnownAnswer
 from screening.casework.audit.journal import Journal
-from screening.casework.audit.records import RECORD_DECODER, PartyRecordTemplate, party_record
+from screening.casework.audit.records import RECORD_DECODER
 from screening.v1 import screening_pb2 as pb
 
 
@@ -38,7 +39,7 @@ def test_repeat_writes_the_record_the_full_path_writes(tmp_path: Path, client_re
     journal.open()
     try:
         # The template is made from the first request; the repeat may carry another reference.
-        template = PartyRecordTemplate(request("first"), answer(), policy_version="p-1")
+        template = RepeatRecord.of(request("first"), answer(), policy_version="p-1")
         repeated = request(client_ref)
         response = answer()
         response.screening_id = "0190abcdef0123456789abcdef012345"
