@@ -146,6 +146,8 @@ class Alignment:
     # How much the agreement proves: the weight of the query words that aligned, each
     # times its similarity (rare words weigh about 1, the commonest names about 0.1).
     information: float = 0.0
+    # Every word of both names agreed as written, in one script: the same full name.
+    exact: bool = False
 
     @property
     def pairs(self) -> list[tuple[str, str, float]]:
@@ -285,6 +287,13 @@ def compare_names(
         notes.append("compared as consonant skeletons (abjad script)")
     elif form == "native":
         notes.append(f"compared in {q.script} script")
+    exact = (
+        not form
+        and not syllabic
+        and len(state.used_q) == len(q.tokens)
+        and len(state.used_c) == len(c.tokens)
+        and all(sim == 1.0 for _, _, sim in state.pairs)
+    )
     return Alignment(
         max(0.0, min(1.0, score)),
         q.tokens,
@@ -292,6 +301,7 @@ def compare_names(
         tuple(state.pairs),
         tuple(notes),
         information,
+        exact,
     )
 
 

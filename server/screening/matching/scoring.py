@@ -47,7 +47,12 @@ def score_pair(
     if decisive:
         score = max(evidence, IDENTIFIER_DECISIVE)
     elif screening:
-        score = min(evidence, evidence_ceiling(alignment.information, components))
+        ceiling = evidence_ceiling(alignment.information, components)
+        if alignment.exact:
+            # A name alone, however common, is evidence for review when it is the same
+            # full name: an alert, never more without a rare name or corroboration.
+            ceiling = max(ceiling, ALERT_THRESHOLD)
+        score = min(evidence, ceiling)
     else:
         score = evidence
     score = max(0.0, min(1.0, score))

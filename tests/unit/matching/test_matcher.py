@@ -256,3 +256,22 @@ def test_english_words_written_in_cyrillic_are_found():
     )
     hit = top(index, "Балтик Финанс Сервис Компани", EntityType.ORGANIZATION)
     assert hit is not None and hit.entity.id == "t:e1", hit
+
+
+def test_exact_common_full_name_alone_is_review_never_block():
+    """Class 8: the same full name, however common, is evidence for review; BLOCK needs a
+    rare name or corroboration."""
+    index = MatchIndex(
+        [
+            entity("c1", "MOHAMED OMAR MOHAMED", EntityType.PERSON, birth_dates=["1976"]),
+            entity("c2", "ZAFARULLAH QASSIMOV", EntityType.PERSON),
+        ]
+    )
+    common = top(index, "Mohamed Omar Mohamed", EntityType.PERSON)
+    assert common is not None and ALERT_THRESHOLD <= common.score < 0.95
+    dated = top(index, "Mohamed Omar Mohamed", EntityType.PERSON, birth_date="1976-05-02")
+    assert dated is not None and dated.score > common.score
+    rare = top(index, "Zafarullah Qassimov", EntityType.PERSON)
+    assert rare is not None and rare.score >= 0.95
+    # a common name that only half agrees is no alert at all
+    assert top(index, "Mohamed Omar", EntityType.PERSON) is None
