@@ -61,6 +61,9 @@ TARGETS: list[tuple[str, str, str, str, str, float]] = [
     ("judged name pairs: F1", "name_pairs", "checking", "f1", ">=", 0.92),
     ("expected entry ranked first", RANK_FIRST, "all", "share", ">=", 1.0),
 ]
+# Below the targets where one is not reached yet: the level reached, which the end-to-end
+# test holds the service to (label of a target -> floor).
+FLOORS = {"judged name pairs: F1": 0.91}
 
 
 def _merge(parts: list[SetStats]) -> SetStats:

@@ -227,7 +227,7 @@ class CandidateIndex:
                     weighed = [self.query_weight(t, script, kind) for t in tokens]
                     weights = tuple(w for w, _ in weighed)
                     rarity = tuple(r for _, r in weighed)
-                    prepared.append(PreparedName.of(text, tokens, weights, script, rarity))
+                    prepared.append(PreparedName.of(text, tokens, weights, script, rarity, kind))
         return prepared
 
     # -- candidate search -----------------------------------------------------------------

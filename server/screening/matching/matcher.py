@@ -185,7 +185,7 @@ class MatchIndex:
                 result = score_pair(
                     query,
                     entity,
-                    compare_names(qname, cname, query_extra=query_extra),
+                    compare_names(qname, cname, query_extra=query_extra, screening=screening),
                     qname,
                     cname,
                     weak=name.quality == "weak",

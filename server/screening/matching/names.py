@@ -46,6 +46,7 @@ from screening.matching.weights import (
     MISSING,
     MISSING_IN_LISTED,
     PATRONYMIC_REVERSED,
+    SHORT_NAME,
     SKELETON_INFORMATION,
     SKELETON_SIMILARITY,
     SYLLABIC_NAME_INFORMATION,
@@ -78,6 +79,8 @@ class PreparedName:
     rarity: tuple[float, ...] = ()
     # Its legal-person forms ("llc", "jsc"), found once.
     forms: frozenset[str] = frozenset()
+    # A short name of an organisation (see short_name): agrees only as spelt.
+    short: bool = False
 
     @classmethod
     def of(
@@ -87,16 +90,26 @@ class PreparedName:
         weights: tuple[float, ...],
         script: str | None = None,
         rarity: tuple[float, ...] = (),
+        kind: EntityType = EntityType.UNKNOWN,
     ) -> PreparedName:
         script = script or script_of(text)
         native = native_words(text) if script != LATIN else ()
         forms = legal_forms_of(tokens)
-        return cls(text, tokens, weights, sum(weights), script, native, rarity, forms)
+        short = kind != EntityType.PERSON and short_name(tokens)
+        return cls(text, tokens, weights, sum(weights), script, native, rarity, forms, short)
 
     def as_skeletons(self) -> PreparedName:
         tokens = tuple(SKELETON_MARK + skeleton(t) for t in self.tokens)
         return PreparedName(
-            self.text, tokens, self.weights, self.total, self.script, (), self.rarity, self.forms
+            self.text,
+            tokens,
+            self.weights,
+            self.total,
+            self.script,
+            (),
+            self.rarity,
+            self.forms,
+            self.short,
         )
 
     def as_native(self) -> PreparedName:
@@ -105,7 +118,15 @@ class PreparedName:
         else:
             weights, rarity = tuple(1.0 for _ in self.native), ()
         return PreparedName(
-            self.text, self.native, weights, sum(weights), self.script, (), rarity, self.forms
+            self.text,
+            self.native,
+            weights,
+            sum(weights),
+            self.script,
+            (),
+            rarity,
+            self.forms,
+            self.short,
         )
 
 
@@ -113,7 +134,14 @@ def prepare_name(text: str, kind: EntityType, weigh: Callable[[str], float]) -> 
     """Tokens of a listed name, each weighed by `weigh` (legal forms weigh little)."""
     tokens = name_tokens(text, kind)
     weights = tuple(LEGAL_FORM_WEIGHT if is_legal_form(t) else weigh(t) for t in tokens)
-    return PreparedName.of(text, tokens, weights)
+    return PreparedName.of(text, tokens, weights, kind=kind)
+
+
+def short_name(tokens: tuple[str, ...]) -> bool:
+    """One word of SHORT_NAME letters or fewer besides legal forms: a brand, a ticker, an
+    acronym, where one letter off makes another name."""
+    words = [t for t in tokens if not is_legal_form(t)]
+    return len(words) == 1 and len(words[0]) <= SHORT_NAME
 
 
 def comparable_forms(q: PreparedName, c: PreparedName) -> tuple[PreparedName, PreparedName, str]:
@@ -209,17 +237,25 @@ class _State:
 
 
 def compare_names(
-    q: PreparedName, c: PreparedName, *, query_extra: float = MISSING_IN_LISTED
+    q: PreparedName,
+    c: PreparedName,
+    *,
+    query_extra: float = MISSING_IN_LISTED,
+    screening: bool = True,
 ) -> Alignment:
     """Align the tokens of two names and score the alignment (0-1). `query_extra` is the
-    weight of query words the listed name lacks (MISSING to compare symmetrically)."""
+    weight of query words the listed name lacks (MISSING to compare symmetrically).
+    `screening`: against the lists, where short organisation names (brands, tickers) one
+    letter apart are other names of a crowd; comparing two given parties, a typo."""
     if not q.tokens or not c.tokens:
         return Alignment(0.0, q.tokens, c.tokens)
     q, c, form = comparable_forms(q, c)
     # A Korean, Chinese or Japanese name romanised against a Latin one: each word is a
     # syllable, and one letter more or less makes another syllable (another name).
     syllabic = not form and q.script != c.script and bool({q.script, c.script} & NATIVE_SCRIPTS)
-    least = TRANSLIT_KEY_SIMILARITY if syllabic else 0.0
+    # A short organisation name agrees only as spelt or by transliteration key too.
+    short = screening and (q.short or c.short)
+    least = TRANSLIT_KEY_SIMILARITY if syllabic or short else 0.0
     state = _State()
     scored = []
     for i, qt in enumerate(q.tokens):

@@ -40,6 +40,10 @@ SWAPPED_SHORT_SIMILARITY = 0.75
 TRANSLIT_KEY_SIMILARITY = 0.92
 # Initials of adjacent words ("jc" / "jean claude", "pla" / "peoples liberation army").
 INITIALS_SIMILARITY = 0.8
+# An organisation's name of one word this short (besides its legal form) must agree as
+# spelt or by transliteration key: brands, tickers and acronyms one letter apart are
+# other names.
+SHORT_NAME = 5
 # Lowest similarity of glued-together unaligned words that counts as an alignment.
 MIN_GLUED_SIMILARITY = 0.85
 # Whole names glued together this similar align as one word (nearly the same letters: a

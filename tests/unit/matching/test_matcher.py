@@ -275,3 +275,22 @@ def test_exact_common_full_name_alone_is_review_never_block():
     assert rare is not None and rare.score >= 0.95
     # a common name that only half agrees is no alert at all
     assert top(index, "Mohamed Omar", EntityType.PERSON) is None
+
+
+def test_short_organisation_names_agree_only_as_spelt():
+    """Brands, tickers and acronyms one letter apart are other names when screening; the
+    same spelling (or transliteration) still matches, and CompareParties reads a typo."""
+    index = MatchIndex(
+        [
+            entity("k", "KADEK", EntityType.ORGANIZATION),
+            entity("z", "LLC FORTA", EntityType.ORGANIZATION),
+        ]
+    )
+    assert top(index, "Kade", EntityType.ORGANIZATION) is None
+    assert top(index, "Forza s.r.l.", EntityType.ORGANIZATION) is None
+    hit = top(index, "Forta GmbH", EntityType.ORGANIZATION)
+    assert hit is not None and hit.entity.id == "t:z"
+    score, _ = index.compare(
+        Query(["Kade"], EntityType.ORGANIZATION), Query(["KADEK"], EntityType.ORGANIZATION)
+    )
+    assert score > 0.5
