@@ -139,6 +139,12 @@ class CandidateIndex:
             if n % BUILD_STEP == 0:
                 yield
         self.name_total = name_total
+        # Names by their whole token sequence: the same name as listed is always scored,
+        # however many names the search estimates as high (Mohammed, Shipping Co Ltd).
+        self._by_tokens: dict[tuple[str, ...], list[int]] = {}
+        for n, prepared in enumerate(self.names):
+            self._by_tokens.setdefault(prepared.tokens, []).append(n)
+        yield
         self.vocab_tokens = list(vocab)
         self._postings = _Postings(postings)
         yield
@@ -313,8 +319,9 @@ class CandidateIndex:
             if hit is not None:
                 hit_names.append(hit[0])
                 hit_gains.append(hit[1] * weight)
+        same = self._by_tokens.get(toks)
         if not hit_names:
-            return np.empty(0, dtype=np.int32)
+            return np.asarray(same or (), dtype=np.int32)
         acc = np.bincount(
             np.concatenate(hit_names),
             weights=np.concatenate(hit_gains),
@@ -331,4 +338,7 @@ class CandidateIndex:
         keep = np.flatnonzero(estimate >= floor)
         if keep.size > CANDIDATES_PER_NAME:
             keep = keep[np.argpartition(-estimate[keep], CANDIDATES_PER_NAME)[:CANDIDATES_PER_NAME]]
-        return touched[keep].astype(np.int32)
+        found = touched[keep].astype(np.int32)
+        if same:
+            found = np.union1d(found, np.asarray(same, dtype=np.int32))
+        return found
