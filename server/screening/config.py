@@ -25,6 +25,22 @@ class AuthToken(BaseModel):
     burst: int = Field(0, ge=0, description="Calls allowed at once (0: one second's worth)")
 
 
+# Days a source's data may go without being known current (published, or confirmed by a
+# refresh) before it is STALE. The lists named publish several times a week; "*": others.
+DEFAULT_MAX_DATA_AGE_DAYS: dict[str, float] = {
+    "ofac-sdn": 7,
+    "ofac-cons": 7,
+    "un": 7,
+    "uk": 7,
+    "uk-sl": 7,
+    "eu": 7,
+    "us-csl": 7,
+    "ca-sema": 30,
+    "us-bis-dpl": 30,
+    "*": 30,
+}
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SCREENING_", extra="ignore")
 
@@ -54,6 +70,12 @@ class Settings(BaseSettings):
         0.95, ge=0, le=1, description="Best match at or above this: decision BLOCK"
     )
     max_results: int = Field(10, ge=1, le=100, description="Default matches per party")
+    max_data_age_days: dict[str, float] = Field(
+        default_factory=dict,
+        description="Days a source may go without being known current before it is STALE "
+        '(JSON, per source id, "*" for the rest); merged over the defaults: '
+        + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_MAX_DATA_AGE_DAYS.items()),
+    )
     poll_seconds: float = Field(5.0, gt=0, description="Snapshot pointer poll interval")
     grace_seconds: float = Field(10.0, ge=0, description="Drain time for in-flight calls")
     connection_balancing: Literal["round_robin", "hash"] = Field(
@@ -83,6 +105,34 @@ class Settings(BaseSettings):
     )
     refresh_timeout: float = Field(30.0, gt=0, description="Per-operation HTTP timeout (s)")
     refresh_max_seconds: float = Field(300.0, gt=0, description="Longest one download may take")
+    # Caps on reading one list file (they come from the network: hostile until parsed).
+    # The largest real publication (OFAC SDN_ADVANCED.XML, about 120 MB) sets the floor.
+    list_max_file_bytes: int = Field(
+        512 * 1024 * 1024,
+        gt=0,
+        description="Largest list file read, and largest unzipped content of a spreadsheet",
+    )
+    list_max_string_chars: int = Field(
+        100_000, gt=0, description="Longest text (cell, element, field) in a list file"
+    )
+    list_max_rows: int = Field(
+        1_000_000, gt=0, description="Most rows (or entries) in one list file"
+    )
+    list_max_columns: int = Field(256, gt=0, description="Most filled columns in one row")
+    list_parse_seconds: float = Field(
+        120.0, gt=0, description="Longest one publication may take to parse (then it is stopped)"
+    )
+    list_parse_memory_bytes: int = Field(
+        2 * 1024 * 1024 * 1024,
+        ge=0,
+        description="Address space of the process that parses list files (0: no cap)",
+    )
+    list_state_dir: Path | None = Field(
+        None,
+        description="Where the last good publication of each source is kept, for the shrink "
+        "guard on an empty Redis (default: $XDG_STATE_HOME/screening/lists, else "
+        "~/.local/state/screening/lists)",
+    )
     log_level: str = Field("INFO", description="Log level")
     event_loop: Literal["uvloop", "asyncio"] = Field(
         "uvloop", description="Workers' event loop (uvloop measured faster under load)"
@@ -157,6 +207,18 @@ class Settings(BaseSettings):
     accept_max_days: int = Field(
         730, gt=0, description="Longest an acceptance may run before it expires"
     )
+
+    def max_data_age(self, source: str) -> float:
+        """The maximum age of `source`'s data, in days (configured, else the default)."""
+        limits = {**DEFAULT_MAX_DATA_AGE_DAYS, **self.max_data_age_days}
+        return float(limits.get(source, limits["*"]))
+
+    @property
+    def effective_list_state_dir(self) -> Path:
+        if self.list_state_dir is not None:
+            return self.list_state_dir
+        state_home = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        return Path(state_home) / "screening" / "lists"
 
     @property
     def auth_enabled(self) -> bool:

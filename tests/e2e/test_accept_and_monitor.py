@@ -242,7 +242,7 @@ def test_accept_match_validation(svc):
     with grpc.insecure_channel(svc.target) as channel:
         stub = pb_grpc.ScreeningServiceStub(channel)
         with pytest.raises(grpc.RpcError) as bad:
-            stub.AcceptMatch(pb.AcceptMatchRequest(party=pb.Party(name="x")), timeout=10)
+            stub.AcceptMatch(pb.AcceptMatchRequest(party=pb.Party(name="Xavier Ortiz")), timeout=10)
         assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         status = rpc_status.from_call(bad.value)
         assert status is not None
@@ -253,7 +253,7 @@ def test_accept_match_validation(svc):
         with pytest.raises(grpc.RpcError) as missing:
             stub.AcceptMatch(
                 pb.AcceptMatchRequest(
-                    party=pb.Party(name="x"),
+                    party=pb.Party(name="Xavier Ortiz"),
                     entity_id="un:NOPE.1",
                     analyst="a",
                     reason="r",
@@ -265,7 +265,7 @@ def test_accept_match_validation(svc):
         with pytest.raises(grpc.RpcError) as too_long:
             stub.AcceptMatch(
                 pb.AcceptMatchRequest(
-                    party=pb.Party(name="x"),
+                    party=pb.Party(name="Xavier Ortiz"),
                     entity_id="un:HTi.001",
                     analyst="a",
                     reason="r",

@@ -272,6 +272,7 @@ def test_status_command_reaches_a_secured_service(secured, pki):
         str(pki["client_cert"]),
         "--key-file",
         str(pki["client_key"]),
+        "--json",
     ]
     env = {**os.environ, "SCREENING_TOKEN": TOKENS["trade"]}
     ok = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)

@@ -61,6 +61,9 @@ def test_csv_batch_results_and_report(service, tmp_path):
     assert "RUSSIA-EO14024" in aurus["top_programs"]
     hits = json.loads(aurus["details"])["hits"]
     assert hits[0]["explanation"] and hits[0]["designation_date_basis"] == "FIRST_SEEN"
+    listed = "first listed 2024-02-23 (not on the list of 2024-02-20)"
+    assert hits[0]["designation"] == aurus["top_designation"] == listed
+    assert "ofac-sdn" in aurus["stale_sources"].split(";")  # the shared files are years old
     assert by_ref["R2"]["decision"] == "CLEAR" and by_ref["R4"]["decision"] == "CLEAR"
     assert by_ref["R3"]["decision"] == "BLOCK"
     assert by_ref["R5"]["status"] == "error" and "entity_type" in by_ref["R5"]["error"]
@@ -75,8 +78,8 @@ def test_csv_batch_results_and_report(service, tmp_path):
         "LIMITED LIABILITY COMPANY AURUS",
         "ofac-sdn",
         "RUSSIA-EO14024",
-        "2024-02-23",
-        "first seen",
+        "first listed 2024-02-23 (not on the list of 2024-02-20)",
+        "Stale list data:",
         "BLOCK",
         "CLEAR",
         "Errors (2)",

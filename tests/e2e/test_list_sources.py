@@ -8,6 +8,7 @@ from screening.v1 import screening_pb2 as pb
 
 OFFICIAL = pb.DESIGNATION_DATE_BASIS_OFFICIAL
 FIRST_SEEN = pb.DESIGNATION_DATE_BASIS_FIRST_SEEN
+NOT_LATER_THAN = pb.DESIGNATION_DATE_BASIS_NOT_LATER_THAN
 
 
 def test_every_source_is_loaded_with_the_file_counts(stub):
@@ -36,6 +37,8 @@ def test_every_source_is_loaded_with_the_file_counts(stub):
         # Stated by the advanced XML of 2020; the live consolidated.xml carries no dates.
         ("ofac-cons:9647", "2006-04-12", OFFICIAL),
         ("ofac-sdn:47956", "2024-02-23", FIRST_SEEN),  # sdn.csv: first publication holding it
+        # In the earliest SDN publication held (2021-07): listed then or before, no more.
+        ("ofac-sdn:8279", "2021-07", NOT_LATER_THAN),
     ],
 )
 def test_designation_dates_and_basis(stub, entity_id, date, basis):

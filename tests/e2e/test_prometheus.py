@@ -271,7 +271,16 @@ def test_alert_rules_evaluate_on_real_metrics(traffic: str):
 
 
 def test_stale_list_alert_sees_old_publications(traffic: str):
-    """The shared list files were published in 2024-2026: older than two weeks now."""
-    stale = query(traffic, "source:screening_list_publication_age_seconds:max > 14 * 86400")
-    assert {s["metric"]["source"] for s in stale} >= {"ofac-sdn"}
+    """The shared list files were published in 2019-2026, every one past its source's
+    maximum age (no refresh confirms them): the stale series the alert fires on says so,
+    beside each source's age and limit."""
+    stale = query(traffic, "source:screening_list_stale:max > 0")
+    assert {s["metric"]["source"] for s in stale} >= {"ofac-sdn", "un", "uk", "ca-sema"}
+    limits = {
+        s["metric"]["source"]: float(s["value"][1])
+        for s in query(traffic, "screening_list_max_age_seconds")
+    }
+    assert limits["ofac-sdn"] == 7 * 86400 and limits["ca-sema"] == 30 * 86400
+    over = query(traffic, "screening_list_data_age_seconds > screening_list_max_age_seconds")
+    assert {s["metric"]["source"] for s in over} >= {"ofac-sdn"}
     assert not query(traffic, "instance:screening_redis_up:min < 1")

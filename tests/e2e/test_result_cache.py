@@ -90,7 +90,9 @@ def test_repeated_request_is_a_cache_hit(cached: Cached):
     assert second.screening_id != first.screening_id
     assert second.client_ref == "second"
     assert second.screened_at.ToNanoseconds() >= first.screened_at.ToNanoseconds()
-    keys = cached.redis.client().keys(f"{PREFIX}:result:{first.data_version}:*")
+    # Keyed by data version and by the data's age stamp (day, stale sources): an answer
+    # carries the age of its data, which must not be a day behind.
+    keys = cached.redis.client().keys(f"{PREFIX}:result:{first.data_version}@*")
     assert len(keys) == 1, "one answer kept in Redis, keyed by data version"
     assert (
         cached.wait_metric("screening_result_cache_requests_total", hits + 1, result="local_hit")

@@ -44,9 +44,17 @@ def test_first_seen_across_publications(store, lists_dir, tmp_path):
     assert aurus.designation_date == "2024-02-23"
     assert aurus.designation_date_basis == DateBasis.FIRST_SEEN
     assert aurus.first_seen == "2024-02-23"
-    # An entry present in both keeps the older date.
+    assert aurus.absent_from == "2024-02-20"
+    assert aurus.designation() == "first listed 2024-02-23 (not on the list of 2024-02-20)"
+    # An entry present in both keeps the older date, and as the earliest publication held
+    # holds it, that date is only an upper bound.
     old = entity(store, "ofac-sdn:306")
     assert old.first_seen == "2024-02-20"
+    assert (old.designation_date, old.designation_date_basis) == (
+        "2024-02-20",
+        DateBasis.NOT_LATER_THAN,
+    )
+    assert old.designation() == "listed on or before 2024-02-20"
     assert result.manifest.sources["ofac-sdn"].publication_date == "2024-02-23"
     report = store.change_reports("ofac-sdn", 1)[0]
     assert "ofac-sdn:47956" in {c.entity_id for c in report.added}
@@ -64,10 +72,61 @@ def test_older_publication_later_updates_history_only(store, lists_dir, tmp_path
     newer = lists_subset(tmp_path, lists_dir, "ofac/sdn_2024-02-23.csv", sub="new")
     ingest_directory(store, newer)
     assert entity(store, "ofac-sdn:306").first_seen == "2024-02-23"
+    # Only one publication held: nothing held lacked AURUS, so its date is a bound.
+    aurus = entity(store, "ofac-sdn:47956")
+    assert aurus.designation_date_basis == DateBasis.NOT_LATER_THAN
+    assert aurus.designation() == "listed on or before 2024-02-23"
     older = lists_subset(tmp_path, lists_dir, "ofac/sdn_2024-02-20.csv", sub="old")
     result = ingest_directory(store, older)
     assert result.manifest.sources["ofac-sdn"].publication_date == "2024-02-23"
     assert entity(store, "ofac-sdn:306").first_seen == "2024-02-20"
+    assert entity(store, "ofac-sdn:306").designation_date_basis == DateBasis.NOT_LATER_THAN
+    # The older publication lacked AURUS: now it is known to have been added between them.
+    aurus = entity(store, "ofac-sdn:47956")
+    assert (aurus.designation_date_basis, aurus.absent_from) == (
+        DateBasis.FIRST_SEEN,
+        "2024-02-20",
+    )
+
+
+def test_history_from_before_held_publications_were_recorded(store, lists_dir, tmp_path):
+    """A Redis whose history predates the record of held publications: the first-seen dates
+    stand in for it, so the earliest publication still reads as an upper bound."""
+    both = lists_subset(tmp_path, lists_dir, "ofac/sdn_2024-02-20.csv", "ofac/sdn_2024-02-23.csv")
+    ingest_directory(store, both)
+    store.redis.delete(store.keys.held("ofac-sdn"))
+    newest = lists_subset(tmp_path, lists_dir, "ofac/sdn_2024-05-03.csv", sub="newest")
+    ingest_directory(store, newest)
+    assert store.held_publications("ofac-sdn") == ["2024-02-20", "2024-02-23", "2024-05-03"]
+    assert entity(store, "ofac-sdn:306").designation_date_basis == DateBasis.NOT_LATER_THAN
+    assert entity(store, "ofac-sdn:47956").absent_from == "2024-02-20"
+
+
+def test_official_date_of_an_earlier_format_wins(store, lists_dir, tmp_path):
+    """The advanced XML of 2020 states EntryEvent dates; the later sdn.xml-schema file
+    states none. Entries the 2020 file held keep its official date; one added since is
+    first listed in the later file, which the 2020 file lacked."""
+    d = lists_subset(
+        tmp_path,
+        lists_dir,
+        "ofac/cons_advanced_2020-03-17.xml",
+        "ofac/CONSOLIDATED_nonSDN_2025-03-28.xml",
+    )
+    ingest_directory(store, d)
+    stated = entity(store, "ofac-cons:9647")
+    assert (stated.designation_date, stated.designation_date_basis) == (
+        "2006-04-12",
+        DateBasis.OFFICIAL,
+    )
+    assert stated.designation() == "designated 2006-04-12"
+    added = [
+        e
+        for e in store.entities(store.manifest(), "ofac-cons")
+        if e.designation_date_basis != DateBasis.OFFICIAL
+    ]
+    assert added
+    assert {(e.designation_date, e.absent_from) for e in added} == {("2025-03-28", "2020-03-17")}
+    assert all(e.designation_date_basis == DateBasis.FIRST_SEEN for e in added)
 
 
 def test_reingest_is_idempotent(store, lists_dir, tmp_path):

@@ -103,6 +103,7 @@ def test_csv_record_round_trip_keeps_hits_and_explanations():
         "risk_score": 99,
         "screening_id": "abc",
         "data_version": "v1",
+        "stale_sources": ["ofac-sdn", "un"],
         "hits": [
             {
                 "entity_id": "ofac-sdn:47956",
@@ -111,12 +112,15 @@ def test_csv_record_round_trip_keeps_hits_and_explanations():
                 "score": 0.99,
                 "programs": ["RUSSIA-EO14024"],
                 "designation_date": "2024-02-23",
+                "designation": "first listed 2024-02-23 (not on the list of 2024-02-20)",
                 "explanation": [{"feature": "name", "contribution": 0.99, "detail": "same"}],
             }
         ],
     }
     row = {k: str(v) for k, v in to_csv_row(record).items()}
     assert row["top_programs"] == "RUSSIA-EO14024" and row["hit_count"] == "1"
+    assert row["stale_sources"] == "ofac-sdn;un"
+    assert row["top_designation"] == "first listed 2024-02-23 (not on the list of 2024-02-20)"
     assert from_csv_row(row) == record
 
 

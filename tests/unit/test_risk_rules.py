@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from screening.matching.types import MatchResult
-from screening.model.entities import Entity, EntityType, Identifier
+from screening.model.entities import DateBasis, Entity, EntityType, Identifier
 from screening.risk import findings as codes
 from screening.risk.assess import assess, combine
 from screening.risk.findings import Finding, Severity
@@ -114,6 +114,8 @@ def listed(entity_id: str, name: str, countries: list[str], score: float = 0.99)
         countries=countries,
         programs=["RUSSIA-EO14024"],
         designation_date="2024-02-23",
+        designation_date_basis=DateBasis.FIRST_SEEN,
+        absent_from="2024-02-20",
     )
     return MatchResult(entity, score, name, name, [])
 
@@ -213,7 +215,8 @@ def test_off_route_and_listed_country_on_route():
     assert result[codes.LISTED_COUNTRY_ON_ROUTE][0].entity_ids == ["ofac-sdn:47956"]
     match = result[codes.PARTY_SANCTIONS_MATCH][0]
     assert match.party_index == 3 and match.severity == Severity.CRITICAL
-    assert "designated 2024-02-23" in match.evidence[0]
+    assert "first listed 2024-02-23 (not on the list of 2024-02-20)" in match.evidence[0]
+    assert "first listed 2024-02-23 (not on the list of 2024-02-20)" in match.message
 
 
 def test_alert_level_match_reviews_and_weak_match_is_ignored():

@@ -9,7 +9,18 @@ from screening_client._proto import screening_pb2 as pb
 from screening_client.aio import AsyncScreeningClient
 from screening_client.channel import ChannelConfig
 from screening_client.client import ScreeningClient
-from screening_client.errors import ItemError
+from screening_client.errors import (
+    DeadlineExceeded,
+    FieldViolation,
+    InvalidArgument,
+    ItemError,
+    NotFound,
+    PermissionDenied,
+    ResourceExhausted,
+    ScreeningError,
+    Unauthenticated,
+    Unavailable,
+)
 from screening_client.requests import (
     RequestError,
     party,
@@ -22,10 +33,19 @@ __all__ = [
     "NO_RETRY",
     "AsyncScreeningClient",
     "ChannelConfig",
+    "DeadlineExceeded",
+    "FieldViolation",
+    "InvalidArgument",
     "ItemError",
+    "NotFound",
+    "PermissionDenied",
     "RequestError",
+    "ResourceExhausted",
     "RetryPolicy",
     "ScreeningClient",
+    "ScreeningError",
+    "Unauthenticated",
+    "Unavailable",
     "party",
     "pb",
     "screen_party_request",

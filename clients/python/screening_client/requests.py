@@ -21,15 +21,22 @@ from typing import Any
 from google.protobuf import json_format
 
 from screening_client._proto import screening_pb2 as pb
+from screening_client.errors import FieldViolation, InvalidArgument
 
 
-class RequestError(ValueError):
-    """Data that cannot become a request; `field` names the part at fault."""
+class RequestError(InvalidArgument, ValueError):
+    """Data that cannot become a request (nothing was sent); `field` names the part at
+    fault. An `InvalidArgument` like the service's own refusals, and a `ValueError`."""
 
     def __init__(self, field: str, description: str) -> None:
-        super().__init__(f"{field}: {description}")
+        super().__init__(
+            f"{field}: {description}", field_violations=[FieldViolation(field, description)]
+        )
         self.field = field
         self.description = description
+
+    def __str__(self) -> str:
+        return self.message
 
 
 _ENTITY_TYPES = {
@@ -192,3 +199,22 @@ def shipment_request(
                 route[key] = _strings(route[key])
         body["route"] = route
     return _parse(pb.ScreenShipmentRequest(), body, "shipment")
+
+
+def accept_match_request(
+    party_data: Mapping[str, Any] | pb.Party,
+    entity_id: str,
+    *,
+    analyst: str,
+    reason: str,
+    expires_at: Any,
+) -> pb.AcceptMatchRequest:
+    """An AcceptMatch request; `expires_at` is a timezone-aware datetime."""
+    request = pb.AcceptMatchRequest(
+        party=party(party_data), entity_id=entity_id, analyst=analyst, reason=reason
+    )
+    try:
+        request.expires_at.FromDatetime(expires_at)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise RequestError("expires_at", f"not a datetime: {expires_at!r}") from exc
+    return request

@@ -1,8 +1,10 @@
-"""Retries with exponential backoff and full jitter, on UNAVAILABLE only, within one deadline.
+"""Retries with exponential backoff and full jitter, on UNAVAILABLE only, for idempotent
+calls only, within one deadline.
 
-UNAVAILABLE means the call did not run (no server, a replica draining, a connection reset):
-trying again is safe. Every other status is an answer and goes straight back to the caller.
-The deadline covers all attempts together: each attempt gets what is left of it.
+UNAVAILABLE mostly means the call did not run (no server, a replica draining), but a reset
+connection can hide a call that did: only a call that may run twice with no further effect
+is tried again. Every other status is an answer and goes straight back to the caller. The
+deadline covers all attempts together: each attempt gets what is left of it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,23 @@ from dataclasses import dataclass
 import grpc
 
 RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE})
+# Calls that may run twice with no effect beyond the first: reads, screenings (a repeat adds
+# only its own audit record, with the same answer) and MonitorParty (a counterparty's
+# registration has a stable id). AcceptMatch records a new acceptance each time, and
+# RevokeAcceptance and StopMonitoring answer a repeat differently: never retried.
+IDEMPOTENT = frozenset(
+    {
+        "ScreenParty",
+        "ScreenShipment",
+        "CompareParties",
+        "GetEntity",
+        "GetDataStatus",
+        "ListChanges",
+        "ListAcceptances",
+        "MonitorParty",
+        "ListMonitoredParties",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -34,8 +53,16 @@ class RetryPolicy:
         ceiling = min(self.max_backoff, self.initial_backoff * self.multiplier ** (attempt - 1))
         return random.uniform(0, ceiling)
 
-    def should_retry(self, code: grpc.StatusCode | None, attempt: int, remaining: float) -> bool:
-        return code in RETRYABLE and attempt < self.max_attempts and remaining > 0
+    def should_retry(
+        self,
+        code: grpc.StatusCode | None,
+        attempt: int,
+        remaining: float,
+        method: str = "",
+    ) -> bool:
+        """Whether to try `method` (an RPC name; "" for an idempotent call) once more."""
+        idempotent = not method or method in IDEMPOTENT
+        return idempotent and code in RETRYABLE and attempt < self.max_attempts and remaining > 0
 
 
 NO_RETRY = RetryPolicy(max_attempts=1)

@@ -19,7 +19,7 @@ from google.rpc import code_pb2
 
 from screening.api import convert
 from screening.api.deps import Deps
-from screening.api.errors import bounded
+from screening.api.errors import bounded, summary_message
 from screening.api.party_rpcs import answer_party, settle
 from screening.api.validation import Oversized, Violations
 from screening.model.errors import AuditUnavailable
@@ -39,12 +39,11 @@ class _End:
 
 def item_error(position: int, violations: Violations) -> pb.ScreenPartiesResponse:
     items = bounded(violations)
-    summary = "; ".join(f"{f}: {d}" for f, d in items[:5])
     return pb.ScreenPartiesResponse(
         index=position,
         error=pb.ItemError(
             code=code_pb2.INVALID_ARGUMENT,
-            message=f"invalid request: {summary}",
+            message=summary_message("invalid request", items, len(violations.items)),
             field_violations=[pb.FieldViolation(field=f, description=d) for f, d in items],
         ),
     )

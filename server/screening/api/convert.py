@@ -4,6 +4,7 @@ domain -> protobuf conversions (requests are parsed and checked in api/validatio
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from google.protobuf import timestamp_pb2
 
@@ -25,6 +26,7 @@ from screening.risk.assess import Outcome
 from screening.risk.findings import Finding, Severity
 from screening.risk.party import Decision
 from screening.risk.shipment import Role, ScreenedParty
+from screening.store.freshness import SourceAge, publication_day
 from screening.store.snapshots import ChangeReport, SourceState
 from screening.v1 import screening_pb2 as pb
 
@@ -40,6 +42,7 @@ DATE_BASIS_PB = {
     DateBasis.NONE: pb.DESIGNATION_DATE_BASIS_UNSPECIFIED,
     DateBasis.OFFICIAL: pb.DESIGNATION_DATE_BASIS_OFFICIAL,
     DateBasis.FIRST_SEEN: pb.DESIGNATION_DATE_BASIS_FIRST_SEEN,
+    DateBasis.NOT_LATER_THAN: pb.DESIGNATION_DATE_BASIS_NOT_LATER_THAN,
 }
 DECISION_PB = {
     Decision.CLEAR: pb.DECISION_CLEAR,
@@ -116,6 +119,8 @@ def match_pb(result: MatchResult) -> pb.Match:
         programs=entity.programs,
         designation_date=entity.designation_date,
         designation_date_basis=DATE_BASIS_PB[entity.designation_date_basis],
+        designation_summary=entity.designation(),
+        absent_from_publication=entity.absent_from,
         countries=entity.countries,
         explanation=[component_pb(c) for c in result.components],
         query_name=result.query_name,
@@ -151,6 +156,8 @@ def entity_pb(entity: Entity, list_version: str = "") -> pb.Entity:
         designation_date=entity.designation_date,
         designation_date_basis=DATE_BASIS_PB[entity.designation_date_basis],
         first_seen=entity.first_seen,
+        designation_summary=entity.designation(),
+        absent_from_publication=entity.absent_from,
         nationalities=entity.nationalities,
         birth_places=entity.birth_places,
         properties=entity.properties,
@@ -159,7 +166,13 @@ def entity_pb(entity: Entity, list_version: str = "") -> pb.Entity:
 
 
 def mark_accepted(response: pb.ScreenPartyResponse, settled: PartyAnswer) -> None:
-    """The settled answer's acceptances and decision, written into its response."""
+    """The settled answer's acceptances, decision and listed matches, written into its
+    response."""
+    if len(settled.matches) != len(response.matches):
+        listed = {m.entity_id for m in settled.matches}
+        kept = [m for m in response.matches if m.entity_id in listed]
+        del response.matches[:]
+        response.matches.extend(kept)
     for match in response.matches:
         acceptance_id = settled.accepted.get(match.entity_id)
         if acceptance_id:
@@ -173,17 +186,26 @@ def mark_accepted(response: pb.ScreenPartyResponse, settled: PartyAnswer) -> Non
 
 
 def finding_pb(finding: Finding) -> pb.Finding:
-    return pb.Finding(
+    out = pb.Finding(
         code=finding.code,
         severity=SEVERITY_PB[finding.severity],
         message=finding.message,
         evidence=finding.evidence,
+        # Deprecated sentinels (-1: none), still sent for clients that read them.
         party_index=finding.party_index,
         vessel_index=finding.vessel_index,
         goods_index=finding.goods_index,
         score=finding.points,
         entity_ids=finding.entity_ids,
     )
+    # What the finding concerns, by presence: index 0 is an index like any other.
+    if finding.party_index >= 0:
+        out.party = finding.party_index
+    if finding.vessel_index >= 0:
+        out.vessel = finding.vessel_index
+    if finding.goods_index >= 0:
+        out.goods_line = finding.goods_index
+    return out
 
 
 def shipment_response_pb(
@@ -289,44 +311,61 @@ def alert_pb(alert_id: str, alert: Alert) -> pb.MonitoringAlert:
 # -- list data ---------------------------------------------------------------------------
 
 
-def _iso_to_date(value: str) -> dt.date | None:
-    parts = value.split("-")
-    try:
-        return dt.date(
-            int(parts[0]),
-            int(parts[1]) if len(parts) > 1 else 1,
-            int(parts[2]) if len(parts) > 2 else 1,
-        )
-    except (ValueError, IndexError):
-        return None
-
-
-def source_status_pb(
-    name: str, state: SourceState, refreshed: dict[str, str], now: dt.datetime
-) -> pb.SourceStatus:
-    published = _iso_to_date(state.publication_date)
-    staleness = (
-        int((now - dt.datetime.combine(published, dt.time(), dt.UTC)).total_seconds())
-        if published
-        else 0
-    )
+def source_status_pb(state: SourceState, age: SourceAge) -> pb.SourceStatus:
     status = pb.SourceStatus(
-        source=name,
+        source=state.source,
         version=state.version,
         publication_date=state.publication_date,
         entity_count=state.entity_count,
-        staleness_seconds=max(0, staleness),
+        staleness_seconds=_seconds_since(state.publication_date),
         files=state.files,
         sha256=state.sha256,
         added=state.added,
         removed=state.removed,
         changed=state.changed,
+        age_days=age.age_days or 0,
+        max_age_days=age.max_age_days,
+        stale=age.stale,
+        last_refresh_outcome=age.last_refresh_outcome,
     )
     status.loaded_at.FromDatetime(dt.datetime.fromisoformat(state.loaded_at))
-    if refreshed.get("last_attempt_at"):
-        status.last_refresh_at.FromDatetime(dt.datetime.fromisoformat(refreshed["last_attempt_at"]))
-        status.last_refresh_outcome = refreshed.get("last_outcome", "")
+    if age.last_refresh_at is not None:
+        status.last_refresh_at.FromDatetime(age.last_refresh_at)
+    if age.current_as_of is not None:
+        status.current_as_of.FromDatetime(age.current_as_of)
     return status
+
+
+def _seconds_since(publication_date: str) -> int:
+    day = publication_day(publication_date)
+    if day is None:
+        return 0
+    published = dt.datetime.combine(day, dt.time(), dt.UTC)
+    return max(0, int((dt.datetime.now(dt.UTC) - published).total_seconds()))
+
+
+def data_age_pb(ages: Iterable[SourceAge]) -> pb.DataAge:
+    """How old the data of these sources is: the oldest publication, the stale sources."""
+    ages = list(ages)
+    out = pb.DataAge(
+        stale_sources=[a.source for a in ages if a.stale],
+        sources=[
+            pb.SourceAge(
+                source=a.source,
+                publication_date=a.publication_date,
+                age_days=a.age_days or 0,
+                stale=a.stale,
+            )
+            for a in ages
+        ],
+    )
+    dated = [a for a in ages if a.age_days is not None]
+    if dated:
+        oldest = max(dated, key=lambda a: (a.age_days or 0, a.source))
+        out.oldest_source = oldest.source
+        out.oldest_publication_date = oldest.publication_date
+        out.oldest_age_days = oldest.age_days or 0
+    return out
 
 
 def publication_changes_pb(report: ChangeReport) -> pb.PublicationChanges:

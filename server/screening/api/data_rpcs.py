@@ -4,7 +4,6 @@ came to be (publications, refreshes, changes)."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 
 import grpc
 import redis
@@ -12,6 +11,7 @@ import redis
 from screening.api import convert
 from screening.api.deps import Deps
 from screening.model.errors import Invalid, NotFound, Unavailable
+from screening.store.freshness import source_ages
 from screening.store.snapshots import ListStore
 from screening.v1 import screening_pb2 as pb
 
@@ -37,17 +37,17 @@ async def get_data_status(
     deps: Deps, request: pb.GetDataStatusRequest, context: grpc.aio.ServicerContext
 ) -> pb.GetDataStatusResponse:
     index = deps.index()
-    now = dt.datetime.now(dt.UTC)
     refreshes = await _refresh_statuses(deps.store, sorted(index.manifest.sources))
-    sources = [
-        convert.source_status_pb(name, state, refreshes.get(name, {}), now)
-        for name, state in sorted(index.manifest.sources.items())
-    ]
+    ages = source_ages(index.manifest, deps.ages.watch.max_age_days, refreshes)
     return pb.GetDataStatusResponse(
         data_version=index.version,
-        sources=sources,
+        sources=[
+            convert.source_status_pb(state, ages[name])
+            for name, state in sorted(index.manifest.sources.items())
+        ],
         index_loaded_at=convert.timestamp(index.loaded_at),
         entity_count=len(index.entities),
+        data_age=convert.data_age_pb(ages.values()),
     )
 
 

@@ -7,6 +7,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from screening.api.cache import ResultCache
+from screening.api.data_age import AnswerAges
 from screening.api.repeat import KnownAnswer
 from screening.api.validation import Limits
 from screening.casework.settle import Casework
@@ -22,6 +23,8 @@ class Deps:
     holder: IndexHolder
     store: ListStore
     casework: Casework
+    # How old the data behind each answer is (every answer says).
+    ages: AnswerAges
     policies: PolicyHolder
     limits: Limits
     thresholds: PartyThresholds

@@ -39,7 +39,10 @@ ERRORS: dict[type[ScreeningError], tuple[grpc.StatusCode, str]] = {
 DETAILS_BUDGET_BYTES = 3500
 MAX_DESCRIPTION_BYTES = 200
 MIN_DESCRIPTION_BYTES = 40
-SUMMARY_ITEMS, SUMMARY_TEXT_BYTES = 3, 60
+# The status message repeats the violations whole (a caller that reads only the message
+# gets the full reason) while it fits this many bytes as sent: gRPC percent-encodes a
+# message's non-ASCII bytes, three bytes each, in the same trailers as the details.
+MESSAGE_BUDGET_BYTES = 1024
 
 
 def _cut(text: str, limit: int) -> str:
@@ -81,15 +84,36 @@ def bad_request_status(violations: Violations, message: str = "invalid request")
     )
     packed = any_pb2.Any()
     packed.Pack(detail)
-    summary = "; ".join(
-        f"{_cut(f, SUMMARY_TEXT_BYTES)}: {_cut(d, SUMMARY_TEXT_BYTES)}"
-        for f, d in items[:SUMMARY_ITEMS]
-    )
     return rpc_status.to_status(
         status_pb2.Status(
-            code=code_pb2.INVALID_ARGUMENT, message=f"{message}: {summary}", details=[packed]
+            code=code_pb2.INVALID_ARGUMENT,
+            message=summary_message(message, items, len(violations.items)),
+            details=[packed],
         )
     )
+
+
+def _sent_size(text: str) -> int:
+    """Bytes of `text` as the grpc-message header carries it (percent-encoded)."""
+    return sum(1 if 0x20 <= b < 0x7F and b != 0x25 else 3 for b in text.encode())
+
+
+def summary_message(message: str, items: list[tuple[str, str]], total: int) -> str:
+    """'invalid request: f: reason; g: reason': every violation whole while the message
+    fits MESSAGE_BUDGET_BYTES; past that, how many more there are (the details name all)."""
+    parts: list[str] = []
+    used = _sent_size(message) + 2
+    for field_path, description in items:
+        part = f"{field_path}: {description}"
+        size = _sent_size(part) + 2
+        if parts and used + size > MESSAGE_BUDGET_BYTES - 60:
+            break
+        parts.append(part)
+        used += size
+    text = f"{message}: {'; '.join(parts)}"
+    if total > len(parts):
+        text += f" (and {total - len(parts)} more: see the field violations)"
+    return text
 
 
 async def abort_invalid(context: grpc.aio.ServicerContext, violations: Violations) -> NoReturn:

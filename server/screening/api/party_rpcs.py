@@ -28,12 +28,13 @@ from screening.api.validation import (
     party_to_query,
 )
 from screening.casework.settle import settle_party
+from screening.index.freshness import DataAges
 from screening.index.holder import LoadedIndex
 from screening.matching.types import Query
 from screening.model.errors import Invalid
 from screening.model.ids import new_screening_id
 from screening.observability.metrics import record_screening
-from screening.risk.party import decide_party
+from screening.risk.party import decide_party, evidence_and_listed
 from screening.v1 import screening_pb2 as pb
 
 
@@ -55,12 +56,13 @@ async def screen_party(
     work = deps.casework
     if work.refusing:
         work.check_recording()
+    ages = deps.ages.view(index)
     cache = deps.cache
     exact = b""
     known = None
     if cache is not None and cache.enabled:
         exact = _exact_key(request)
-        known = cache.get_exact(index.version, exact)
+        known = cache.get_exact(ages.stamp, exact)
     if known is not None and _answers_again(deps, known):
         # An exact repeat: answered serialized (runtime/interceptors.py lets a handler do so).
         screening_id = new_screening_id()
@@ -78,7 +80,7 @@ async def screen_party(
     if known is not None:
         response = _from_cache(request, known.payload)
     else:
-        response = await _screen_cached(deps, request, index, exact)
+        response = await _screen_cached(deps, request, index, ages, exact)
     settle(deps, request, response, index, context)
     record_screening(
         "party",
@@ -125,36 +127,41 @@ def settle(
             batch_index=batch_index,
         ),
     )
-    if settled.accepted:
+    if settled.accepted or len(settled.matches) != len(response.matches):
         convert.mark_accepted(response, settled)
 
 
 async def _screen_cached(
-    deps: Deps, request: pb.ScreenPartyRequest, index: LoadedIndex, exact: bytes
+    deps: Deps, request: pb.ScreenPartyRequest, index: LoadedIndex, ages: DataAges, exact: bytes
 ) -> pb.ScreenPartyResponse:
     """Validate and screen through the Redis tier of the result cache (`exact`, the
     request's bytes, is empty when the cache is off). The answer is then kept in this
-    worker's memory, ready for exact repeats."""
+    worker's memory, ready for exact repeats. Both tiers key answers by the data's age stamp
+    (data version, day, stale sources): the age an answer carries stays true."""
     errors = Violations()
     check = check_party(deps, request, index, errors)
     if check is None:
         raise Invalid(errors.items)
     cache = deps.cache
     if cache is None or not exact:
-        return _screen_checked(deps, request, index, check)
+        return _screen_checked(deps, request, index, check, ages)
     digest = request_digest(deps.answer_settings, check)
-    answer = await cache.get(index.version, digest)
+    answer = await cache.get(ages.stamp, digest)
     if answer is None:
-        response = _screen_checked(deps, request, index, check)
+        response = _screen_checked(deps, request, index, check, ages)
         kept = pb.ScreenPartyResponse()
         kept.CopyFrom(response)
         kept.ClearField("screening_id")
         kept.ClearField("screened_at")
         kept.ClearField("client_ref")
         answer = kept.SerializeToString()
-        cache.put(index.version, digest, answer)
+        cache.put(ages.stamp, digest, answer)
     else:
         response = _from_cache(request, answer)
+    if check.min_score > deps.thresholds.review:
+        # Below a raised min_score the answer also holds evidence that settling drops: it is
+        # not final as kept, so a repeat is not answered with its bytes.
+        return response
     work = deps.casework
     # The record of this answer, for its repeats; none without an audit trail, or when
     # records carry the whole request (encoded per call).
@@ -163,7 +170,7 @@ async def _screen_cached(
         if work.audit is None or work.include_request
         else recording.RepeatRecord.of(request, response, policy_version=work.policy_version)
     )
-    cache.put_exact(index.version, exact, KnownAnswer.of(answer, response, record))
+    cache.put_exact(ages.stamp, exact, KnownAnswer.of(answer, response, record))
     return response
 
 
@@ -175,7 +182,7 @@ def answer_party(
     check = check_party(deps, request, index, errors)
     if check is None:
         return pb.ScreenPartyResponse()
-    return _screen_checked(deps, request, index, check)
+    return _screen_checked(deps, request, index, check, deps.ages.view(index))
 
 
 def check_party(
@@ -199,10 +206,24 @@ def check_party(
 
 
 def _screen_checked(
-    deps: Deps, request: pb.ScreenPartyRequest, index: LoadedIndex, check: PartyCheck
+    deps: Deps,
+    request: pb.ScreenPartyRequest,
+    index: LoadedIndex,
+    check: PartyCheck,
+    ages: DataAges,
 ) -> pb.ScreenPartyResponse:
+    """Screen down to the evidence floor: a min_score above the review threshold lists
+    fewer matches, but the decision is taken on the same evidence (settling decides on it
+    and drops what min_score does not list)."""
+    floor = deps.thresholds.evidence_floor(check.min_score)
     results = index.matcher.screen(
-        check.query, min_score=check.min_score, sources=check.sources, limit=check.limit
+        check.query,
+        min_score=floor,
+        sources=check.sources,
+        limit=check.limit if floor >= check.min_score else 0,
+    )
+    results = evidence_and_listed(
+        results, min_score=check.min_score, limit=check.limit, thresholds=deps.thresholds
     )
     decision, risk_score = decide_party([r.score for r in results], deps.thresholds)
     return pb.ScreenPartyResponse(
@@ -214,6 +235,7 @@ def _screen_checked(
         screened_at=convert.timestamp(dt.datetime.now(dt.UTC)),
         client_ref=request.client_ref,
         min_score=check.min_score,
+        data_age=deps.ages.message(ages, check.sources),
     )
 
 

@@ -137,6 +137,7 @@ def party_answer(response: pb.ScreenPartyResponse) -> PartyAnswer:
         risk_score=response.risk_score,
         matches=[Scored(m.entity_id, m.score) for m in response.matches],
         accepted={m.entity_id: m.acceptance_id for m in response.matches if m.accepted},
+        min_score=response.min_score,
     )
 
 

@@ -27,7 +27,8 @@ from screening.risk.shipment import GoodsLine, Role, Route, ScreenedParty, Shipm
 from screening.v1 import screening_pb2 as pb
 
 _HS_SEPARATORS = re.compile(r"[.\s]")
-_HS_CODE = re.compile(r"^\d{6,10}$")
+# A chapter (2 digits), heading (4), subheading (6) or national code (8 to 10).
+_HS_CODE = re.compile(r"^(?:\d{2}|\d{4}|\d{6,10})$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 MAX_PORT_LENGTH = 128
 MAX_UNIT_LENGTH = 32
@@ -98,12 +99,10 @@ def _validate(
     vessels = []
     for i, vessel in enumerate(request.vessels[: caps.max_vessels]):
         path = f"vessels[{i}]"
-        query = party_to_query(vessel, path, errors, limits, require_name=False)
+        query = party_to_query(vessel, path, errors, limits)
         _check_imo_numbers(vessel, path, query, errors)
         if vessel.entity_type not in (pb.ENTITY_TYPE_UNSPECIFIED, pb.ENTITY_TYPE_VESSEL):
             errors.add(f"{path}.entity_type", "a vessel is ENTITY_TYPE_VESSEL")
-        if not query.names and not query.identifiers:
-            errors.add(f"{path}.name", "a vessel needs a name or an identifier (IMO)")
         query.entity_type = EntityType.VESSEL
         queries.append(query)
         screened = _screened(i, vessel, query, Role.CARRIER)
@@ -137,7 +136,9 @@ def _goods_line(index: int, item: pb.GoodsItem, limits: Limits, errors: Violatio
     hs_code = _HS_SEPARATORS.sub("", item.hs_code)
     if not _HS_CODE.match(hs_code):
         errors.add(
-            f"{path}.hs_code", "must be an HS code of 6 to 10 digits, e.g. 854231 or 8542.31.00"
+            f"{path}.hs_code",
+            "must be an HS code of 2, 4 or 6 to 10 digits: a chapter (85), heading (8542), "
+            "subheading (854231) or national code (8542.31.00)",
         )
     description = check_text(
         item.description, f"{path}.description", errors, limit=limits.max_text_length

@@ -30,6 +30,7 @@ async def screen_shipment(
         ),
     )
     response = convert.shipment_response_pb(request, answer)
+    response.data_age.CopyFrom(deps.ages.message(deps.ages.view(index)))
     record_screening(
         "shipment",
         convert.DECISION_NAME.get(response.decision, "unspecified"),

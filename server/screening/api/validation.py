@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from screening.api.convert import ENTITY_TYPE_FROM_PB
+from screening.matching.screenable import nothing_to_screen
 from screening.matching.types import Query
 from screening.model.countries import is_alpha2
 from screening.model.entities import EntityType, Identifier
@@ -96,13 +97,12 @@ def check_country(value: str, path: str, errors: Violations) -> str:
     return code
 
 
-def party_to_query(
-    party: pb.Party, path: str, errors: Violations, limits: Limits, *, require_name: bool = True
-) -> Query:
-    """`require_name=False`: a party known by its identifiers alone (a vessel by its IMO)."""
-    name = check_text(
-        party.name, f"{path}.name", errors, limit=limits.max_name_length, required=require_name
-    )
+def party_to_query(party: pb.Party, path: str, errors: Violations, limits: Limits) -> Query:
+    """A party as the matcher takes it. A name or an identifier must be present: a party
+    known by its identifiers alone (a vessel by its IMO, a company by its tax id) is screened
+    on them. A name with nothing to screen ("X", "N/A", "-") is refused, unless identifiers
+    are given: then it is left out and the identifiers are screened."""
+    name = check_text(party.name, f"{path}.name", errors, limit=limits.max_name_length)
     if party.entity_type not in ENTITY_TYPE_FROM_PB:
         errors.add(f"{path}.entity_type", f"unknown entity type {party.entity_type}")
     if len(party.aliases) > limits.max_aliases:
@@ -111,6 +111,10 @@ def party_to_query(
         check_text(a, f"{path}.aliases[{i}]", errors, limit=limits.max_name_length, required=True)
         for i, a in enumerate(party.aliases[: limits.max_aliases])
     ]
+    for i, alias in enumerate(aliases):
+        reason = nothing_to_screen(alias) if alias else ""
+        if reason:
+            errors.add(f"{path}.aliases[{i}]", f"{alias!r} {reason}: nothing to screen")
     birth_date = check_date(party.birth_date, f"{path}.birth_date", errors)
     country = check_country(party.country, f"{path}.country", errors)
     if party.HasField("address"):
@@ -143,6 +147,20 @@ def party_to_query(
         issuer = check_country(ident.country, f"{path}.identifiers[{i}].country", errors)
         identifiers.append(Identifier(scheme, value, issuer))
     check_text(party.party_ref, f"{path}.party_ref", errors, limit=limits.max_ref_length)
+    reason = nothing_to_screen(name) if name else ""
+    if not name and not party.identifiers:
+        errors.add(
+            f"{path}.name",
+            "name or identifier must be present (a name, or identifiers such as imo, "
+            "tax_id, registration, passport, lei)",
+        )
+    elif reason and not party.identifiers:
+        errors.add(
+            f"{path}.name",
+            f"{name!r} {reason}: nothing to screen; give the party's name, or its identifiers",
+        )
+    elif reason:
+        name = ""  # screened on its identifiers alone
     return Query(
         names=[n for n in (name, *aliases) if n],
         entity_type=ENTITY_TYPE_FROM_PB.get(party.entity_type, EntityType.UNKNOWN),

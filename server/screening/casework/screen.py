@@ -39,14 +39,16 @@ class ShipmentAnswer:
     assessment: Assessment
     # (is vessel, index) -> the matches it was cleared of, with their acceptance ids.
     accepted: dict[tuple[bool, int], list[tuple[MatchResult, str]]] = field(default_factory=dict)
+    # The matches each party lists; the rules saw every alert-level match.
+    min_score: float = 0.0
 
     def reported(self, party: ScreenedParty) -> list[tuple[MatchResult, str]]:
-        """A party's matches as answered: cleared ones too, marked with their acceptance id,
-        in score order with the others ('' for a match that counts)."""
-        matches = [(r, "") for r in party.matches]
+        """A party's matches as answered (at or above min_score): cleared ones too, marked
+        with their acceptance id, in score order with the others ('' for one that counts)."""
+        matches = [(r, "") for r in party.matches if r.score >= self.min_score]
         cleared = self.accepted.get((party.is_vessel, party.index))
         if cleared:
-            matches += cleared
+            matches += [(r, a) for r, a in cleared if r.score >= self.min_score]
             matches.sort(key=lambda m: -m[0].score)
         return matches
 
@@ -72,6 +74,9 @@ def screen_shipment(
     """Screen, settle and record one shipment. Raises AuditUnavailable when the record
     cannot be kept: the answer must not leave."""
     shipment = request.shipment
+    # min_score chooses which matches each party lists, never the findings: the rules see
+    # every match down to the policy's alert score.
+    floor = min(request.min_score, request.policy.spec.matches.alert_score)
     # One party often plays several roles (shipper and supplier, consignee and notify
     # party): each distinct query is screened once.
     screened: dict[tuple[object, ...], list[MatchResult]] = {}
@@ -82,7 +87,7 @@ def screen_shipment(
     ):
         key = _query_key(query)
         if key not in screened:
-            screened[key] = index.matcher.screen(query, min_score=request.min_score, limit=limit)
+            screened[key] = index.matcher.screen(query, min_score=floor, limit=limit)
         party.matches = screened[key]
         if work.acceptances is not None and party.matches:
             party.matches, cleared = clear_accepted(work, counterparty, party.matches, index)
@@ -91,7 +96,12 @@ def screen_shipment(
                     (r, cleared[r.entity.id]) for r in screened[key] if r.entity.id in cleared
                 ]
     answer = ShipmentAnswer(
-        new_screening_id(), index.version, shipment, assess(shipment, request.policy), accepted
+        new_screening_id(),
+        index.version,
+        shipment,
+        assess(shipment, request.policy),
+        accepted,
+        request.min_score,
     )
     if work.audit is not None:
         work.record(_record(call(), answer))

@@ -92,14 +92,26 @@ def settle_party(
     call: Callable[[], Call],
 ) -> PartyAnswer:
     """Settle one party's answer: mark the matches it was cleared of, decide again on the
-    others, and record it (`call` is asked for only when a record is kept). Raises
+    others, drop the evidence min_score does not list, and record it (`call` is asked for
+    only when a record is kept). The decision and the risk score come from every match that
+    counts, listed or not (risk/party.py): min_score never changes them. Raises
     AuditUnavailable when the record cannot be kept: the answer must not leave."""
     accepted = work.accepted_for(party, [m.entity_id for m in answer.matches], index)
-    if accepted:
+    unlisted = answer.min_score > work.thresholds.review and any(
+        m.score < answer.min_score for m in answer.matches
+    )
+    if accepted or unlisted:
         decision, risk_score = decide_party(
             [m.score for m in answer.matches if m.entity_id not in accepted], work.thresholds
         )
-        answer = replace(answer, decision=decision, risk_score=risk_score, accepted=accepted)
+        listed = [m for m in answer.matches if m.score >= answer.min_score]
+        answer = replace(
+            answer,
+            decision=decision,
+            risk_score=risk_score,
+            accepted=accepted,
+            matches=listed if unlisted else answer.matches,
+        )
     if work.audit is not None:
         work.audit.record(party_record(call(), answer, policy_version=work.policy_version))
     return answer

@@ -1,9 +1,8 @@
-"""The `screening` command: serve, ingest, refresh, eval, status."""
+"""The `screening` command: serve, ingest, refresh, eval, eval-data, status, screen."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import time
@@ -91,6 +90,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Ingest into the given Redis; without one, parse and check the files only."""
     from screening.sources.ingest import ingest_directory
+    from screening.sources.last_good import LastGoodStore
+    from screening.sources.limits import ParseLimits
     from screening.store.connection import connect
     from screening.store.embedded import EmbeddedRedis
     from screening.store.snapshots import ListStore
@@ -116,6 +117,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             settings.lists_dir,
             max_drop_share=settings.max_drop_share,
             describe_dates=True,
+            limits=ParseLimits.from_settings(settings),
+            # A throw-away Redis checks the files against the last good ones, keeping nothing.
+            last_good=LastGoodStore(settings.effective_list_state_dir, settings.redis_prefix)
+            if embedded is None
+            else None,
         )
         seconds = time.perf_counter() - started
         print(format_ingest_table(result.files))
@@ -153,6 +159,8 @@ def format_ingest_table(files: list[FileOutcome]) -> str:
 
 def cmd_refresh(args: argparse.Namespace) -> int:
     """Fetch the official lists once into the given Redis (the same as a scheduled round)."""
+    from screening.sources.last_good import LastGoodStore
+    from screening.sources.limits import ParseLimits
     from screening.sources.refresh import RefreshOptions, refresh, targets
     from screening.sources.registry import FORMATS_BY_NAME
     from screening.store.connection import connect
@@ -176,8 +184,12 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         max_drop_share=settings.max_drop_share,
         timeout=settings.refresh_timeout,
         max_seconds=settings.refresh_max_seconds,
+        limits=ParseLimits.from_settings(settings),
     )
-    result = refresh(store, targets(formats, overrides), options, wait_for_lock=args.wait)
+    last_good = LastGoodStore(settings.effective_list_state_dir, settings.redis_prefix)
+    result = refresh(
+        store, targets(formats, overrides), options, wait_for_lock=args.wait, last_good=last_good
+    )
     print(
         f"{'source':<11} {'format':<24} {'outcome':<10} {'published':<11} {'entities':>8}  detail"
     )
@@ -209,22 +221,6 @@ def cmd_eval_data(args: argparse.Namespace) -> int:
     from screening.harness.eval_data import run_generate
 
     return run_generate(Path(args.out), seed=args.seed, people=args.people, orgs=args.orgs)
-
-
-def cmd_status(args: argparse.Namespace) -> int:
-    from google.protobuf.json_format import MessageToDict
-
-    from screening.v1 import screening_pb2 as pb
-    from screening.v1 import screening_pb2_grpc as pb_grpc
-
-    access = ClientAccess.from_args(args)
-    with access.channel(args.target) as channel:
-        stub = pb_grpc.ScreeningServiceStub(channel)
-        response = stub.GetDataStatus(
-            pb.GetDataStatusRequest(), timeout=10, metadata=access.metadata
-        )
-    print(json.dumps(MessageToDict(response), indent=2))
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -328,14 +324,10 @@ def build_parser() -> argparse.ArgumentParser:
     eval_data.add_argument("--orgs", type=int, default=10_000, help="innocent organisations")
     eval_data.set_defaults(func=cmd_eval_data)
 
-    status = sub.add_parser("status", help="print GetDataStatus of a running server")
-    status.add_argument("--target", default="127.0.0.1:50051")
-    add_access_flags(status)
-    status.set_defaults(func=cmd_status)
+    from screening.cli import admin, queries
 
-    from screening.cli.admin import add_commands
-
-    add_commands(sub)  # audit export, auth tokens
+    queries.add_commands(sub)  # status, screen, screen-shipment
+    admin.add_commands(sub)  # audit export, auth tokens
     return parser
 
 

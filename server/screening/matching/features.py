@@ -20,8 +20,8 @@ from screening.matching.weights import (
     IDENTIFIER_CONFLICT,
     TYPE_MISMATCH,
 )
-from screening.model.entities import Entity, EntityType, type_group
-from screening.model.identifiers import normalize_identifier
+from screening.model.entities import Entity, EntityType, Identifier, type_group
+from screening.model.identifiers import identifier_forms
 
 # Identifier schemes that name one party only: an equal value is decisive.
 DECISIVE_SCHEMES = frozenset(
@@ -109,21 +109,33 @@ def types_compatible(query_type: EntityType, entity_type: EntityType) -> bool:
     }
 
 
+def listed_identifier_forms(ident: Identifier, entity: Entity) -> set[str]:
+    """The forms of a list entry's identifier (model/identifiers.py)."""
+    return identifier_forms(ident.value, ident.type, (ident.country, *entity.countries))
+
+
+def query_identifier_forms(ident: Identifier, country: str = "") -> set[str]:
+    """The forms of a screened party's identifier (model/identifiers.py)."""
+    return identifier_forms(ident.value, ident.type, (ident.country, country))
+
+
 def identifier(query: Query, entity: Entity) -> Component | None:
     """Identifiers: the same value in a scheme that names one party is decisive; another
-    value in a scheme both sides hold is a conflict."""
+    value in a scheme both sides hold is a conflict. Values are compared in every form they
+    may be written in: spaces, dashes, leading zeros and country prefixes do not count."""
     if not query.identifiers or not entity.identifiers:
         return None
     listed: dict[str, set[str]] = {}
     for ident in entity.identifiers:
-        listed.setdefault(scheme_family(ident.type), set()).add(normalize_identifier(ident.value))
+        family_forms = listed.setdefault(scheme_family(ident.type), set())
+        family_forms.update(listed_identifier_forms(ident, entity))
     conflict: Component | None = None
     for ident in query.identifiers:
         family = scheme_family(ident.type)
-        value = normalize_identifier(ident.value)
-        if family not in listed or not value:
+        forms = query_identifier_forms(ident, query.country)
+        if family not in listed or not forms:
             continue
-        if value in listed[family]:
+        if forms & listed[family]:
             if ident.type in DECISIVE_SCHEMES:
                 return Component("identifier", DECISIVE, f"{ident.type} {ident.value} is listed")
         elif conflict is None:

@@ -16,7 +16,11 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from screening.matching.candidates import CandidateIndex, name_kind
-from screening.matching.features import types_compatible
+from screening.matching.features import (
+    listed_identifier_forms,
+    query_identifier_forms,
+    types_compatible,
+)
 from screening.matching.names import Alignment, PreparedName, compare_names, prepare_name
 from screening.matching.scoring import group_related, score_pair, settle_near_ties
 from screening.matching.translit import LATIN
@@ -28,7 +32,6 @@ from screening.matching.weights import (
     MISSING_IN_LISTED,
 )
 from screening.model.entities import Entity, EntityType, Name
-from screening.model.identifiers import normalize_identifier
 
 # Order of lists among matches that tie on score and evidence: the UN designation, which
 # member states implement, first; then the lists in the order compliance teams read them.
@@ -98,9 +101,9 @@ class MatchIndex:
         self.identifiers: dict[str, list[int]] = {}
         for idx, entity in enumerate(self.entities):
             for ident in entity.identifiers:
-                value = normalize_identifier(ident.value)
-                if len(value) >= 4:
-                    self.identifiers.setdefault(value, []).append(idx)
+                for value in listed_identifier_forms(ident, entity):
+                    if len(value) >= 4:
+                        self.identifiers.setdefault(value, []).append(idx)
 
     @property
     def name_count(self) -> int:
@@ -199,8 +202,8 @@ class MatchIndex:
     def _identifier_hits(self, query: Query) -> set[int]:
         hits: set[int] = set()
         for ident in query.identifiers:
-            value = normalize_identifier(ident.value)
-            hits.update(self.identifiers.get(value, ()))
+            for value in query_identifier_forms(ident, query.country):
+                hits.update(self.identifiers.get(value, ()))
         return hits
 
     def _source_mask(self, sources: Iterable[str] | None) -> np.ndarray | None:

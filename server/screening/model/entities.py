@@ -30,7 +30,26 @@ class DateBasis(enum.StrEnum):
 
     NONE = ""
     OFFICIAL = "official"  # stated by the list itself
-    FIRST_SEEN = "first_seen"  # first ingested publication that contained the entry
+    # First ingested publication that contained the entry, where an earlier held publication
+    # of the same list lacked it: the entry was added between the two.
+    FIRST_SEEN = "first_seen"
+    # The entry is in the earliest publication held: it was listed on that date or before,
+    # and nothing held says when.
+    NOT_LATER_THAN = "not_later_than"
+
+
+def describe_designation(date: str, basis: DateBasis, absent_from: str = "") -> str:
+    """A designation date in the words every output uses (JSON, CLI, reports, findings)."""
+    if not date:
+        return ""
+    if basis == DateBasis.OFFICIAL:
+        return f"designated {date}"
+    if basis == DateBasis.FIRST_SEEN:
+        absent = f" (not on the list of {absent_from})" if absent_from else ""
+        return f"first listed {date}{absent}"
+    if basis == DateBasis.NOT_LATER_THAN:
+        return f"listed on or before {date}"
+    return f"dated {date}"
 
 
 class Name(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -80,6 +99,8 @@ class Entity(msgspec.Struct, omit_defaults=True):
     designation_date: str = ""
     designation_date_basis: DateBasis = DateBasis.NONE
     first_seen: str = ""
+    # FIRST_SEEN: the latest held publication of the list (before `first_seen`) that lacked it.
+    absent_from: str = ""
     # Ids of entries on other lists this entry implements or mirrors, as the list cites them
     # (a UK entry's "UN Ref" -> "un:QDi.001").
     related: list[str] = msgspec.field(default_factory=list)
@@ -94,11 +115,24 @@ class Entity(msgspec.Struct, omit_defaults=True):
                 names.append(alias)
         return names
 
+    def designation(self) -> str:
+        """The designation date and its basis in words ("designated 2024-02-23", ...)."""
+        return describe_designation(
+            self.designation_date, self.designation_date_basis, self.absent_from
+        )
+
     def fingerprint(self) -> bytes:
-        """Content bytes used to tell whether an entry changed between publications."""
-        stable = msgspec.structs.replace(self, first_seen="")
-        if self.designation_date_basis == DateBasis.FIRST_SEEN:
-            stable = msgspec.structs.replace(stable, designation_date="")
+        """Content bytes used to tell whether an entry changed between publications.
+
+        Dates the store derives from its history (first seen, listed no later than) are not
+        content: both encode as the first-seen basis without a date, the bytes stored
+        acceptances were fingerprinted with before the two were told apart.
+        """
+        stable = msgspec.structs.replace(self, first_seen="", absent_from="")
+        if self.designation_date_basis in (DateBasis.FIRST_SEEN, DateBasis.NOT_LATER_THAN):
+            stable = msgspec.structs.replace(
+                stable, designation_date="", designation_date_basis=DateBasis.FIRST_SEEN
+            )
         return msgspec.msgpack.encode(stable)
 
 

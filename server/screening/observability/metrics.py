@@ -21,7 +21,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client import (
@@ -338,11 +338,13 @@ def serve_metrics(port: int, host: str = "0.0.0.0") -> None:
         # directory: serve its refresh metrics directly.
         registry.register(REFRESHES)
         registry.register(REFRESH_LAST_SUCCESS)
+        registry.register(LIST_DECODE_FALLBACKS)
+        registry.register(LIST_CONTROL_CHARACTERS)
     registry.register(PUBLICATION_AGE)
     start_http_server(port, addr=host, registry=registry)
 
 
-# -- list refresh (the supervisor or `screening refresh` runs it, not the workers) ---------
+# -- list ingest and refresh (the supervisor or the CLI runs them, not the workers) -------
 
 REFRESHES = Counter(
     "screening_refresh_total",
@@ -357,13 +359,41 @@ REFRESH_LAST_SUCCESS = Gauge(
 )
 
 
+LIST_DECODE_FALLBACKS = Counter(
+    "screening_list_decode_fallback_total",
+    "List files that were not UTF-8 and were decoded with a legacy encoding, by source",
+    ["source", "encoding"],
+)
+LIST_CONTROL_CHARACTERS = Counter(
+    "screening_list_control_characters_total",
+    "Text fields of list entries from which control characters (NUL, ESC...) were removed",
+    ["source"],
+)
+
+
+def record_list_decode_fallback(source: str, encoding: str) -> None:
+    LIST_DECODE_FALLBACKS.labels(source, encoding).inc()
+
+
+def record_list_control_characters(source: str, fields: int) -> None:
+    LIST_CONTROL_CHARACTERS.labels(source).inc(fields)
+
+
 class PublicationAgeCollector:
     """screening_list_publication_age_seconds{source}: computed at scrape time from the
-    publication dates of the live snapshot (a gauge set once would stop ageing)."""
+    publication dates of the live snapshot (a gauge set once would stop ageing).
+
+    With an age reader (the supervisor sets one), also, per source: how long the data has
+    not been known current (publication or a refresh that found nothing newer),
+    screening_list_data_age_seconds; the source's limit, screening_list_max_age_seconds;
+    and screening_list_stale (1: past it), which the shipped alert rule fires on."""
 
     def __init__(self) -> None:
         self._dates: dict[str, dt.date] = {}
         self._lock = threading.Lock()
+        # source -> (seconds since known current, maximum age in seconds, stale)
+        self._read_ages: Callable[[], Mapping[str, tuple[float, float, bool]]] | None = None
+        self._last_ages: Mapping[str, tuple[float, float, bool]] = {}
 
     def update(self, publication_dates: dict[str, str]) -> None:
         parsed = {}
@@ -375,6 +405,18 @@ class PublicationAgeCollector:
                 continue
         with self._lock:
             self._dates = parsed
+
+    def watch_ages(self, reader: Callable[[], Mapping[str, tuple[float, float, bool]]]) -> None:
+        """Read the data ages at every scrape with `reader` (it may fail: the last ages
+        read stand)."""
+        self._read_ages = reader
+
+    def _ages(self) -> Mapping[str, tuple[float, float, bool]]:
+        if self._read_ages is None:
+            return {}
+        with contextlib.suppress(Exception):  # Redis away: the ages last read stand
+            self._last_ages = self._read_ages()
+        return self._last_ages
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         family = GaugeMetricFamily(
@@ -389,6 +431,32 @@ class PublicationAgeCollector:
             published = dt.datetime.combine(date, dt.time(), dt.UTC)
             family.add_metric([source], max(0.0, (now - published).total_seconds()))
         yield family
+        ages = self._ages()
+        if not ages:
+            return
+        data_age = GaugeMetricFamily(
+            "screening_list_data_age_seconds",
+            "Seconds since each source's data was last known current (its publication, or a "
+            "refresh that found nothing newer)",
+            labels=["source"],
+        )
+        limit = GaugeMetricFamily(
+            "screening_list_max_age_seconds",
+            "Each source's maximum data age (SCREENING_MAX_DATA_AGE_DAYS)",
+            labels=["source"],
+        )
+        stale = GaugeMetricFamily(
+            "screening_list_stale",
+            "1 when a source's data is older than its maximum age, else 0",
+            labels=["source"],
+        )
+        for source, (age, max_age, is_stale) in sorted(ages.items()):
+            data_age.add_metric([source], age)
+            limit.add_metric([source], max_age)
+            stale.add_metric([source], 1.0 if is_stale else 0.0)
+        yield data_age
+        yield limit
+        yield stale
 
 
 PUBLICATION_AGE = PublicationAgeCollector()

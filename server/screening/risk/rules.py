@@ -49,8 +49,7 @@ def match_evidence(result: MatchResult) -> str:
     entity = result.entity
     parts = [f"{entity.id} {entity.name}", f"score {result.score:.2f}"]
     if entity.designation_date:
-        basis = entity.designation_date_basis.value or "date"
-        parts.append(f"designated {entity.designation_date} ({basis.replace('_', ' ')})")
+        parts.append(entity.designation())
     if entity.programs:
         parts.append(f"programs {', '.join(entity.programs)}")
     if entity.countries:
@@ -68,7 +67,7 @@ def list_matches(shipment: Shipment, policy: Policy) -> list[Finding]:
             if severity is None:
                 continue
             entity = result.entity
-            listed = f" designated {entity.designation_date}" if entity.designation_date else ""
+            listed = f", {entity.designation()}" if entity.designation_date else ""
             out.append(
                 Finding(
                     code=code,
@@ -220,27 +219,52 @@ def _bound_for(shipment: Shipment, countries: Iterable[str]) -> tuple[list[str],
     return sorted({c for c, _ in found}), [reason for _, reason in found]
 
 
+def chpl_subheadings(hs_code: str, chpl: dict[str, str]) -> list[tuple[str, str]]:
+    """(CHPL subheading, tier) a declared code falls in: the one of its first six digits, or
+    for a chapter or heading (2 or 4 digits) every CHPL subheading inside it."""
+    if len(hs_code) >= 6:
+        tier = chpl.get(hs_code[:6])
+        return [(hs_code[:6], tier)] if tier else []
+    return sorted((code, tier) for code, tier in chpl.items() if code.startswith(hs_code))
+
+
 def chpl_goods(shipment: Shipment, policy: Policy) -> list[Finding]:
-    """CHPL_GOODS_RUSSIA and CHPL_DIVERSION_RISK, one finding per CHPL goods line."""
-    lines = [(line, policy.chpl.get(line.hs_code[:6])) for line in shipment.goods]
-    listed = [(line, tier) for line, tier in lines if tier]
+    """CHPL_GOODS_RUSSIA and CHPL_DIVERSION_RISK, one finding per CHPL goods line.
+
+    A line declared by chapter or heading (8542) that contains CHPL subheadings is a CHPL
+    line too: the declaration does not say which goods it carries, so it takes the most
+    severe tier inside it (a coarser code never lowers the decision) and the finding names
+    every subheading with its tier."""
+    lines = [(line, chpl_subheadings(line.hs_code, policy.chpl)) for line in shipment.goods]
+    listed = [(line, found) for line, found in lines if found]
     if not listed:
         return []
     restricted, restricted_why = _bound_for(shipment, policy.restricted)
     diversion, diversion_why = ([], []) if restricted else _bound_for(shipment, policy.diversion)
     out = []
-    for line, tier in listed:
-        assert tier is not None
-        item = f"goods[{line.index}] HS {line.hs_code}"
-        chpl = f"Common High Priority List {line.hs_code[:6]} {tier}"
+    for line, found in listed:
+        if len(line.hs_code) >= 6:
+            subheading, tier = found[0]
+            item = f"goods[{line.index}] HS {line.hs_code}"
+            what = f"{item} is on the Common High Priority List ({tier})"
+            evidence = [f"Common High Priority List {subheading} {tier}"]
+        else:
+            tier = max((t for _, t in found), key=lambda t: policy.tier_severity(t))
+            kind = "chapter" if len(line.hs_code) == 2 else "heading"
+            inside = ", ".join(f"{code} ({t})" for code, t in found)
+            item = f"goods[{line.index}] HS {kind} {line.hs_code}"
+            what = (
+                f"{item} contains Common High Priority List subheadings {inside}; the "
+                "declared code does not say which goods these are"
+            )
+            evidence = [f"Common High Priority List {code} {t}" for code, t in found]
         if restricted:
             out.append(
                 Finding(
                     codes.CHPL_GOODS_RUSSIA,
                     policy.tier_severity(tier),
-                    f"{item} is on the Common High Priority List ({tier}) and bound for "
-                    f"{', '.join(_name(c) for c in restricted)}",
-                    [chpl, *restricted_why],
+                    f"{what} and bound for {', '.join(_name(c) for c in restricted)}",
+                    [*evidence, *restricted_why],
                     goods_index=line.index,
                 )
             )
@@ -249,10 +273,9 @@ def chpl_goods(shipment: Shipment, policy: Policy) -> list[Finding]:
                 Finding(
                     codes.CHPL_DIVERSION_RISK,
                     policy.severity(codes.CHPL_DIVERSION_RISK),
-                    f"{item} is on the Common High Priority List ({tier}) and bound for "
-                    f"{', '.join(_name(c) for c in diversion)}, named by FinCEN and BIS as a "
-                    "diversion route to Russia",
-                    [chpl, *diversion_why],
+                    f"{what} and bound for {', '.join(_name(c) for c in diversion)}, named by "
+                    "FinCEN and BIS as a diversion route to Russia",
+                    [*evidence, *diversion_why],
                     goods_index=line.index,
                 )
             )

@@ -54,7 +54,7 @@ class ScreenedParty:
 @dataclass(slots=True)
 class GoodsLine:
     index: int
-    hs_code: str  # digits only, 6 to 10
+    hs_code: str  # digits only: 2 (chapter), 4 (heading), 6 to 10
     description: str = ""
     origin_country: str = ""
 

@@ -13,6 +13,7 @@ import multiprocessing.process
 import os
 import signal
 import time
+from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,8 @@ from screening.config import Settings
 
 if TYPE_CHECKING:
     from screening.sources.refresh import RefreshScheduler
-    from screening.store.snapshots import Manifest
+    from screening.store.freshness import SourceAge
+    from screening.store.snapshots import ListStore, Manifest
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,8 @@ class Supervisor:
 
     def _ingest(self, redis_url: str) -> None:
         from screening.sources.ingest import ingest_directory
+        from screening.sources.last_good import LastGoodStore
+        from screening.sources.limits import ParseLimits
         from screening.store.connection import connect
         from screening.store.snapshots import ListStore
 
@@ -99,7 +103,13 @@ class Supervisor:
         started = time.perf_counter()
         before = store.manifest()
         result = ingest_directory(
-            store, self.settings.lists_dir, max_drop_share=self.settings.max_drop_share
+            store,
+            self.settings.lists_dir,
+            max_drop_share=self.settings.max_drop_share,
+            limits=ParseLimits.from_settings(self.settings),
+            last_good=LastGoodStore(
+                self.settings.effective_list_state_dir, self.settings.redis_prefix
+            ),
         )
         _record_refresh_outcomes(before, store.manifest(), result.rejected)
         log.info(
@@ -115,6 +125,8 @@ class Supervisor:
     def _start_refresh(self, redis_url: str) -> RefreshScheduler | None:
         """The periodic refresh from the official URLs (a thread of the supervisor)."""
         from screening.observability.metrics import PUBLICATION_AGE
+        from screening.sources.last_good import LastGoodStore
+        from screening.sources.limits import ParseLimits
         from screening.sources.refresh import RefreshOptions, RefreshScheduler, targets
         from screening.store.connection import connect
         from screening.store.snapshots import ListStore
@@ -123,6 +135,8 @@ class Supervisor:
         manifest = store.manifest()
         if manifest is not None:
             PUBLICATION_AGE.update({k: v.publication_date for k, v in manifest.sources.items()})
+            _warn_stale(store, manifest, self.settings)
+        PUBLICATION_AGE.watch_ages(_age_reader(store, self.settings))
         interval = self.settings.effective_refresh_interval
         if interval <= 0:
             log.info("list refresh off", extra={"lists_dir": str(self.settings.lists_dir)})
@@ -132,8 +146,12 @@ class Supervisor:
             max_drop_share=self.settings.max_drop_share,
             timeout=self.settings.refresh_timeout,
             max_seconds=self.settings.refresh_max_seconds,
+            limits=ParseLimits.from_settings(self.settings),
         )
-        scheduler = RefreshScheduler(store, to_fetch, options, interval)
+        last_good = LastGoodStore(
+            self.settings.effective_list_state_dir, self.settings.redis_prefix
+        )
+        scheduler = RefreshScheduler(store, to_fetch, options, interval, last_good)
         scheduler.start()
         log.info(
             "list refresh scheduled",
@@ -206,3 +224,47 @@ def _record_refresh_outcomes(
         record_refresh(source, "unchanged" if same else "published")
     for note in rejected:
         record_refresh(note.split(" ", 1)[0], "rejected")
+
+
+def _data_ages(store: ListStore, manifest: Manifest, settings: Settings) -> dict[str, SourceAge]:
+    from screening.store.freshness import source_ages
+
+    refreshes = {name: store.refresh_status(name) for name in manifest.sources}
+    return source_ages(manifest, settings.max_data_age, refreshes)
+
+
+def _warn_stale(store: ListStore, manifest: Manifest, settings: Settings) -> None:
+    """Say at start-up which sources are past their maximum age: the service screens
+    against them all the same (health stays SERVING), and every answer names them."""
+    from screening.store.freshness import describe_age
+
+    for age in _data_ages(store, manifest, settings).values():
+        if age.stale:
+            log.warning(
+                "list data stale",
+                extra={
+                    "source": age.source,
+                    "publication_date": age.publication_date,
+                    "age_days": age.age_days,
+                    "max_age_days": age.max_age_days,
+                    "current_as_of": age.current_as_of.isoformat() if age.current_as_of else None,
+                    "detail": describe_age(age),
+                },
+            )
+
+
+def _age_reader(
+    store: ListStore, settings: Settings
+) -> Callable[[], dict[str, tuple[float, float, bool]]]:
+    """What the metrics endpoint reads at each scrape: the data ages as of now."""
+
+    def read() -> dict[str, tuple[float, float, bool]]:
+        manifest = store.manifest()
+        if manifest is None:
+            return {}
+        return {
+            name: (age.age_seconds, age.max_age_days * 86400, age.stale)
+            for name, age in _data_ages(store, manifest, settings).items()
+        }
+
+    return read

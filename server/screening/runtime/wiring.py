@@ -14,6 +14,7 @@ import grpc
 
 from screening.api.auth import AuthInterceptor, TokenTable, use_certificate_names
 from screening.api.cache import ResultCache, code_fingerprint
+from screening.api.data_age import AnswerAges
 from screening.api.deps import Deps
 from screening.api.monitoring_rpcs import rescreen_monitored
 from screening.api.ratelimit import RateLimiter
@@ -25,6 +26,7 @@ from screening.casework.audit.trail import AuditTrail, spool_directory
 from screening.casework.monitoring import MonitoringJob, MonitorStore
 from screening.casework.settle import Casework
 from screening.config import Settings
+from screening.index.freshness import DataAgeWatch
 from screening.index.holder import IndexHolder, LoadedIndex
 from screening.risk.party import PartyThresholds
 from screening.risk.policy import PolicyHolder
@@ -58,6 +60,7 @@ def build_deps(
         holder=holder,
         store=store,
         casework=casework or Casework(thresholds),
+        ages=AnswerAges(DataAgeWatch(store, settings.max_data_age)),
         policies=PolicyHolder(settings.policy_file),
         limits=Limits(
             max_name_length=settings.max_name_length,

@@ -1,14 +1,15 @@
 """Ingest list files into Redis: discover, parse, check, publish a snapshot.
 
-Only one replica ingests at a time (a Redis lock with expiry). A file that fails to parse is
-rejected whole and reported; the last good data of its source stays live.
+Only one replica ingests at a time (a Redis lock with expiry). Files are parsed in a child
+process under caps (sources/sandbox.py). A file that fails in any way is rejected whole and
+reported; the other sources publish, and the last good data of its source stays live (from
+Redis, or from the copy kept on disk when Redis is empty).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,13 +17,18 @@ from pathlib import Path
 from redis.lock import Lock
 
 from screening.model.entities import Publication
-from screening.sources.common import ParseError
-from screening.sources.registry import FileSet, discover_all, parse_fileset
+from screening.sources.common import display_name
+from screening.sources.last_good import LastGoodStore
+from screening.sources.limits import ParseLimits
+from screening.sources.registry import FileSet, UnreadableFile, discover_all
+from screening.sources.sandbox import ParseOutcome, ParseSandbox
 from screening.store.snapshots import ListStore, Manifest, StageOutcome
 
 log = logging.getLogger(__name__)
 
 LOCK_TIMEOUT_SECONDS = 900
+# The source of a file that could not even be identified (in reports and metrics).
+UNIDENTIFIED = "unidentified"
 
 
 class LockBusy(TimeoutError):
@@ -42,6 +48,7 @@ class FileOutcome:
     detail: str = ""
     seconds: float = 0.0
     dates: str = ""  # official / first_seen / mixed counts, filled for the live publication
+    peak_rss_bytes: int = 0  # of the parsing process, for this file
 
 
 @dataclass
@@ -79,23 +86,39 @@ def ingest_directory(
     max_drop_share: float = 0.2,
     wait_for_lock: float = 60.0,
     describe_dates: bool = False,
+    limits: ParseLimits | None = None,
+    last_good: LastGoodStore | None = None,
 ) -> IngestResult:
-    filesets, skipped = discover_all(lists_dir)
+    unreadable: list[UnreadableFile] = []
+    filesets, skipped = discover_all(lists_dir, unreadable)
     with ingest_lock(store, wait_for_lock):
         result = apply_filesets(
-            store, filesets, max_drop_share=max_drop_share, describe_dates=describe_dates
+            store,
+            filesets,
+            max_drop_share=max_drop_share,
+            describe_dates=describe_dates,
+            limits=limits,
+            last_good=last_good,
         )
     for item in skipped:
         result.files.append(
             FileOutcome(
                 source=item.fileset.source,
                 format=item.fileset.format,
-                file=item.fileset.main.name,
+                file=display_name(item.fileset.main),
                 publication_date=item.fileset.publication_date,
                 entities=0,
                 outcome="skipped",
-                detail=f"same publication as {item.kept.main.name} ({item.kept.format})",
+                detail=f"same publication as {display_name(item.kept.main)} ({item.kept.format})",
             )
+        )
+    for bad in unreadable:
+        file = display_name(bad.path)
+        message = f"{UNIDENTIFIED} {file}: rejected: {bad.reason}"
+        result.rejected.append(message)
+        result.notes.append(message)
+        result.files.append(
+            FileOutcome(UNIDENTIFIED, "", file, "", 0, "rejected", f"not identified: {bad.reason}")
         )
     return result
 
@@ -106,9 +129,13 @@ def ingest_filesets(
     *,
     max_drop_share: float = 0.2,
     wait_for_lock: float = 60.0,
+    limits: ParseLimits | None = None,
+    last_good: LastGoodStore | None = None,
 ) -> IngestResult:
     with ingest_lock(store, wait_for_lock):
-        return apply_filesets(store, filesets, max_drop_share=max_drop_share)
+        return apply_filesets(
+            store, filesets, max_drop_share=max_drop_share, limits=limits, last_good=last_good
+        )
 
 
 def apply_filesets(
@@ -117,61 +144,111 @@ def apply_filesets(
     *,
     max_drop_share: float = 0.2,
     describe_dates: bool = False,
+    limits: ParseLimits | None = None,
+    last_good: LastGoodStore | None = None,
 ) -> IngestResult:
-    """Parse, stage and publish. The caller holds the ingest lock."""
+    """Parse (in a child process, under `limits`), stage and publish. The caller holds the
+    ingest lock. A publication that fails in any way is rejected alone: the other files
+    and sources go on, and the source keeps its live data (or its last good one on disk)."""
     result = IngestResult(manifest=None)
     base = store.manifest()
     sources = dict(base.sources) if base else {}
     by_source: dict[str, list[FileSet]] = {}
     for fs in filesets:
         by_source.setdefault(fs.source, []).append(fs)
-    for source, group in sorted(by_source.items()):
-        publications: list[Publication] = []
-        timings: dict[str, float] = {}
-        for fs in group:
-            started = time.perf_counter()
-            try:
-                publications.append(parse_fileset(fs))
-                timings[str(fs.main)] = time.perf_counter() - started
-            except (ParseError, OSError) as exc:
-                message = f"{source} {fs.main.name}: rejected: {exc}"
-                result.rejected.append(message)
-                result.notes.append(message)
-                result.files.append(
-                    FileOutcome(
-                        source=source,
-                        format=fs.format,
-                        file=fs.main.name,
-                        publication_date=fs.publication_date,
-                        entities=0,
-                        outcome="rejected",
-                        detail=str(exc),
-                        seconds=time.perf_counter() - started,
+    with ParseSandbox(limits) as sandbox:
+        for source, group in sorted(by_source.items()):
+            publications: list[Publication] = []
+            parsed: dict[str, ParseOutcome] = {}
+            for fs in group:
+                outcome = sandbox.parse(fs)
+                report_parse(outcome)
+                if outcome.publication is None:
+                    message = f"{source} {display_name(fs.main)}: rejected: {outcome.error}"
+                    result.rejected.append(message)
+                    result.notes.append(message)
+                    result.files.append(
+                        FileOutcome(
+                            source=source,
+                            format=fs.format,
+                            file=display_name(fs.main),
+                            publication_date=fs.publication_date,
+                            entities=0,
+                            outcome="rejected",
+                            detail=outcome.error,
+                            seconds=outcome.seconds,
+                            peak_rss_bytes=outcome.peak_rss_bytes,
+                        )
                     )
+                    continue
+                publications.append(outcome.publication)
+                parsed[outcome.publication.files[0]] = outcome
+            kept = last_good.load(source) if last_good and source not in sources else None
+            if not publications and kept is None:
+                continue
+            staged = store.stage(
+                publications, sources, base, max_drop_share=max_drop_share, last_good=kept
+            )
+            for staged_outcome, pub in zip(staged, _by_date(publications), strict=True):
+                result.notes.append(staged_outcome.note)
+                if staged_outcome.outcome == "rejected":
+                    result.rejected.append(staged_outcome.note)
+                result.files.append(_file_outcome(staged_outcome, parsed.get(pub.files[0])))
+            if kept is not None and not any(o.outcome == "live" for o in staged):
+                note = (
+                    f"{source} {kept[0].publication_date}: the last good publication kept "
+                    "on disk stays live"
                 )
+                result.notes.append(note)
                 log.warning(
-                    "list file rejected",
-                    extra={"source": source, "file": fs.main.name, "reason": str(exc)},
+                    "last good publication restored from disk",
+                    extra={"source": source, "publication": kept[0].publication_date},
                 )
-        if not publications:
-            continue
-        outcomes = store.stage(publications, sources, base, max_drop_share=max_drop_share)
-        for outcome, pub in zip(outcomes, _by_date(publications), strict=True):
-            result.notes.append(outcome.note)
-            if outcome.outcome == "rejected":
-                result.rejected.append(outcome.note)
-            result.files.append(_file_outcome(outcome, timings.get(pub.files[0], 0.0)))
     result.manifest = store.publish(sources) or store.manifest()
+    if last_good is not None:
+        last_good.remember(store, result.manifest)
     if describe_dates:
         _describe_dates(store, result)
     return result
+
+
+def report_parse(outcome: ParseOutcome) -> None:
+    """Log one parse, and count what it noticed (decoding fallbacks, control characters)."""
+    from screening.observability import metrics
+
+    fs = outcome.fileset
+    extra = {
+        "source": fs.source,
+        "format": fs.format,
+        "file": display_name(fs.main),
+        "publication": fs.publication_date,
+        "seconds": round(outcome.seconds, 2),
+        "peak_rss_mb": round(outcome.peak_rss_bytes / 2**20, 1),
+    }
+    for file, encoding in outcome.decode_fallbacks.items():
+        metrics.record_list_decode_fallback(fs.source, encoding)
+        log.warning(
+            "list file is not UTF-8; decoded as a legacy encoding",
+            extra={**extra, "file": file, "encoding": encoding},
+        )
+    if outcome.control_fields:
+        metrics.record_list_control_characters(fs.source, outcome.control_fields)
+        log.warning(
+            "control characters removed from list entries",
+            extra={**extra, "fields": outcome.control_fields},
+        )
+    if outcome.publication is None:
+        log.warning("list file rejected", extra={**extra, "reason": outcome.error})
+    else:
+        entities = len(outcome.publication.entities)
+        log.info("list file parsed", extra={**extra, "entities": entities})
 
 
 def _by_date(publications: list[Publication]) -> list[Publication]:
     return sorted(publications, key=lambda p: p.publication_date)
 
 
-def _file_outcome(outcome: StageOutcome, seconds: float) -> FileOutcome:
+def _file_outcome(outcome: StageOutcome, parsed: ParseOutcome | None) -> FileOutcome:
     return FileOutcome(
         source=outcome.source,
         format=outcome.format,
@@ -180,7 +257,8 @@ def _file_outcome(outcome: StageOutcome, seconds: float) -> FileOutcome:
         entities=outcome.entities,
         outcome=outcome.outcome,
         detail=outcome.detail or f"+{outcome.added} -{outcome.removed} ~{outcome.changed}",
-        seconds=seconds,
+        seconds=parsed.seconds if parsed else 0.0,
+        peak_rss_bytes=parsed.peak_rss_bytes if parsed else 0,
     )
 
 

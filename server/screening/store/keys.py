@@ -33,6 +33,11 @@ class Keys:
         """Hash source_ref -> ISO date of the first publication that held the entry."""
         return f"{self.tag}:first_seen:{source}"
 
+    def held(self, source: str) -> str:
+        """Hash publication date -> sha256 of every publication of a source ingested so far
+        (live, superseded or history): which publications an entry could be missing from."""
+        return f"{self.tag}:held:{source}"
+
     def applied(self, source: str) -> str:
         """Hash publication sha256 -> JSON of when it was applied (dedupes re-ingests)."""
         return f"{self.tag}:applied:{source}"

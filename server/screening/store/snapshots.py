@@ -204,10 +204,18 @@ def _comparable(old: Entity, new: Entity) -> tuple[Entity, Entity]:
         return old, new
     return (
         msgspec.structs.replace(
-            old, designation_date="", designation_date_basis=DateBasis.NONE, first_seen=""
+            old,
+            designation_date="",
+            designation_date_basis=DateBasis.NONE,
+            first_seen="",
+            absent_from="",
         ),
         msgspec.structs.replace(
-            new, designation_date="", designation_date_basis=DateBasis.NONE, first_seen=""
+            new,
+            designation_date="",
+            designation_date_basis=DateBasis.NONE,
+            first_seen="",
+            absent_from="",
         ),
     )
 
@@ -305,6 +313,7 @@ class ListStore:
         base: Manifest | None,
         *,
         max_drop_share: float = 0.2,
+        last_good: tuple[SourceState, list[Entity]] | None = None,
     ) -> list[StageOutcome]:
         """Apply publications of one source, oldest first, into `sources` (not yet published).
 
@@ -313,12 +322,21 @@ class ListStore:
         `max_drop_share` of those entries is rejected (reported, not applied). Publications
         staged together are a history handed over at once (a directory of past files), so
         they are not checked against each other.
+
+        `last_good` (kept on disk) stands in for the live data when Redis has none for the
+        source (an empty Redis): it is guarded, its first-seen history is carried over, and
+        it goes live again when no publication of the batch passes.
         """
         outcomes: list[StageOutcome] = []
         pubs = sorted(pubs, key=lambda p: p.publication_date)
-        source = pubs[0].source
+        source = pubs[0].source if pubs else last_good[0].source if last_good else ""
         state = sources.get(source)
         live = self.entities(base, source) if base and state else []
+        restored = False
+        if state is None and last_good is not None:
+            state, live = last_good
+            self._carry_history(source, live)
+            restored = True
         guarded = {e.id for e in live}
         newest: Publication | None = None
         history_only = False
@@ -363,7 +381,7 @@ class ListStore:
             outcome.outcome = "live"
             outcome.added, outcome.removed = len(report.added), len(report.removed)
             outcome.changed = len(report.changed)
-        if state is not None and (newest is not None or history_only):
+        if state is not None and (newest is not None or history_only or restored):
             # Older publications may have moved first-seen dates back: re-stamp the live data.
             state = msgspec.structs.replace(state)
             self._write_blob(source, live, state)
@@ -424,32 +442,64 @@ class ListStore:
             pipe.execute()
         return report
 
+    def _carry_history(self, source: str, entities: list[Entity]) -> None:
+        """Put the dates stamped on kept entries (the last good publication on disk) back
+        into Redis, where Redis holds none or a later one: first-seen and official dates,
+        and the publications held (each entry's first-seen date and the one it was absent
+        from, which is what stamp_dates needs to give every entry its basis again)."""
+        self._merge_dates(
+            self.keys.official_dates(source),
+            {
+                e.source_ref: e.designation_date
+                for e in entities
+                if e.designation_date and e.designation_date_basis == DateBasis.OFFICIAL
+            },
+            earliest=False,
+        )
+        self._merge_dates(
+            self.keys.first_seen(source),
+            {e.source_ref: e.first_seen for e in entities if e.first_seen},
+            earliest=True,
+        )
+        held = {d for e in entities for d in (e.first_seen, e.absent_from) if d}
+        if held:
+            self._merge_dates(self.keys.held(source), dict.fromkeys(held, ""), earliest=False)
+
     def _record_first_seen(self, pub: Publication) -> None:
         """Remember, per entry, the earliest publication that held it (kept across ingests),
         and any official designation date a publication stated for it."""
-        official: dict[FieldT, EncodableT] = {
-            e.source_ref: e.designation_date
-            for e in pub.entities
-            if e.designation_date and e.designation_date_basis == DateBasis.OFFICIAL
-        }
-        if official:
-            dates_key = self.keys.official_dates(pub.source)
-            known_dates = self.redis.hmget(dates_key, list(official))
-            missing = {
-                ref: date
-                for (ref, date), seen in zip(official.items(), known_dates, strict=True)
-                if not seen
-            }
-            if missing:
-                self.redis.hset(dates_key, mapping=missing)
+        self._merge_dates(
+            self.keys.official_dates(pub.source),
+            {
+                e.source_ref: e.designation_date
+                for e in pub.entities
+                if e.designation_date and e.designation_date_basis == DateBasis.OFFICIAL
+            },
+            earliest=False,
+        )
         key = self.keys.first_seen(pub.source)
-        refs = [e.source_ref for e in pub.entities]
-        known = self.redis.hmget(key, refs)
+        held = self.keys.held(pub.source)
+        if not self.redis.exists(held):
+            # History written before publications were recorded: the first-seen dates name
+            # the publications that added entries, the earliest among them.
+            dates = {v.decode() if isinstance(v, bytes) else str(v) for v in self.redis.hvals(key)}
+            if dates:
+                self.redis.hset(held, mapping=dict.fromkeys(dates, ""))
+        self.redis.hset(held, pub.publication_date, pub.sha256)
+        self._merge_dates(
+            key, {e.source_ref: pub.publication_date for e in pub.entities}, earliest=True
+        )
+
+    def _merge_dates(self, key: str, dates: dict[str, str], *, earliest: bool) -> None:
+        """Write each date where the hash has none (`earliest`: or a later one)."""
+        if not dates:
+            return
+        known = self.redis.hmget(key, list(dates))
         updates: dict[FieldT, EncodableT] = {}
-        for ref, seen in zip(refs, known, strict=True):
+        for (ref, date), seen in zip(dates.items(), known, strict=True):
             seen_s = seen.decode() if isinstance(seen, bytes) else seen
-            if not seen_s or _date_before(pub.publication_date, seen_s):
-                updates[ref] = pub.publication_date
+            if not seen_s or (earliest and _date_before(date, seen_s)):
+                updates[ref] = date
         if updates:
             self.redis.hset(key, mapping=updates)
 
@@ -473,28 +523,27 @@ class ListStore:
 
     def _write_blob(self, source: str, entities: list[Entity], state: SourceState) -> None:
         """Stamp first-seen and designation dates on the live entities and store them."""
-        refs = [e.source_ref for e in entities]
-        seen = self.redis.hmget(self.keys.first_seen(source), refs)
-        stated = self.redis.hmget(self.keys.official_dates(source), refs)
-        for entity, first, official in zip(entities, seen, stated, strict=True):
-            entity.first_seen = (first.decode() if isinstance(first, bytes) else first) or ""
-            if entity.designation_date and entity.designation_date_basis == DateBasis.OFFICIAL:
-                continue
-            # A date an earlier publication of the same list stated (e.g. the advanced XML)
-            # is still official when the live format carries none.
-            official_s = official.decode() if isinstance(official, bytes) else official
-            if official_s:
-                entity.designation_date = official_s
-                entity.designation_date_basis = DateBasis.OFFICIAL
-                continue
-            entity.designation_date = entity.first_seen
-            entity.designation_date_basis = (
-                DateBasis.FIRST_SEEN if entity.first_seen else DateBasis.NONE
-            )
+        stamp_dates(
+            entities,
+            first_seen=self._hash_values(self.keys.first_seen(source), entities),
+            official=self._hash_values(self.keys.official_dates(source), entities),
+            held=self.held_publications(source),
+        )
         blob = encode_entities(entities)
         state.blob = hashlib.sha256(blob).hexdigest()
         self.redis.set(self.keys.blob(state.blob), blob)
         self.redis.persist(self.keys.blob(state.blob))
+
+    def _hash_values(self, key: str, entities: list[Entity]) -> list[str]:
+        raw = self.redis.hmget(key, [e.source_ref for e in entities])
+        return [(v.decode() if isinstance(v, bytes) else v) or "" for v in raw]
+
+    def held_publications(self, source: str) -> list[str]:
+        """Dates of every publication of `source` ingested so far, oldest first."""
+        return sorted(
+            k.decode() if isinstance(k, bytes) else str(k)
+            for k in self.redis.hkeys(self.keys.held(source))
+        )
 
     def publish(self, sources: dict[str, SourceState]) -> Manifest | None:
         """Make a snapshot of `sources` current, unless it is the current one already."""
@@ -547,6 +596,37 @@ class ListStore:
             self.redis.expire(self.keys.snapshot(version), EXPIRED_TTL_SECONDS)
         if old:
             self.redis.ltrim(self.keys.history, 0, SNAPSHOTS_KEPT - 1)
+
+
+def stamp_dates(
+    entities: list[Entity], *, first_seen: list[str], official: list[str], held: list[str]
+) -> None:
+    """Give each live entry its designation date and basis, from what is known of it.
+
+    An official date, stated by this file or by any earlier publication of the list, wins.
+    Otherwise the date is the first publication held that contained the entry: FIRST_SEEN
+    when an earlier held publication lacked it (it was added between the two), else
+    NOT_LATER_THAN: it is in the earliest publication held, listed on that date or before.
+    """
+    for entity, first, stated in zip(entities, first_seen, official, strict=True):
+        entity.first_seen = first
+        entity.absent_from = ""
+        if entity.designation_date and entity.designation_date_basis == DateBasis.OFFICIAL:
+            continue
+        if stated:
+            entity.designation_date = stated
+            entity.designation_date_basis = DateBasis.OFFICIAL
+            continue
+        entity.designation_date = first
+        if not first:
+            entity.designation_date_basis = DateBasis.NONE
+            continue
+        earlier = [d for d in held if _date_before(d, first)]
+        if earlier:
+            entity.designation_date_basis = DateBasis.FIRST_SEEN
+            entity.absent_from = earlier[-1]
+        else:
+            entity.designation_date_basis = DateBasis.NOT_LATER_THAN
 
 
 def publication_version(pub: Publication) -> str:

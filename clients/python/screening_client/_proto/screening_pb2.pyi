@@ -43,6 +43,7 @@ class DesignationDateBasis(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DESIGNATION_DATE_BASIS_UNSPECIFIED: _ClassVar[DesignationDateBasis]
     DESIGNATION_DATE_BASIS_OFFICIAL: _ClassVar[DesignationDateBasis]
     DESIGNATION_DATE_BASIS_FIRST_SEEN: _ClassVar[DesignationDateBasis]
+    DESIGNATION_DATE_BASIS_NOT_LATER_THAN: _ClassVar[DesignationDateBasis]
 
 class Severity(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -82,6 +83,7 @@ DECISION_BLOCK: Decision
 DESIGNATION_DATE_BASIS_UNSPECIFIED: DesignationDateBasis
 DESIGNATION_DATE_BASIS_OFFICIAL: DesignationDateBasis
 DESIGNATION_DATE_BASIS_FIRST_SEEN: DesignationDateBasis
+DESIGNATION_DATE_BASIS_NOT_LATER_THAN: DesignationDateBasis
 SEVERITY_UNSPECIFIED: Severity
 SEVERITY_INFO: Severity
 SEVERITY_LOW: Severity
@@ -167,7 +169,7 @@ class ScoreComponent(_message.Message):
     def __init__(self, feature: _Optional[str] = ..., contribution: _Optional[float] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class Match(_message.Message):
-    __slots__ = ("entity_id", "source", "source_ref", "name", "matched_name", "entity_type", "score", "programs", "designation_date", "designation_date_basis", "countries", "explanation", "query_name", "accepted", "acceptance_id")
+    __slots__ = ("entity_id", "source", "source_ref", "name", "matched_name", "entity_type", "score", "programs", "designation_date", "designation_date_basis", "countries", "explanation", "query_name", "accepted", "acceptance_id", "designation_summary", "absent_from_publication")
     ENTITY_ID_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     SOURCE_REF_FIELD_NUMBER: _ClassVar[int]
@@ -183,6 +185,8 @@ class Match(_message.Message):
     QUERY_NAME_FIELD_NUMBER: _ClassVar[int]
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     ACCEPTANCE_ID_FIELD_NUMBER: _ClassVar[int]
+    DESIGNATION_SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    ABSENT_FROM_PUBLICATION_FIELD_NUMBER: _ClassVar[int]
     entity_id: str
     source: str
     source_ref: str
@@ -198,10 +202,12 @@ class Match(_message.Message):
     query_name: str
     accepted: bool
     acceptance_id: str
-    def __init__(self, entity_id: _Optional[str] = ..., source: _Optional[str] = ..., source_ref: _Optional[str] = ..., name: _Optional[str] = ..., matched_name: _Optional[str] = ..., entity_type: _Optional[_Union[EntityType, str]] = ..., score: _Optional[float] = ..., programs: _Optional[_Iterable[str]] = ..., designation_date: _Optional[str] = ..., designation_date_basis: _Optional[_Union[DesignationDateBasis, str]] = ..., countries: _Optional[_Iterable[str]] = ..., explanation: _Optional[_Iterable[_Union[ScoreComponent, _Mapping]]] = ..., query_name: _Optional[str] = ..., accepted: _Optional[bool] = ..., acceptance_id: _Optional[str] = ...) -> None: ...
+    designation_summary: str
+    absent_from_publication: str
+    def __init__(self, entity_id: _Optional[str] = ..., source: _Optional[str] = ..., source_ref: _Optional[str] = ..., name: _Optional[str] = ..., matched_name: _Optional[str] = ..., entity_type: _Optional[_Union[EntityType, str]] = ..., score: _Optional[float] = ..., programs: _Optional[_Iterable[str]] = ..., designation_date: _Optional[str] = ..., designation_date_basis: _Optional[_Union[DesignationDateBasis, str]] = ..., countries: _Optional[_Iterable[str]] = ..., explanation: _Optional[_Iterable[_Union[ScoreComponent, _Mapping]]] = ..., query_name: _Optional[str] = ..., accepted: _Optional[bool] = ..., acceptance_id: _Optional[str] = ..., designation_summary: _Optional[str] = ..., absent_from_publication: _Optional[str] = ...) -> None: ...
 
 class ScreenPartyResponse(_message.Message):
-    __slots__ = ("screening_id", "decision", "risk_score", "matches", "data_version", "screened_at", "client_ref", "min_score")
+    __slots__ = ("screening_id", "decision", "risk_score", "matches", "data_version", "screened_at", "client_ref", "min_score", "data_age")
     SCREENING_ID_FIELD_NUMBER: _ClassVar[int]
     DECISION_FIELD_NUMBER: _ClassVar[int]
     RISK_SCORE_FIELD_NUMBER: _ClassVar[int]
@@ -210,6 +216,7 @@ class ScreenPartyResponse(_message.Message):
     SCREENED_AT_FIELD_NUMBER: _ClassVar[int]
     CLIENT_REF_FIELD_NUMBER: _ClassVar[int]
     MIN_SCORE_FIELD_NUMBER: _ClassVar[int]
+    DATA_AGE_FIELD_NUMBER: _ClassVar[int]
     screening_id: str
     decision: Decision
     risk_score: int
@@ -218,7 +225,34 @@ class ScreenPartyResponse(_message.Message):
     screened_at: _timestamp_pb2.Timestamp
     client_ref: str
     min_score: float
-    def __init__(self, screening_id: _Optional[str] = ..., decision: _Optional[_Union[Decision, str]] = ..., risk_score: _Optional[int] = ..., matches: _Optional[_Iterable[_Union[Match, _Mapping]]] = ..., data_version: _Optional[str] = ..., screened_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., client_ref: _Optional[str] = ..., min_score: _Optional[float] = ...) -> None: ...
+    data_age: DataAge
+    def __init__(self, screening_id: _Optional[str] = ..., decision: _Optional[_Union[Decision, str]] = ..., risk_score: _Optional[int] = ..., matches: _Optional[_Iterable[_Union[Match, _Mapping]]] = ..., data_version: _Optional[str] = ..., screened_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., client_ref: _Optional[str] = ..., min_score: _Optional[float] = ..., data_age: _Optional[_Union[DataAge, _Mapping]] = ...) -> None: ...
+
+class DataAge(_message.Message):
+    __slots__ = ("oldest_source", "oldest_publication_date", "oldest_age_days", "stale_sources", "sources")
+    OLDEST_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    OLDEST_PUBLICATION_DATE_FIELD_NUMBER: _ClassVar[int]
+    OLDEST_AGE_DAYS_FIELD_NUMBER: _ClassVar[int]
+    STALE_SOURCES_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
+    oldest_source: str
+    oldest_publication_date: str
+    oldest_age_days: int
+    stale_sources: _containers.RepeatedScalarFieldContainer[str]
+    sources: _containers.RepeatedCompositeFieldContainer[SourceAge]
+    def __init__(self, oldest_source: _Optional[str] = ..., oldest_publication_date: _Optional[str] = ..., oldest_age_days: _Optional[int] = ..., stale_sources: _Optional[_Iterable[str]] = ..., sources: _Optional[_Iterable[_Union[SourceAge, _Mapping]]] = ...) -> None: ...
+
+class SourceAge(_message.Message):
+    __slots__ = ("source", "publication_date", "age_days", "stale")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    PUBLICATION_DATE_FIELD_NUMBER: _ClassVar[int]
+    AGE_DAYS_FIELD_NUMBER: _ClassVar[int]
+    STALE_FIELD_NUMBER: _ClassVar[int]
+    source: str
+    publication_date: str
+    age_days: int
+    stale: bool
+    def __init__(self, source: _Optional[str] = ..., publication_date: _Optional[str] = ..., age_days: _Optional[int] = ..., stale: _Optional[bool] = ...) -> None: ...
 
 class GoodsItem(_message.Message):
     __slots__ = ("hs_code", "description", "value", "currency", "origin_country", "quantity", "unit")
@@ -289,7 +323,7 @@ class PartyResult(_message.Message):
     def __init__(self, index: _Optional[int] = ..., is_vessel: _Optional[bool] = ..., role: _Optional[_Union[PartyRole, str]] = ..., name: _Optional[str] = ..., party_ref: _Optional[str] = ..., decision: _Optional[_Union[Decision, str]] = ..., risk_score: _Optional[int] = ..., matches: _Optional[_Iterable[_Union[Match, _Mapping]]] = ...) -> None: ...
 
 class Finding(_message.Message):
-    __slots__ = ("code", "severity", "message", "evidence", "party_index", "vessel_index", "goods_index", "score", "entity_ids")
+    __slots__ = ("code", "severity", "message", "evidence", "party_index", "vessel_index", "goods_index", "score", "entity_ids", "party", "vessel", "goods_line")
     CODE_FIELD_NUMBER: _ClassVar[int]
     SEVERITY_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
@@ -299,6 +333,9 @@ class Finding(_message.Message):
     GOODS_INDEX_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     ENTITY_IDS_FIELD_NUMBER: _ClassVar[int]
+    PARTY_FIELD_NUMBER: _ClassVar[int]
+    VESSEL_FIELD_NUMBER: _ClassVar[int]
+    GOODS_LINE_FIELD_NUMBER: _ClassVar[int]
     code: str
     severity: Severity
     message: str
@@ -308,10 +345,13 @@ class Finding(_message.Message):
     goods_index: int
     score: int
     entity_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, code: _Optional[str] = ..., severity: _Optional[_Union[Severity, str]] = ..., message: _Optional[str] = ..., evidence: _Optional[_Iterable[str]] = ..., party_index: _Optional[int] = ..., vessel_index: _Optional[int] = ..., goods_index: _Optional[int] = ..., score: _Optional[int] = ..., entity_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    party: int
+    vessel: int
+    goods_line: int
+    def __init__(self, code: _Optional[str] = ..., severity: _Optional[_Union[Severity, str]] = ..., message: _Optional[str] = ..., evidence: _Optional[_Iterable[str]] = ..., party_index: _Optional[int] = ..., vessel_index: _Optional[int] = ..., goods_index: _Optional[int] = ..., score: _Optional[int] = ..., entity_ids: _Optional[_Iterable[str]] = ..., party: _Optional[int] = ..., vessel: _Optional[int] = ..., goods_line: _Optional[int] = ...) -> None: ...
 
 class ScreenShipmentResponse(_message.Message):
-    __slots__ = ("screening_id", "decision", "risk_score", "party_results", "findings", "data_version", "screened_at", "shipment_ref", "policy_version", "client_ref")
+    __slots__ = ("screening_id", "decision", "risk_score", "party_results", "findings", "data_version", "screened_at", "shipment_ref", "policy_version", "client_ref", "data_age")
     SCREENING_ID_FIELD_NUMBER: _ClassVar[int]
     DECISION_FIELD_NUMBER: _ClassVar[int]
     RISK_SCORE_FIELD_NUMBER: _ClassVar[int]
@@ -322,6 +362,7 @@ class ScreenShipmentResponse(_message.Message):
     SHIPMENT_REF_FIELD_NUMBER: _ClassVar[int]
     POLICY_VERSION_FIELD_NUMBER: _ClassVar[int]
     CLIENT_REF_FIELD_NUMBER: _ClassVar[int]
+    DATA_AGE_FIELD_NUMBER: _ClassVar[int]
     screening_id: str
     decision: Decision
     risk_score: int
@@ -332,7 +373,8 @@ class ScreenShipmentResponse(_message.Message):
     shipment_ref: str
     policy_version: str
     client_ref: str
-    def __init__(self, screening_id: _Optional[str] = ..., decision: _Optional[_Union[Decision, str]] = ..., risk_score: _Optional[int] = ..., party_results: _Optional[_Iterable[_Union[PartyResult, _Mapping]]] = ..., findings: _Optional[_Iterable[_Union[Finding, _Mapping]]] = ..., data_version: _Optional[str] = ..., screened_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., shipment_ref: _Optional[str] = ..., policy_version: _Optional[str] = ..., client_ref: _Optional[str] = ...) -> None: ...
+    data_age: DataAge
+    def __init__(self, screening_id: _Optional[str] = ..., decision: _Optional[_Union[Decision, str]] = ..., risk_score: _Optional[int] = ..., party_results: _Optional[_Iterable[_Union[PartyResult, _Mapping]]] = ..., findings: _Optional[_Iterable[_Union[Finding, _Mapping]]] = ..., data_version: _Optional[str] = ..., screened_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., shipment_ref: _Optional[str] = ..., policy_version: _Optional[str] = ..., client_ref: _Optional[str] = ..., data_age: _Optional[_Union[DataAge, _Mapping]] = ...) -> None: ...
 
 class FieldViolation(_message.Message):
     __slots__ = ("field", "description")
@@ -405,7 +447,7 @@ class Alias(_message.Message):
     def __init__(self, name: _Optional[str] = ..., kind: _Optional[str] = ..., quality: _Optional[str] = ...) -> None: ...
 
 class Entity(_message.Message):
-    __slots__ = ("entity_id", "source", "source_ref", "entity_type", "name", "aliases", "programs", "countries", "birth_dates", "addresses", "identifiers", "remarks", "designation_date", "designation_date_basis", "first_seen", "nationalities", "birth_places", "properties", "list_version")
+    __slots__ = ("entity_id", "source", "source_ref", "entity_type", "name", "aliases", "programs", "countries", "birth_dates", "addresses", "identifiers", "remarks", "designation_date", "designation_date_basis", "first_seen", "nationalities", "birth_places", "properties", "list_version", "designation_summary", "absent_from_publication")
     class PropertiesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -432,6 +474,8 @@ class Entity(_message.Message):
     BIRTH_PLACES_FIELD_NUMBER: _ClassVar[int]
     PROPERTIES_FIELD_NUMBER: _ClassVar[int]
     LIST_VERSION_FIELD_NUMBER: _ClassVar[int]
+    DESIGNATION_SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    ABSENT_FROM_PUBLICATION_FIELD_NUMBER: _ClassVar[int]
     entity_id: str
     source: str
     source_ref: str
@@ -451,7 +495,9 @@ class Entity(_message.Message):
     birth_places: _containers.RepeatedScalarFieldContainer[str]
     properties: _containers.ScalarMap[str, str]
     list_version: str
-    def __init__(self, entity_id: _Optional[str] = ..., source: _Optional[str] = ..., source_ref: _Optional[str] = ..., entity_type: _Optional[_Union[EntityType, str]] = ..., name: _Optional[str] = ..., aliases: _Optional[_Iterable[_Union[Alias, _Mapping]]] = ..., programs: _Optional[_Iterable[str]] = ..., countries: _Optional[_Iterable[str]] = ..., birth_dates: _Optional[_Iterable[str]] = ..., addresses: _Optional[_Iterable[_Union[Address, _Mapping]]] = ..., identifiers: _Optional[_Iterable[_Union[Identifier, _Mapping]]] = ..., remarks: _Optional[str] = ..., designation_date: _Optional[str] = ..., designation_date_basis: _Optional[_Union[DesignationDateBasis, str]] = ..., first_seen: _Optional[str] = ..., nationalities: _Optional[_Iterable[str]] = ..., birth_places: _Optional[_Iterable[str]] = ..., properties: _Optional[_Mapping[str, str]] = ..., list_version: _Optional[str] = ...) -> None: ...
+    designation_summary: str
+    absent_from_publication: str
+    def __init__(self, entity_id: _Optional[str] = ..., source: _Optional[str] = ..., source_ref: _Optional[str] = ..., entity_type: _Optional[_Union[EntityType, str]] = ..., name: _Optional[str] = ..., aliases: _Optional[_Iterable[_Union[Alias, _Mapping]]] = ..., programs: _Optional[_Iterable[str]] = ..., countries: _Optional[_Iterable[str]] = ..., birth_dates: _Optional[_Iterable[str]] = ..., addresses: _Optional[_Iterable[_Union[Address, _Mapping]]] = ..., identifiers: _Optional[_Iterable[_Union[Identifier, _Mapping]]] = ..., remarks: _Optional[str] = ..., designation_date: _Optional[str] = ..., designation_date_basis: _Optional[_Union[DesignationDateBasis, str]] = ..., first_seen: _Optional[str] = ..., nationalities: _Optional[_Iterable[str]] = ..., birth_places: _Optional[_Iterable[str]] = ..., properties: _Optional[_Mapping[str, str]] = ..., list_version: _Optional[str] = ..., designation_summary: _Optional[str] = ..., absent_from_publication: _Optional[str] = ...) -> None: ...
 
 class GetEntityResponse(_message.Message):
     __slots__ = ("entity", "data_version")
@@ -466,7 +512,7 @@ class GetDataStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class SourceStatus(_message.Message):
-    __slots__ = ("source", "version", "publication_date", "entity_count", "loaded_at", "staleness_seconds", "files", "sha256", "added", "removed", "changed", "last_refresh_at", "last_refresh_outcome")
+    __slots__ = ("source", "version", "publication_date", "entity_count", "loaded_at", "staleness_seconds", "files", "sha256", "added", "removed", "changed", "last_refresh_at", "last_refresh_outcome", "age_days", "current_as_of", "max_age_days", "stale")
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     PUBLICATION_DATE_FIELD_NUMBER: _ClassVar[int]
@@ -480,6 +526,10 @@ class SourceStatus(_message.Message):
     CHANGED_FIELD_NUMBER: _ClassVar[int]
     LAST_REFRESH_AT_FIELD_NUMBER: _ClassVar[int]
     LAST_REFRESH_OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    AGE_DAYS_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_AS_OF_FIELD_NUMBER: _ClassVar[int]
+    MAX_AGE_DAYS_FIELD_NUMBER: _ClassVar[int]
+    STALE_FIELD_NUMBER: _ClassVar[int]
     source: str
     version: str
     publication_date: str
@@ -493,19 +543,25 @@ class SourceStatus(_message.Message):
     changed: int
     last_refresh_at: _timestamp_pb2.Timestamp
     last_refresh_outcome: str
-    def __init__(self, source: _Optional[str] = ..., version: _Optional[str] = ..., publication_date: _Optional[str] = ..., entity_count: _Optional[int] = ..., loaded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., staleness_seconds: _Optional[int] = ..., files: _Optional[_Iterable[str]] = ..., sha256: _Optional[str] = ..., added: _Optional[int] = ..., removed: _Optional[int] = ..., changed: _Optional[int] = ..., last_refresh_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_refresh_outcome: _Optional[str] = ...) -> None: ...
+    age_days: int
+    current_as_of: _timestamp_pb2.Timestamp
+    max_age_days: float
+    stale: bool
+    def __init__(self, source: _Optional[str] = ..., version: _Optional[str] = ..., publication_date: _Optional[str] = ..., entity_count: _Optional[int] = ..., loaded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., staleness_seconds: _Optional[int] = ..., files: _Optional[_Iterable[str]] = ..., sha256: _Optional[str] = ..., added: _Optional[int] = ..., removed: _Optional[int] = ..., changed: _Optional[int] = ..., last_refresh_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_refresh_outcome: _Optional[str] = ..., age_days: _Optional[int] = ..., current_as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., max_age_days: _Optional[float] = ..., stale: _Optional[bool] = ...) -> None: ...
 
 class GetDataStatusResponse(_message.Message):
-    __slots__ = ("data_version", "sources", "index_loaded_at", "entity_count")
+    __slots__ = ("data_version", "sources", "index_loaded_at", "entity_count", "data_age")
     DATA_VERSION_FIELD_NUMBER: _ClassVar[int]
     SOURCES_FIELD_NUMBER: _ClassVar[int]
     INDEX_LOADED_AT_FIELD_NUMBER: _ClassVar[int]
     ENTITY_COUNT_FIELD_NUMBER: _ClassVar[int]
+    DATA_AGE_FIELD_NUMBER: _ClassVar[int]
     data_version: str
     sources: _containers.RepeatedCompositeFieldContainer[SourceStatus]
     index_loaded_at: _timestamp_pb2.Timestamp
     entity_count: int
-    def __init__(self, data_version: _Optional[str] = ..., sources: _Optional[_Iterable[_Union[SourceStatus, _Mapping]]] = ..., index_loaded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., entity_count: _Optional[int] = ...) -> None: ...
+    data_age: DataAge
+    def __init__(self, data_version: _Optional[str] = ..., sources: _Optional[_Iterable[_Union[SourceStatus, _Mapping]]] = ..., index_loaded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., entity_count: _Optional[int] = ..., data_age: _Optional[_Union[DataAge, _Mapping]] = ...) -> None: ...
 
 class ListChangesRequest(_message.Message):
     __slots__ = ("source", "limit")

@@ -35,6 +35,7 @@ def render_report(records: Iterable[Record], title: str) -> str:
         noun="shipments" if kinds == {"shipment"} else "parties",
         generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         data_versions=sorted({r["data_version"] for r in rows if r.get("data_version")}),
+        stale_sources=sorted({s for r in rows for s in r.get("stale_sources", [])}),
         decisions=decisions,
         flagged=flagged,
         hit_count=sum(len(r["hits"]) for r in flagged),

@@ -31,8 +31,13 @@ CSV_COLUMNS = [
     "top_score",
     "top_programs",
     "top_designation_date",
+    # The date and its basis in words: "designated 2024-02-23", "first listed 2024-02-23 (not
+    # on the list of 2024-02-20)", "listed on or before 2021-07-15".
+    "top_designation",
     "screening_id",
     "data_version",
+    # Sources behind the answer past their maximum age (the answer may miss newer entries).
+    "stale_sources",
     "error",
     # JSON: every hit with its explanation, shipment findings, error details.
     "details",
@@ -42,6 +47,25 @@ _DETAIL_KEYS = ("hits", "findings", "error")
 
 def _decision(value: int) -> str:
     return str(pb.Decision.Name(value)).removeprefix("DECISION_")
+
+
+def designation(match: pb.Match) -> str:
+    """The designation date in the service's words; composed the same way for a service that
+    does not send them (designation_summary)."""
+    if match.designation_summary:
+        return match.designation_summary
+    date = match.designation_date
+    if not date:
+        return ""
+    basis = match.designation_date_basis
+    if basis == pb.DESIGNATION_DATE_BASIS_OFFICIAL:
+        return f"designated {date}"
+    if basis == pb.DESIGNATION_DATE_BASIS_FIRST_SEEN:
+        absent = match.absent_from_publication
+        return f"first listed {date}" + (f" (not on the list of {absent})" if absent else "")
+    if basis == pb.DESIGNATION_DATE_BASIS_NOT_LATER_THAN:
+        return f"listed on or before {date}"
+    return f"dated {date}"
 
 
 def hit(match: pb.Match, party: str = "") -> dict[str, Any]:
@@ -57,6 +81,7 @@ def hit(match: pb.Match, party: str = "") -> dict[str, Any]:
         "programs": list(match.programs),
         "designation_date": match.designation_date,
         "designation_date_basis": basis.removeprefix("DESIGNATION_DATE_BASIS_"),
+        "designation": designation(match),
         "countries": list(match.countries),
         "explanation": [
             {"feature": c.feature, "contribution": round(c.contribution, 4), "detail": c.detail}
@@ -80,6 +105,7 @@ def party_record(row: int, data: dict[str, Any], reply: pb.ScreenPartyResponse) 
         "risk_score": reply.risk_score,
         "screening_id": reply.screening_id,
         "data_version": reply.data_version,
+        "stale_sources": list(reply.data_age.stale_sources),
         "hits": [hit(m) for m in reply.matches],
     }
 
@@ -100,6 +126,7 @@ def shipment_record(row: int, data: dict[str, Any], reply: pb.ScreenShipmentResp
         "risk_score": reply.risk_score,
         "screening_id": reply.screening_id,
         "data_version": reply.data_version,
+        "stale_sources": list(reply.data_age.stale_sources),
         "hits": hits,
         "findings": [
             {
@@ -148,8 +175,10 @@ def to_csv_row(record: Record) -> dict[str, Any]:
         "top_score": top.get("score", ""),
         "top_programs": ";".join(top.get("programs", [])),
         "top_designation_date": top.get("designation_date", ""),
+        "top_designation": top.get("designation", ""),
         "screening_id": record.get("screening_id", ""),
         "data_version": record.get("data_version", ""),
+        "stale_sources": ";".join(record.get("stale_sources", [])),
         "error": f"{error['code']}: {error['message']}" if error else "",
         "details": json.dumps(
             {k: record[k] for k in _DETAIL_KEYS if record.get(k)}, ensure_ascii=False
@@ -169,6 +198,7 @@ def from_csv_row(row: dict[str, str]) -> Record:
         "risk_score": int(row["risk_score"] or 0),
         "screening_id": row["screening_id"],
         "data_version": row["data_version"],
+        "stale_sources": [s for s in (row.get("stale_sources") or "").split(";") if s],
         "hits": details.get("hits", []),
         **{k: details[k] for k in ("findings", "error") if k in details},
     }

@@ -24,7 +24,7 @@ from screening_client.batch.results import (
     party_record,
     shipment_record,
 )
-from screening_client.errors import ItemError
+from screening_client.errors import ItemError, ScreeningError
 
 Mode = Literal["auto", "stream", "unary"]
 # A stream cut short (server restart, connection reset) is reopened for what is left.
@@ -173,7 +173,7 @@ class Batch:
                 async for _ in call:
                     pass
                 return True
-            except grpc.aio.AioRpcError as exc:
+            except ScreeningError as exc:
                 if exc.code() == grpc.StatusCode.UNIMPLEMENTED:
                     return False
                 if (
@@ -239,7 +239,7 @@ class Batch:
                 pending = pending[answered:]
                 if pending:  # the server closed the stream early without an error
                     raise RuntimeError(f"stream ended after {answered} of {len(pending)} items")
-            except grpc.aio.AioRpcError as exc:
+            except ScreeningError as exc:
                 first_answer.set()
                 # The call's own status: a failed send can mask it as INTERNAL.
                 code = await call.code() or exc.code()
@@ -296,7 +296,7 @@ class Batch:
                 await sink.wait_turn(position)
                 try:
                     record = await call(client, item, request)
-                except grpc.aio.AioRpcError as exc:
+                except ScreeningError as exc:
                     if exc.code() in FATAL:
                         raise  # stop here (retries, if any, are spent): the run can resume
                     record = error_record(

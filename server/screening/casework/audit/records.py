@@ -84,7 +84,9 @@ class Scored(NamedTuple):
 @dataclass(frozen=True, slots=True)
 class PartyAnswer:
     """A party screening's answer, as casework reads it: the matches best first, and the
-    entries among them the counterparty was cleared of (entity id -> acceptance id)."""
+    entries among them the counterparty was cleared of (entity id -> acceptance id).
+    `min_score`: the matches to list; below it, the answer may also hold evidence the
+    decision rests on, which settling drops (casework/settle.py)."""
 
     screening_id: str
     data_version: str
@@ -92,6 +94,7 @@ class PartyAnswer:
     risk_score: int
     matches: Sequence[Scored]
     accepted: Mapping[str, str] = field(default_factory=dict)
+    min_score: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
