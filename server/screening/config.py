@@ -44,7 +44,16 @@ DEFAULT_MAX_DATA_AGE_DAYS: dict[str, float] = {
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SCREENING_", extra="ignore")
 
-    host: str = Field("0.0.0.0", description="Address the gRPC server binds")
+    host: str = Field(
+        "127.0.0.1",
+        description="Address the gRPC server (and the metrics port) binds: loopback by default; "
+        "beyond it without TLS only with allow_insecure_network",
+    )
+    allow_insecure_network: bool = Field(
+        False,
+        description="Listen beyond loopback without TLS (gRPC's insecure port, plain-HTTP "
+        "metrics): refused unless set, and warned about when set",
+    )
     port: int = Field(50051, description="gRPC port, shared by all workers (SO_REUSEPORT)")
     metrics_port: int = Field(9464, description="Prometheus metrics port (0: off)")
     workers: int = Field(
@@ -224,12 +233,26 @@ class Settings(BaseSettings):
     def auth_enabled(self) -> bool:
         return self.auth_required or bool(self.auth_tokens)
 
+    @property
+    def tls_enabled(self) -> bool:
+        """The gRPC port speaks TLS (runtime/tls.py refuses a certificate without its key)."""
+        return self.tls_cert_file is not None
+
 
 def log_level(given: str) -> str:
     """The log level to start with: SCREENING_LOG_LEVEL when set (it wins over a flag, so
     that debug logging can be switched on in a deployment without changing its command),
     else `given`."""
     return (os.environ.get("SCREENING_LOG_LEVEL") or given).upper()
+
+
+DEFAULT_CLIENT_TARGET = "localhost:50051"
+
+
+def client_target() -> str:
+    """Where the client commands (`screening status`, `screen`, `eval`...) connect by default:
+    SCREENING_TARGET (host:port, as `screening-batch` reads it), else localhost:50051."""
+    return os.environ.get("SCREENING_TARGET") or DEFAULT_CLIENT_TARGET
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,7 @@ from typing import Any
 
 import grpc
 
+from screening.harness import console
 from screening.harness.access import ClientAccess
 from screening.harness.eval_report import RANKED_SET, SetStats, Stats, print_report, summarize
 from screening.v1 import screening_pb2 as pb
@@ -76,18 +78,25 @@ async def _run_cases(
     cases: list[dict[str, Any]],
     handler: Callable[[dict[str, Any]], Awaitable[None]],
     concurrency: int,
+    on_done: Callable[[], object] | None = None,
 ) -> None:
     semaphore = asyncio.Semaphore(concurrency)
 
     async def one(case: dict[str, Any]) -> None:
         async with semaphore:
             await handler(case)
+        if on_done is not None:
+            on_done()
 
     await asyncio.gather(*(one(c) for c in cases))
 
 
 async def evaluate(
-    cases: list[dict[str, Any]], target: str, concurrency: int, access: ClientAccess | None = None
+    cases: list[dict[str, Any]],
+    target: str,
+    concurrency: int,
+    access: ClientAccess | None = None,
+    on_done: Callable[[], object] | None = None,
 ) -> Stats:
     stats: Stats = defaultdict(lambda: defaultdict(SetStats))
     access = access or ClientAccess()
@@ -133,7 +142,7 @@ async def evaluate(
                         st.errors += 1
                     st.failures.append(f"{case.get('id')}: {exc.code().name} {exc.details()}")
 
-        await _run_cases(cases, handle, concurrency)
+        await _run_cases(cases, handle, concurrency, on_done)
     return stats
 
 
@@ -258,23 +267,33 @@ def run_evaluation(
     loss_sample: int = 0,
     threshold: float = 0.8,
     access: ClientAccess | None = None,
+    show_progress: bool | None = None,
 ) -> int:
+    """Run the cases; print the figures as tables, or as JSON when `json_out` is "-" (a
+    file name: the JSON goes there and the tables are printed)."""
     cases = load_cases(directories)
     if not cases:
-        print(f"no *.jsonl cases in {', '.join(map(str, directories))}")
-        return 1
+        where = ", ".join(map(str, directories))
+        print(f"screening eval: no *.jsonl cases in {where}", file=sys.stderr)
+        return console.Exit.USAGE
+    as_json = json_out == "-"
     started = time.perf_counter()
-    stats = asyncio.run(evaluate(cases, target, concurrency, access))
+    with console.progress_bar(len(cases), "evaluating", show_progress, "cases") as bar:
+        stats = asyncio.run(evaluate(cases, target, concurrency, access, bar.update))
     summary = summarize(stats)
-    print(f"{len(cases)} cases against {target} in {time.perf_counter() - started:.1f}s\n")
-    print_report(summary, stats, show)
+    took = console.duration(time.perf_counter() - started)
+    if not as_json:
+        print(f"{len(cases)} cases against {target} in {took}\n")
+        print_report(summary, stats, show)
     if lists_dir is not None and loss_sample > 0:
         loss = candidate_loss(cases, lists_dir, loss_sample, threshold)
         summary["candidate stage loss (vs brute force)"] = loss
-        print("\ncandidate stage loss against a brute-force scan of every listed name:")
-        for key, value in loss.items():
-            print(f"  {key:<26} {value}")
-    if json_out:
+        if not as_json:
+            print("\ncandidate stage loss against a brute-force scan of every listed name:")
+            print(console.table(("figure", "value"), loss.items()))
+    if as_json:
+        console.print_json(summary)
+    elif json_out:
         Path(json_out).write_text(json.dumps(summary, indent=2))
     errors = any(st.errors for halves in stats.values() for st in halves.values())
-    return 1 if errors else 0
+    return console.Exit.ERROR if errors else console.Exit.OK

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 LOCK_TIMEOUT_SECONDS = 900
 # The source of a file that could not even be identified (in reports and metrics).
 UNIDENTIFIED = "unidentified"
+# Told after each publication parsed (or rejected): (done, total, "<source> <file>").
+Progress = Callable[[int, int, str], None]
 
 
 class LockBusy(TimeoutError):
@@ -88,6 +90,7 @@ def ingest_directory(
     describe_dates: bool = False,
     limits: ParseLimits | None = None,
     last_good: LastGoodStore | None = None,
+    progress: Progress | None = None,
 ) -> IngestResult:
     unreadable: list[UnreadableFile] = []
     filesets, skipped = discover_all(lists_dir, unreadable)
@@ -99,6 +102,7 @@ def ingest_directory(
             describe_dates=describe_dates,
             limits=limits,
             last_good=last_good,
+            progress=progress,
         )
     for item in skipped:
         result.files.append(
@@ -146,6 +150,7 @@ def apply_filesets(
     describe_dates: bool = False,
     limits: ParseLimits | None = None,
     last_good: LastGoodStore | None = None,
+    progress: Progress | None = None,
 ) -> IngestResult:
     """Parse (in a child process, under `limits`), stage and publish. The caller holds the
     ingest lock. A publication that fails in any way is rejected alone: the other files
@@ -156,6 +161,7 @@ def apply_filesets(
     by_source: dict[str, list[FileSet]] = {}
     for fs in filesets:
         by_source.setdefault(fs.source, []).append(fs)
+    attempted = 0
     with ParseSandbox(limits) as sandbox:
         for source, group in sorted(by_source.items()):
             publications: list[Publication] = []
@@ -163,6 +169,9 @@ def apply_filesets(
             for fs in group:
                 outcome = sandbox.parse(fs)
                 report_parse(outcome)
+                attempted += 1
+                if progress is not None:
+                    progress(attempted, len(filesets), f"{source} {display_name(fs.main)}")
                 if outcome.publication is None:
                     message = f"{source} {display_name(fs.main)}: rejected: {outcome.error}"
                     result.rejected.append(message)

@@ -27,6 +27,7 @@ import logging
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,8 +122,10 @@ def refresh(
     *,
     wait_for_lock: float = 0.0,
     last_good: LastGoodStore | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> RefreshResult:
     """Refresh the given sources once. Never raises for a bad source: it is reported.
+    `progress` is told (done, total, source) after each source.
 
     The validators (ETag, Last-Modified, content hash) of a download are stored only once
     what it brought is published (or confirmed unchanged): a round cut short never leaves a
@@ -165,6 +168,8 @@ def refresh(
                     if validators is not None:
                         accepted.append((target.source, validators))
                     _report(store, item)
+                    if progress is not None:
+                        progress(len(result.sources), len(to_fetch), target.source)
                     lock.reacquire()  # a long run keeps the lock (its expiry restarts)
             manifest = store.publish(sources) if staged else None
             for source, validators in accepted:  # only now is what they describe live
