@@ -33,6 +33,7 @@ from screening.index.holder import LoadedIndex
 from screening.matching.types import Query
 from screening.model.errors import Invalid
 from screening.model.ids import new_screening_id
+from screening.observability import stages
 from screening.observability.metrics import record_screening
 from screening.risk.party import decide_party, evidence_and_listed
 from screening.v1 import screening_pb2 as pb
@@ -87,6 +88,7 @@ async def screen_party(
         convert.DECISION_NAME.get(response.decision, "unspecified"),
         [(m.source, m.score) for m in response.matches],
     )
+    stages.mark("audit")  # the call's metrics, beside its audit record
     return response
 
 
@@ -129,6 +131,7 @@ def settle(
     )
     if settled.accepted or len(settled.matches) != len(response.matches):
         convert.mark_accepted(response, settled)
+    stages.mark("decide")
 
 
 async def _screen_cached(
@@ -142,6 +145,7 @@ async def _screen_cached(
     check = check_party(deps, request, index, errors)
     if check is None:
         raise Invalid(errors.items)
+    stages.mark("normalise")
     cache = deps.cache
     if cache is None or not exact:
         return _screen_checked(deps, request, index, check, ages)
@@ -222,11 +226,13 @@ def _screen_checked(
         sources=check.sources,
         limit=check.limit if floor >= check.min_score else 0,
     )
+    stages.mark("score")
     results = evidence_and_listed(
         results, min_score=check.min_score, limit=check.limit, thresholds=deps.thresholds
     )
     decision, risk_score = decide_party([r.score for r in results], deps.thresholds)
-    return pb.ScreenPartyResponse(
+    stages.mark("decide")
+    response = pb.ScreenPartyResponse(
         screening_id=new_screening_id(),
         decision=convert.DECISION_PB[decision],
         risk_score=risk_score,
@@ -237,6 +243,8 @@ def _screen_checked(
         min_score=check.min_score,
         data_age=deps.ages.message(ages, check.sources),
     )
+    stages.mark("encode")
+    return response
 
 
 def _exact_key(request: pb.ScreenPartyRequest) -> bytes:

@@ -17,13 +17,14 @@ word lists (a few are listed names, so matches, findings and evidence are exerci
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
 import statistics
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -207,11 +208,13 @@ def _percentiles(samples: Sequence[float]) -> dict[str, float]:
     }
 
 
-def _load_index(
+@contextlib.contextmanager
+def loaded_index(
     settings: Settings, redis_url: str, lists_dir: Path | None
-) -> tuple[IndexHolder, ListStore]:
+) -> Iterator[tuple[IndexHolder, ListStore, str]]:
     """The index a worker would build: from `redis_url`'s snapshot, or from `lists_dir`
-    ingested into a throw-away embedded Redis."""
+    ingested into a throw-away embedded Redis (kept running until the block ends). Yields
+    the holder, the store and the Redis URL."""
     from screening.index.holder import IndexHolder
     from screening.sources.ingest import ingest_directory
     from screening.store.connection import connect
@@ -234,7 +237,7 @@ def _load_index(
         if loaded is None:
             raise SystemExit("no list snapshot in Redis")
         holder.swap(loaded)
-        return holder, store
+        yield holder, store, redis_url
     finally:
         if embedded is not None:
             embedded.stop()
@@ -311,11 +314,44 @@ def run_benchmark(
     target: str = "",
     json_out: str = "",
 ) -> int:
+    with loaded_index(settings, redis_url, lists_dir) as (holder, store, _):
+        return _run_handlers(
+            settings,
+            holder,
+            store,
+            rounds=rounds,
+            warmup=warmup,
+            rpcs=rpcs,
+            data_dir=data_dir,
+            parties=parties,
+            goods=goods,
+            vessels=vessels,
+            distinct=distinct,
+            target=target,
+            json_out=json_out,
+        )
+
+
+def _run_handlers(
+    settings: Settings,
+    holder: IndexHolder,
+    store: ListStore,
+    *,
+    rounds: int,
+    warmup: int,
+    rpcs: Sequence[str],
+    data_dir: Path,
+    parties: int,
+    goods: int,
+    vessels: int,
+    distinct: int,
+    target: str,
+    json_out: str,
+) -> int:
     from screening.api.servicer import ScreeningServicer
     from screening.runtime.wiring import build_deps
 
     started = time.perf_counter()
-    holder, store = _load_index(settings, redis_url, lists_dir)
     index = holder.current
     assert index is not None
     print(
