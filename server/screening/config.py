@@ -134,6 +134,11 @@ class Settings(BaseSettings):
 
     # -- trust: audit trail, access control, limits, accept-list, monitoring (issue 6) --
     audit_enabled: bool = Field(True, description="Record every screening in the audit trail")
+    index_dir: Path | None = Field(
+        None,
+        description="Where a host keeps the match indexes it built (one file per snapshot, "
+        "read by every worker; default: <tmp>/screening-index)",
+    )
     audit_spool_dir: Path | None = Field(
         None, description="Local audit journal directory (default: <tmp>/screening-audit)"
     )

@@ -1,4 +1,5 @@
-"""`screening serve`: Redis (embedded or given), initial ingest, metrics, worker processes.
+"""`screening serve`: Redis (embedded or given), initial ingest and the host's index (in a
+process of their own: runtime/prepare.py), metrics, worker processes.
 
 Workers are spawned (not forked: gRPC does not survive fork) and share the port with
 SO_REUSEPORT. A worker that dies is restarted; SIGTERM is passed on to every worker, which
@@ -7,6 +8,7 @@ turns its health to NOT_SERVING and drains its in-flight calls before exiting.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import multiprocessing.process
@@ -37,6 +39,7 @@ class Supervisor:
         self._procs: dict[int, multiprocessing.process.BaseProcess] = {}
         self._restarts: list[float] = []
         self._ctx = multiprocessing.get_context("spawn")
+        self._prepare: multiprocessing.process.BaseProcess | None = None
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         log.info("stopping on signal", extra={"signal": signal.Signals(signum).name})
@@ -61,8 +64,7 @@ class Supervisor:
             if not redis_url:
                 embedded = EmbeddedRedis().start()
                 redis_url = embedded.url
-            if self.settings.lists_dir is not None:
-                self._ingest(redis_url)
+            self._prepare_data(redis_url)
             scheduler = self._start_refresh(redis_url)
             if self.settings.metrics_port:
                 from screening.observability.metrics import serve_metrics
@@ -91,28 +93,32 @@ class Supervisor:
 
                 cleanup_multiprocess_dir(metrics_dir)
 
-    def _ingest(self, redis_url: str) -> None:
-        from screening.sources.ingest import ingest_directory
-        from screening.store.connection import connect
-        from screening.store.snapshots import ListStore
+    def _prepare_data(self, redis_url: str) -> None:
+        """Ingest --lists-dir and build the host's index of the current snapshot, in a
+        process of its own (runtime/prepare.py); return once the workers may start."""
+        import random
 
-        assert self.settings.lists_dir is not None
-        store = ListStore(connect(redis_url), self.settings.redis_prefix)
-        started = time.perf_counter()
-        before = store.manifest()
-        result = ingest_directory(
-            store, self.settings.lists_dir, max_drop_share=self.settings.max_drop_share
+        from screening.runtime.prepare import run_prepare
+
+        # One str hash seed for every process of this service: the host's index files key
+        # their lookups by hash() (index/files.py).
+        os.environ.setdefault("PYTHONHASHSEED", str(random.randrange(1, 2**32)))
+        receiving, sending = self._ctx.Pipe(duplex=False)
+        proc = self._ctx.Process(
+            target=run_prepare,
+            args=(self.settings, redis_url, sending),
+            name="screening-prepare",
+            daemon=False,  # it starts parsing processes
         )
-        _record_refresh_outcomes(before, store.manifest(), result.rejected)
-        log.info(
-            "ingest finished",
-            extra={
-                "seconds": round(time.perf_counter() - started, 2),
-                "data_version": result.manifest.version if result.manifest else None,
-                "notes": result.notes,
-                "rejected": result.rejected,
-            },
-        )
+        proc.start()
+        sending.close()
+        self._prepare = proc
+        while not self._stopping and proc.is_alive():
+            if receiving.poll(0.05):
+                with contextlib.suppress(EOFError):
+                    receiving.recv()
+                break
+        receiving.close()
 
     def _start_refresh(self, redis_url: str) -> RefreshScheduler | None:
         """The periodic refresh from the official URLs (a thread of the supervisor)."""
@@ -182,6 +188,8 @@ class Supervisor:
         return 0
 
     def _stop_workers(self) -> None:
+        if self._prepare is not None and self._prepare.is_alive():
+            self._prepare.terminate()  # still building the host's index: the next start will
         for proc in self._procs.values():
             if proc.is_alive() and proc.pid:
                 os.kill(proc.pid, signal.SIGTERM)
@@ -193,23 +201,6 @@ class Supervisor:
                 proc.kill()
                 proc.join(5)
         self._procs.clear()
-
-
-def _record_refresh_outcomes(
-    before: Manifest | None, after: Manifest | None, rejected: list[str]
-) -> None:
-    """Refresh metrics for the start-up ingest of --lists-dir (a refresh from files): each
-    live source published or unchanged, each rejected publication (noted as
-    '<source> <file>: rejected: ...') rejected."""
-    from screening.observability.metrics import record_refresh
-
-    previous = before.sources if before else {}
-    for source, state in (after.sources if after else {}).items():
-        old = previous.get(source)
-        same = old is not None and old.version == state.version
-        record_refresh(source, "unchanged" if same else "published")
-    for note in rejected:
-        record_refresh(note.split(" ", 1)[0], "rejected")
 
 
 def _data_ages(store: ListStore, manifest: Manifest, settings: Settings) -> dict[str, SourceAge]:

@@ -235,6 +235,7 @@ class ListStore:
 
     def __init__(self, client: SyncRedis, prefix: str = "screening") -> None:
         self.redis = client
+        self.prefix = prefix
         self.keys = Keys(prefix)
 
     # -- reading -------------------------------------------------------------------------
