@@ -26,7 +26,9 @@ def write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
     offset = 0
     contiguous = {}
     for name, array in arrays.items():
-        data = np.ascontiguousarray(array)
+        data = np.asarray(array)
+        if not data.flags.c_contiguous:
+            data = data.copy(order="C")
         if data.dtype.hasobject:
             raise TypeError(f"{name}: object arrays cannot be mapped")
         contiguous[name] = data
@@ -41,7 +43,7 @@ def write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
         fh.write(head)
         for name, data in contiguous.items():
             fh.seek(start + table[name][2])
-            fh.write(memoryview(data).cast("B"))
+            fh.write(data.data)
         fh.truncate(start + offset)
     tmp.replace(path)
 
