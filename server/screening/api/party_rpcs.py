@@ -9,7 +9,6 @@ Redis GET. Acceptances and the audit record come after the cache: they are per c
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from dataclasses import dataclass
 
@@ -238,7 +237,7 @@ def _screen_checked(
         risk_score=risk_score,
         matches=[convert.match_pb(r) for r in results],
         data_version=index.version,
-        screened_at=convert.timestamp(dt.datetime.now(dt.UTC)),
+        screened_at=convert.now_timestamp(),
         client_ref=request.client_ref,
         min_score=check.min_score,
         data_age=deps.ages.message(ages, check.sources),
