@@ -123,7 +123,6 @@ class Supervisor:
     def _start_refresh(self, redis_url: str) -> RefreshScheduler | None:
         """The periodic refresh from the official URLs (a thread of the supervisor)."""
         from screening.observability.metrics import PUBLICATION_AGE
-        from screening.sources.refresh import RefreshOptions, RefreshScheduler, targets
         from screening.store.connection import connect
         from screening.store.snapshots import ListStore
 
@@ -137,6 +136,9 @@ class Supervisor:
         if interval <= 0:
             log.info("list refresh off", extra={"lists_dir": str(self.settings.lists_dir)})
             return None
+        # Imported only now: the parsers and their libraries cost the supervisor ~15 MB.
+        from screening.sources.refresh import RefreshOptions, RefreshScheduler, targets
+
         to_fetch = targets(self.settings.refresh_formats, self.settings.refresh_urls)
         options = RefreshOptions(
             max_drop_share=self.settings.max_drop_share,
