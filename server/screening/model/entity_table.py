@@ -81,7 +81,7 @@ class EntityTable(Mapping[str, Entity]):
         found = self._cache.get(position)
         if found is None:
             start, end = int(self._offsets[position]), int(self._offsets[position + 1])
-            found = _DECODER.decode(self._data[start:end])
+            found = _DECODER.decode(self._data[start:end].data)
             if len(self._cache) >= CACHED_ENTITIES:
                 self._cache.clear()
             self._cache[position] = found
@@ -118,4 +118,4 @@ class EntityTable(Mapping[str, Entity]):
         """Every entity in order, decoded afresh (not kept)."""
         for i in range(len(self)):
             start, end = int(self._offsets[i]), int(self._offsets[i + 1])
-            yield _DECODER.decode(self._data[start:end])
+            yield _DECODER.decode(self._data[start:end].data)
