@@ -30,6 +30,9 @@ LISTS_DIR = Path(
     os.environ.get("SCREENING_TEST_LISTS_DIR", ROOT.parent / "shared" / "data" / "lists")
 )
 EVAL_DIR = Path(os.environ.get("SCREENING_TEST_EVAL_DIR", ROOT.parent / "shared" / "eval" / "dev"))
+# The last good publications a service or an ingest keeps on disk: the session's own, never
+# the user's (each service started below gets a directory of its own besides).
+os.environ.setdefault("SCREENING_LIST_STATE_DIR", tempfile.mkdtemp(prefix="test-list-state-"))
 
 
 def free_port() -> int:
@@ -252,6 +255,7 @@ def start_service(
         **os.environ,
         "SCREENING_REDIS_PREFIX": prefix,
         "SCREENING_POLL_SECONDS": "1",
+        "SCREENING_LIST_STATE_DIR": tempfile.mkdtemp(prefix="service-list-state-"),
         **(env or {}),
     }
     full_env.pop("PROMETHEUS_MULTIPROC_DIR", None)

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Set up a fresh machine for the service: redis-server (Debian package) and a virtualenv in
-# .venv with the project installed. `--dev` adds the test and lint tools. Idempotent.
+# Set up a fresh machine for the service: redis-server (Debian package), a virtualenv in .venv
+# with the service and its Python client (`screening`, `screening-batch`), and grpcurl (built
+# by `go install` into .tools/bin, linked as .venv/bin/grpcurl): everything the README's
+# "Using it" calls. `--dev` adds the test and lint tools. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -31,8 +33,27 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip
 if [ "$dev" = 1 ]; then
   .venv/bin/python -m pip install -q -e '.[dev]'
-  # The client package (installed on its own by its users) for its tests.
-  .venv/bin/python -m pip install -q -e clients/python
 else
   .venv/bin/python -m pip install -q -e .
+fi
+# The client library and `screening-batch` (installed on their own by their users).
+.venv/bin/python -m pip install -q -e clients/python
+
+# grpcurl, for calling the service without a client of one's own (server reflection is on).
+# Pinned, like every tool the set-up builds; the first build takes a minute or two.
+grpcurl_version=v1.9.4
+if [ ! -x .tools/bin/grpcurl ]; then
+  if command -v grpcurl >/dev/null 2>&1; then
+    mkdir -p .tools/bin && ln -sf "$(command -v grpcurl)" .tools/bin/grpcurl
+  elif command -v go >/dev/null 2>&1; then
+    echo "installing grpcurl $grpcurl_version (go install, into .tools/bin)" >&2
+    GOBIN="$PWD/.tools/bin" go install "github.com/fullstorydev/grpcurl/cmd/grpcurl@$grpcurl_version" \
+      || echo "grpcurl could not be installed: the README's grpcurl examples need it" >&2
+  else
+    echo "grpcurl not installed (no Go toolchain): the README's grpcurl examples need it" \
+      "(https://github.com/fullstorydev/grpcurl/releases)" >&2
+  fi
+fi
+if [ -x .tools/bin/grpcurl ]; then
+  ln -sf "$PWD/.tools/bin/grpcurl" .venv/bin/grpcurl
 fi

@@ -44,7 +44,16 @@ DEFAULT_MAX_DATA_AGE_DAYS: dict[str, float] = {
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SCREENING_", extra="ignore")
 
-    host: str = Field("0.0.0.0", description="Address the gRPC server binds")
+    host: str = Field(
+        "127.0.0.1",
+        description="Address the gRPC server (and the metrics port) binds: loopback by default; "
+        "beyond it without TLS only with allow_insecure_network",
+    )
+    allow_insecure_network: bool = Field(
+        False,
+        description="Listen beyond loopback without TLS (gRPC's insecure port, plain-HTTP "
+        "metrics): refused unless set, and warned about when set",
+    )
     port: int = Field(50051, description="gRPC port, shared by all workers (SO_REUSEPORT)")
     metrics_port: int = Field(9464, description="Prometheus metrics port (0: off)")
     workers: int = Field(
@@ -105,6 +114,34 @@ class Settings(BaseSettings):
     )
     refresh_timeout: float = Field(30.0, gt=0, description="Per-operation HTTP timeout (s)")
     refresh_max_seconds: float = Field(300.0, gt=0, description="Longest one download may take")
+    # Caps on reading one list file (they come from the network: hostile until parsed).
+    # The largest real publication (OFAC SDN_ADVANCED.XML, about 120 MB) sets the floor.
+    list_max_file_bytes: int = Field(
+        512 * 1024 * 1024,
+        gt=0,
+        description="Largest list file read, and largest unzipped content of a spreadsheet",
+    )
+    list_max_string_chars: int = Field(
+        100_000, gt=0, description="Longest text (cell, element, field) in a list file"
+    )
+    list_max_rows: int = Field(
+        1_000_000, gt=0, description="Most rows (or entries) in one list file"
+    )
+    list_max_columns: int = Field(256, gt=0, description="Most filled columns in one row")
+    list_parse_seconds: float = Field(
+        120.0, gt=0, description="Longest one publication may take to parse (then it is stopped)"
+    )
+    list_parse_memory_bytes: int = Field(
+        2 * 1024 * 1024 * 1024,
+        ge=0,
+        description="Address space of the process that parses list files (0: no cap)",
+    )
+    list_state_dir: Path | None = Field(
+        None,
+        description="Where the last good publication of each source is kept, for the shrink "
+        "guard on an empty Redis (default: $XDG_STATE_HOME/screening/lists, else "
+        "~/.local/state/screening/lists)",
+    )
     log_level: str = Field("INFO", description="Log level")
     event_loop: Literal["uvloop", "asyncio"] = Field(
         "uvloop", description="Workers' event loop (uvloop measured faster under load)"
@@ -191,8 +228,20 @@ class Settings(BaseSettings):
         return float(limits.get(source, limits["*"]))
 
     @property
+    def effective_list_state_dir(self) -> Path:
+        if self.list_state_dir is not None:
+            return self.list_state_dir
+        state_home = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        return Path(state_home) / "screening" / "lists"
+
+    @property
     def auth_enabled(self) -> bool:
         return self.auth_required or bool(self.auth_tokens)
+
+    @property
+    def tls_enabled(self) -> bool:
+        """The gRPC port speaks TLS (runtime/tls.py refuses a certificate without its key)."""
+        return self.tls_cert_file is not None
 
 
 def log_level(given: str) -> str:
@@ -200,6 +249,15 @@ def log_level(given: str) -> str:
     that debug logging can be switched on in a deployment without changing its command),
     else `given`."""
     return (os.environ.get("SCREENING_LOG_LEVEL") or given).upper()
+
+
+DEFAULT_CLIENT_TARGET = "localhost:50051"
+
+
+def client_target() -> str:
+    """Where the client commands (`screening status`, `screen`, `eval`...) connect by default:
+    SCREENING_TARGET (host:port, as `screening-batch` reads it), else localhost:50051."""
+    return os.environ.get("SCREENING_TARGET") or DEFAULT_CLIENT_TARGET
 
 
 @dataclass(frozen=True)

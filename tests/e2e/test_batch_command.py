@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from screening_client.batch.exit_codes import Exit
+
 PARTIES = [
     {"party_ref": "R1", "name": "LIMITED LIABILITY COMPANY AURUS", "entity_type": "organization"},
     {"party_ref": "R2", "name": "Maria Schneider", "entity_type": "person", "country": "DE"},
@@ -26,15 +28,16 @@ PARTIES = [
 ]
 
 
-def _batch(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def _batch(*args: str, expect: int | None = None) -> subprocess.CompletedProcess[str]:
+    """Run screening-batch; `expect`: the exit code it must end with (see Exit)."""
     run = subprocess.run(
         [sys.executable, "-m", "screening_client.batch.cli", *args, "--no-progress"],
         capture_output=True,
         text=True,
         timeout=300,
     )
-    if check:
-        assert run.returncode == 0, f"exit {run.returncode}:\n{run.stdout}\n{run.stderr}"
+    if expect is not None:
+        assert run.returncode == expect, f"exit {run.returncode}:\n{run.stdout}\n{run.stderr}"
     return run
 
 
@@ -49,7 +52,8 @@ def _write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
 def test_csv_batch_results_and_report(service, tmp_path):
     source = _write_csv(tmp_path / "parties.csv", PARTIES)
     out = tmp_path / "results.csv"
-    run = _batch(str(source), "-o", str(out), "--target", service.target)
+    # Two rows could not be screened: the file is not done, whatever the others say.
+    run = _batch(str(source), "-o", str(out), "--target", service.target, expect=Exit.ERROR)
     assert "ignoring unknown columns: note" in run.stderr
     assert "screened 7 parties" in run.stdout and "parties/s via" in run.stdout
     rows = list(csv.DictReader(out.open()))
@@ -118,27 +122,31 @@ def test_jsonl_batch_resumes_after_a_hard_kill(service, tmp_path):
     with out.open("a") as fh:  # what a kill in mid-write leaves
         fh.write('{"row": 999, "kind": "par')
 
-    run = _batch(str(source), "-o", str(out), "--target", service.target)
+    run = _batch(str(source), "-o", str(out), "--target", service.target, expect=Exit.BLOCK)
     assert f"resuming: {done_before} of 600 rows" in run.stderr
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["row"] for r in records] == list(range(1, 601))  # each row once, in order
     assert [r["ref"] for r in records[:4]] == ["J0", "J1", "J2", "J3"]
     assert {r["decision"] for r in records[0::4]} == {"BLOCK"}
     assert {r["decision"] for r in records[1::4]} == {"CLEAR"}
-    assert "600 of 600 rows" in run.stdout
+    assert "600  of 600 input rows" in run.stdout
 
-    again = _batch(str(source), "-o", str(out), "--target", service.target)
-    assert "resuming: 600 of 600" in again.stderr and "screened" not in again.stdout
+    again = _batch(str(source), "-o", str(out), "--target", service.target, "--json")
+    assert "resuming: 600 of 600" in again.stderr
+    summary = json.loads(again.stdout)
+    assert summary["this_run"] == {"screened": 0} and summary["rows"] == 600
+    assert summary["decisions"] == {"BLOCK": 300, "CLEAR": 300}
+    assert summary["exit_code"] == again.returncode == Exit.BLOCK
     changed = tmp_path / "changed.jsonl"
     changed.write_text(source.read_text().replace("J0", "K0"))
-    refused = _batch(str(changed), "-o", str(out), "--target", service.target, check=False)
+    refused = _batch(str(changed), "-o", str(out), "--target", service.target)
     assert refused.returncode != 0 and "--restart" in refused.stderr
 
 
 def test_stream_mode_uses_screen_parties_or_reports_it_missing(service, tmp_path):
     source = _write_csv(tmp_path / "p.csv", PARTIES[:3])
     out = tmp_path / "p.jsonl"
-    auto = _batch(str(source), "-o", str(out), "--target", service.target)
+    auto = _batch(str(source), "-o", str(out), "--target", service.target, expect=Exit.BLOCK)
     stream = _batch(
         str(source),
         "-o",
@@ -147,10 +155,9 @@ def test_stream_mode_uses_screen_parties_or_reports_it_missing(service, tmp_path
         service.target,
         "--mode",
         "stream",
-        check=False,
     )
     if "ScreenParties stream" in auto.stdout:  # the server implements the stream
-        assert stream.returncode == 0
+        assert stream.returncode == Exit.BLOCK
     else:  # not yet: auto fell back to unary calls, stream-only stops and says why
         assert "stream UNIMPLEMENTED" in auto.stdout
         assert stream.returncode == 1 and "UNIMPLEMENTED" in stream.stderr
@@ -182,11 +189,12 @@ def test_shipments_batch(service, tmp_path):
         str(out),
         "--target",
         service.target,
-        check=False,
     )
     if run.returncode == 1 and "UNIMPLEMENTED" in run.stderr:
         pytest.skip("ScreenShipment is not implemented by this server yet")
-    assert run.returncode == 0, run.stderr
+    # S-2 names no party: refused, a row that could not be screened.
+    assert run.returncode == Exit.ERROR, run.stderr
+    assert json.loads(out.read_text().splitlines()[1])["decision"] == "ERROR"
     first = json.loads(out.read_text().splitlines()[0])
     assert first["decision"] == "BLOCK" and first["kind"] == "shipment"
     assert any(h["entity_id"] == "ofac-sdn:47956" for h in first["hits"])
@@ -196,6 +204,6 @@ def test_shipments_batch(service, tmp_path):
 def test_bad_input_file_is_refused_before_anything_is_sent(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("company,country\nACME,DE\n")
-    run = _batch(str(bad), "--target", "127.0.0.1:1", check=False)
-    assert run.returncode == 2 and "'name' column" in run.stderr
+    run = _batch(str(bad), "--target", "127.0.0.1:1", expect=Exit.USAGE)
+    assert "'name' column" in run.stderr
     assert not (tmp_path / "bad.results.jsonl").exists()

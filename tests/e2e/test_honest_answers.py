@@ -16,6 +16,7 @@ import pytest
 from google.protobuf.json_format import MessageToDict
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from screening.harness.console import Exit
 from screening.v1 import screening_pb2 as pb
 from tests.conftest import start_service
 from tests.e2e.test_shipment import bad_fields, consignee, shipment
@@ -85,7 +86,7 @@ def test_shipment_finding_and_cli_word_the_basis_alike(stub, service, tmp_path):
     finding = next(f for f in reply.findings if AURUS in f.entity_ids)
     assert AURUS_LISTED in finding.message and AURUS_LISTED in finding.evidence[0]
     party = cli("screen", "ООО «Аурус»", "--target", service.target)
-    assert party.returncode == 0, party.stderr
+    assert party.returncode == Exit.BLOCK, party.stderr
     assert AURUS_LISTED in party.stdout and "BLOCK, risk 100" in party.stdout
     bout = cli("screen", "Viktor Bout", "--type", "person", "--target", service.target)
     assert "listed on or before 2021-07" in bout.stdout
@@ -98,7 +99,7 @@ def test_shipment_finding_and_cli_word_the_basis_alike(stub, service, tmp_path):
         )
     )
     shipped = cli("screen-shipment", str(path), "--target", service.target)
-    assert shipped.returncode == 0, shipped.stderr
+    assert shipped.returncode == Exit.BLOCK, shipped.stderr
     assert AURUS_LISTED in shipped.stdout and "CHPL_GOODS_RUSSIA" in shipped.stdout
 
 
@@ -156,7 +157,9 @@ def test_status_command_reads_at_a_glance(service):
     rows = {line.split()[0]: line for line in run.stdout.splitlines() if line.split()}
     assert set(rows) >= SOURCES
     sdn = rows["ofac-sdn"].split()
-    assert sdn[1] == "2024-05-03" and int(sdn[2]) > 900 and sdn[-1] == "STALE"
+    # Published 2024-05-03: its age in years, its maximum age (7 days) in days.
+    assert sdn[1] == "2024-05-03" and float(sdn[2]) > 2.4 and sdn[3] == "years"
+    assert sdn[4:6] == ["7", "days"] and sdn[-1] == "STALE"
     assert "14965" in sdn and "never" in rows["ofac-sdn"]
     assert "STALE: " in run.stdout
 

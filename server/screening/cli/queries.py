@@ -1,5 +1,7 @@
 """`screening status`, `screening screen`, `screening screen-shipment`: ask a running service
-and print its answer for an analyst (harness/answers.py), or with --json the answer whole."""
+and print its answer for an analyst (harness/answers.py), or with --json the answer whole.
+A screening's exit code says its decision (harness/console.py: 0 CLEAR, 3 REVIEW, 4 BLOCK,
+1 error)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from pathlib import Path
 import grpc
 from google.protobuf.json_format import Parse, ParseError
 
-from screening.harness.access import ClientAccess, add_access_flags
+from screening.harness.access import ClientAccess, add_access_flags, add_target_flag
+from screening.harness.console import EXIT_CODES_HELP, Exit, exit_for_decision
 
 TIMEOUT_SECONDS = 10.0
 
@@ -28,7 +31,7 @@ def _failed(exc: grpc.RpcError) -> int:
     code = exc.code().name if isinstance(exc, grpc.Call) else "UNKNOWN"
     details = exc.details() if isinstance(exc, grpc.Call) else str(exc)
     print(f"screening: {code}: {details}", file=sys.stderr)
-    return 1
+    return Exit.ERROR
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -44,7 +47,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         except grpc.RpcError as exc:
             return _failed(exc)
     print(message_json(reply) if args.json else format_status(reply))
-    return 0
+    return Exit.OK
 
 
 def _identifier(text: str) -> tuple[str, str]:
@@ -80,8 +83,10 @@ def cmd_screen(args: argparse.Namespace) -> int:
             )
         except grpc.RpcError as exc:
             return _failed(exc)
-    print(message_json(reply) if args.json else format_party(party.name, reply))
-    return 0
+    # A party screened on its identifiers alone is named by them.
+    label = party.name or ", ".join(f"{i.type}:{i.value}" for i in party.identifiers)
+    print(message_json(reply) if args.json else format_party(label, reply))
+    return exit_for_decision(pb.Decision.Name(reply.decision))
 
 
 def cmd_screen_shipment(args: argparse.Namespace) -> int:
@@ -89,9 +94,14 @@ def cmd_screen_shipment(args: argparse.Namespace) -> int:
     from screening.v1 import screening_pb2 as pb
 
     try:
-        request = Parse(Path(args.file).read_text(), pb.ScreenShipmentRequest())
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
+        request = Parse(text, pb.ScreenShipmentRequest())
     except (OSError, ParseError, json.JSONDecodeError) as exc:
-        raise SystemExit(f"{args.file}: not a ScreenShipmentRequest in proto JSON: {exc}") from exc
+        print(
+            f"screening: {args.file}: not a ScreenShipmentRequest in proto JSON: {exc}",
+            file=sys.stderr,
+        )
+        return Exit.USAGE
     channel, stub, access = _stub(args)
     with channel:
         try:
@@ -101,22 +111,30 @@ def cmd_screen_shipment(args: argparse.Namespace) -> int:
         except grpc.RpcError as exc:
             return _failed(exc)
     print(message_json(reply) if args.json else format_shipment(reply))
-    return 0
+    return exit_for_decision(pb.Decision.Name(reply.decision))
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--target", default="127.0.0.1:50051", help="server host:port")
+        add_target_flag(p)
         p.add_argument("--json", action="store_true", help="print the answer as JSON, whole")
         add_access_flags(p)
 
-    status = sub.add_parser(
-        "status", help="data status of a running server: one row per source, STALE marked"
-    )
+    def parser(name: str, help: str, decides: bool = False) -> argparse.ArgumentParser:
+        epilog = EXIT_CODES_HELP if decides else "exit codes: 0 done, 1 error, 2 usage"
+        return sub.add_parser(
+            name,
+            help=help,
+            description=help,
+            epilog=epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    status = parser("status", "data status of a running server: one row per source, STALE marked")
     common(status)
     status.set_defaults(func=cmd_status)
 
-    screen = sub.add_parser("screen", help="screen one party against a running server")
+    screen = parser("screen", "screen one party against a running server", decides=True)
     screen.add_argument("name", nargs="?", default="", help="the party's name")
     screen.add_argument("--type", help="person, organization, vessel or aircraft")
     screen.add_argument("--country", help="ISO 3166 alpha-2")
@@ -128,9 +146,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     common(screen)
     screen.set_defaults(func=cmd_screen)
 
-    shipment = sub.add_parser(
-        "screen-shipment", help="screen a shipment (ScreenShipmentRequest as JSON in a file)"
+    shipment = parser(
+        "screen-shipment",
+        "screen a shipment (a ScreenShipmentRequest in proto JSON, in a file or on stdin)",
+        decides=True,
     )
-    shipment.add_argument("file", help="JSON file holding a ScreenShipmentRequest")
+    shipment.add_argument("file", help="JSON file holding a ScreenShipmentRequest (-: stdin)")
     common(shipment)
     shipment.set_defaults(func=cmd_screen_shipment)

@@ -1,5 +1,6 @@
-"""How the CLI's own client commands (`status`, `eval`) reach a secured service: TLS with a
-CA, a client certificate for mutual TLS, a bearer token from an environment variable."""
+"""How the CLI's own client commands (`status`, `screen`, `eval`...) reach a service: its
+address, and for a secured one TLS with a CA, a client certificate for mutual TLS, a bearer
+token from an environment variable."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+
+from screening.config import DEFAULT_CLIENT_TARGET, client_target
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,14 @@ class ClientAccess:
         if credentials is None:
             return grpc.aio.insecure_channel(target)
         return grpc.aio.secure_channel(target, credentials, self.options)
+
+
+def add_target_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--target",
+        default=client_target(),
+        help=f"server host:port (default: $SCREENING_TARGET, else {DEFAULT_CLIENT_TARGET})",
+    )
 
 
 def add_access_flags(parser: argparse.ArgumentParser) -> None:

@@ -10,6 +10,7 @@ import datetime as dt
 from google.protobuf.json_format import MessageToJson
 from google.protobuf.message import Message
 
+from screening.harness import console
 from screening.v1 import screening_pb2 as pb
 
 
@@ -24,28 +25,45 @@ def message_json(message: Message) -> str:
     )
 
 
-def _when(stamp: object) -> str:
+def _stamp(stamp: object) -> dt.datetime | None:
     seconds = getattr(stamp, "seconds", 0)
-    if not seconds:
-        return "-"
-    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d %H:%M")
+    return dt.datetime.fromtimestamp(seconds, dt.UTC) if seconds else None
 
 
 def format_status(reply: pb.GetDataStatusResponse) -> str:
     """One row per source: publication, age, entries, last refresh and outcome, STALE."""
-    header = (
-        f"{'source':<11} {'published':<11} {'age (days)':>10} {'max':>4} {'entries':>8}  "
-        f"{'loaded':<16}  {'last refresh':<16}  {'outcome':<22} state"
-    )
-    lines = [f"data version {reply.data_version}, {reply.entity_count} entries", "", header]
+    rows = []
     for source in reply.sources:
-        refreshed = _when(source.last_refresh_at) if source.HasField("last_refresh_at") else "-"
-        outcome = source.last_refresh_outcome or "never refreshed"
-        lines.append(
-            f"{source.source:<11} {source.publication_date:<11} {source.age_days:>10} "
-            f"{source.max_age_days:>4g} {source.entity_count:>8}  {_when(source.loaded_at):<16}  "
-            f"{refreshed:<16}  {outcome[:22]:<22} {'STALE' if source.stale else 'ok'}"
+        refreshed = _stamp(source.last_refresh_at) if source.HasField("last_refresh_at") else None
+        rows.append(
+            (
+                source.source,
+                source.publication_date,
+                console.age(source.age_days),
+                console.age(source.max_age_days),
+                source.entity_count,
+                console.ago(_stamp(source.loaded_at)),
+                console.ago(refreshed) if refreshed else "never",
+                (source.last_refresh_outcome or "-")[:22],
+                "STALE" if source.stale else "ok",
+            )
         )
+    headers = (
+        "source",
+        "published",
+        "age",
+        "max age",
+        "entries",
+        "loaded",
+        "last refresh",
+        "outcome",
+        "state",
+    )
+    lines = [
+        f"data version {reply.data_version}, {reply.entity_count} entries",
+        "",
+        console.table(headers, rows, right={4}),
+    ]
     stale = list(reply.data_age.stale_sources)
     lines.append("")
     lines.append(
@@ -58,12 +76,12 @@ def format_status(reply: pb.GetDataStatusResponse) -> str:
 
 
 def format_data_age(age: pb.DataAge) -> str:
-    """'data: oldest ca-sema 2025 (705 days old); STALE: ofac-sdn, un'."""
+    """'data: oldest ca-sema published 2025 (1.9 years old); STALE: ofac-sdn, un'."""
     if not age.oldest_source:
         return "data age: unknown"
     text = (
         f"data: oldest {age.oldest_source} published {age.oldest_publication_date} "
-        f"({age.oldest_age_days} days old)"
+        f"({console.age(age.oldest_age_days)} old)"
     )
     if age.stale_sources:
         text += f"; STALE: {', '.join(age.stale_sources)}"
@@ -74,19 +92,29 @@ def _decision(value: int) -> str:
     return pb.Decision.Name(value).removeprefix("DECISION_")
 
 
-def format_match(position: int, match: pb.Match) -> list[str]:
-    listed = match.designation_summary or (
+def _listed(match: pb.Match) -> str:
+    return match.designation_summary or (
         f"dated {match.designation_date}" if match.designation_date else "no date"
     )
-    details = "; ".join(
-        part for part in (", ".join(match.programs), ", ".join(match.countries), listed) if part
-    )
-    accepted = f"  [accepted: {match.acceptance_id}]" if match.accepted else ""
-    return [
-        f"  {position}. {match.entity_id}  {match.name}  score {match.score:.2f}{accepted}",
-        f"     {details}",
-        f"     matched '{match.matched_name}' with '{match.query_name}'",
+
+
+def matches_table(matches: list[pb.Match], indent: str = "  ") -> list[str]:
+    """The matches, best first, one row each: the entry, how it was matched, when listed."""
+    rows = [
+        (
+            i,
+            match.entity_id + (f" [accepted: {match.acceptance_id}]" if match.accepted else ""),
+            match.name,
+            f"{match.score:.2f}",
+            match.matched_name,
+            _listed(match),
+            ", ".join(match.programs),
+            ", ".join(match.countries),
+        )
+        for i, match in enumerate(matches, 1)
     ]
+    headers = ("#", "entry", "name", "score", "matched name", "listed", "programs", "countries")
+    return [indent + line for line in console.table(headers, rows, right={0, 3}).splitlines()]
 
 
 def format_party(name: str, reply: pb.ScreenPartyResponse) -> str:
@@ -94,32 +122,63 @@ def format_party(name: str, reply: pb.ScreenPartyResponse) -> str:
         f"{name!r}: {_decision(reply.decision)}, risk {reply.risk_score}"
         f"  (screening {reply.screening_id}, data version {reply.data_version})",
     ]
-    if not reply.matches:
+    if reply.matches:
+        lines += matches_table(list(reply.matches))
+    else:
         lines.append(f"  no match at or above {reply.min_score:g}")
-    for i, match in enumerate(reply.matches, 1):
-        lines += format_match(i, match)
     lines.append(format_data_age(reply.data_age))
     return "\n".join(lines)
+
+
+def _concerns(finding: pb.Finding) -> str:
+    if finding.HasField("party"):
+        return f"parties[{finding.party}]"
+    if finding.HasField("vessel"):
+        return f"vessels[{finding.vessel}]"
+    if finding.HasField("goods_line"):
+        return f"goods[{finding.goods_line}]"
+    return "shipment"
 
 
 def format_shipment(reply: pb.ScreenShipmentResponse) -> str:
     lines = [
         f"shipment {reply.shipment_ref or '-'}: {_decision(reply.decision)}, risk "
         f"{reply.risk_score}  (policy {reply.policy_version}, data version {reply.data_version})",
+        "",
         "findings:",
     ]
-    for finding in reply.findings:
-        severity = pb.Severity.Name(finding.severity).removeprefix("SEVERITY_")
-        lines.append(f"  {severity:<8} {finding.code}: {finding.message}")
-    lines.append("parties:")
-    for party in reply.party_results:
-        kind = "vessels" if party.is_vessel else "parties"
-        role = pb.PartyRole.Name(party.role).removeprefix("PARTY_ROLE_").lower()
-        lines.append(
-            f"  {kind}[{party.index}] {party.name!r} ({role}): {_decision(party.decision)}, "
-            f"risk {party.risk_score}"
+    findings = [
+        (
+            pb.Severity.Name(f.severity).removeprefix("SEVERITY_").lower(),
+            f.code,
+            _concerns(f),
+            f.message,
         )
-        for i, match in enumerate(party.matches, 1):
-            lines += ["  " + line for line in format_match(i, match)]
-    lines.append(format_data_age(reply.data_age))
+        for f in reply.findings
+    ]
+    if findings:
+        finding_headers = ("severity", "code", "concerns", "message")
+        lines += ["  " + row for row in console.table(finding_headers, findings).splitlines()]
+    else:
+        lines.append("  none")
+    lines += ["", "parties:"]
+    parties = [
+        (
+            f"{'vessels' if p.is_vessel else 'parties'}[{p.index}]",
+            p.name,
+            pb.PartyRole.Name(p.role).removeprefix("PARTY_ROLE_").lower(),
+            _decision(p.decision),
+            p.risk_score,
+            p.matches[0].entity_id if p.matches else "-",
+        )
+        for p in reply.party_results
+    ]
+    headers = ("party", "name", "role", "decision", "risk", "best match")
+    lines += ["  " + row for row in console.table(headers, parties, right={4}).splitlines()]
+    for party in reply.party_results:
+        if party.matches:
+            kind = "vessels" if party.is_vessel else "parties"
+            lines += ["", f"matches of {kind}[{party.index}] {party.name!r}:"]
+            lines += matches_table(list(party.matches))
+    lines += ["", format_data_age(reply.data_age)]
     return "\n".join(lines)

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from google.protobuf.message import Message
 
 from screening.config import Settings
+from screening.harness import console
 from screening.v1 import screening_pb2 as pb
 
 _M = TypeVar("_M", bound=Message)
@@ -208,12 +209,20 @@ def _percentiles(samples: Sequence[float]) -> dict[str, float]:
     }
 
 
+def _load_index(
+    settings: Settings, redis_url: str, lists_dir: Path | None, show_progress: bool | None = None
+) -> tuple[IndexHolder, ListStore]:
+    """The index a worker would build: from `redis_url`'s snapshot, or from `lists_dir`
+    ingested into a throw-away embedded Redis."""
+    with loaded_index(settings, redis_url, lists_dir, show_progress) as (holder, store, _):
+        return holder, store
+
+
 @contextlib.contextmanager
 def loaded_index(
-    settings: Settings, redis_url: str, lists_dir: Path | None
+    settings: Settings, redis_url: str, lists_dir: Path | None, show_progress: bool | None = None
 ) -> Iterator[tuple[IndexHolder, ListStore, str]]:
-    """The index a worker would build: from `redis_url`'s snapshot, or from `lists_dir`
-    ingested into a throw-away embedded Redis (kept running until the block ends). Yields
+    """As _load_index, the embedded Redis (if any) kept running until the block ends; yields
     the holder, the store and the Redis URL."""
     from screening.index.holder import IndexHolder
     from screening.sources.ingest import ingest_directory
@@ -231,7 +240,13 @@ def loaded_index(
         store = ListStore(connect(redis_url), settings.redis_prefix)
         if embedded is not None:
             assert lists_dir is not None
-            ingest_directory(store, lists_dir, max_drop_share=settings.max_drop_share)
+            with console.progress_bar(None, "ingesting", show_progress, "files") as bar:
+                ingest_directory(
+                    store,
+                    lists_dir,
+                    max_drop_share=settings.max_drop_share,
+                    progress=console.step_counter(bar),
+                )
         holder = IndexHolder(store)
         loaded = holder.load_sync()
         if loaded is None:
@@ -255,12 +270,14 @@ async def _handler_times(
     requests: Sequence[Any],
     rounds: int,
     warmup: int,
+    on_call: Callable[[], object] = lambda: None,
 ) -> tuple[list[float], list[float], Counter[str]]:
     """Wall-clock and CPU time (ms) of each handler call, and the decisions (if any)."""
     # The handlers use their context only to abort; these requests are valid.
     context: Any = None
     for i in range(warmup):
         await handler(requests[i % len(requests)], context)
+        on_call()
     wall, cpu = [], []
     decisions: Counter[str] = Counter()
     for i in range(rounds):
@@ -269,6 +286,7 @@ async def _handler_times(
         response = await handler(request, context)
         wall.append((time.perf_counter() - started) * 1000)
         cpu.append((time.thread_time() - started_cpu) * 1000)
+        on_call()
         if hasattr(response, "decision"):
             decisions[pb.Decision.Name(response.decision)] += 1
         elif hasattr(response, "is_match"):
@@ -313,50 +331,21 @@ def run_benchmark(
     distinct: int = 256,
     target: str = "",
     json_out: str = "",
-) -> int:
-    with loaded_index(settings, redis_url, lists_dir) as (holder, store, _):
-        return _run_handlers(
-            settings,
-            holder,
-            store,
-            rounds=rounds,
-            warmup=warmup,
-            rpcs=rpcs,
-            data_dir=data_dir,
-            parties=parties,
-            goods=goods,
-            vessels=vessels,
-            distinct=distinct,
-            target=target,
-            json_out=json_out,
-        )
-
-
-def _run_handlers(
-    settings: Settings,
-    holder: IndexHolder,
-    store: ListStore,
-    *,
-    rounds: int,
-    warmup: int,
-    rpcs: Sequence[str],
-    data_dir: Path,
-    parties: int,
-    goods: int,
-    vessels: int,
-    distinct: int,
-    target: str,
-    json_out: str,
+    show_progress: bool | None = None,
 ) -> int:
     from screening.api.servicer import ScreeningServicer
     from screening.runtime.wiring import build_deps
 
     started = time.perf_counter()
+    holder, store = _load_index(settings, redis_url, lists_dir, show_progress)
     index = holder.current
     assert index is not None
-    print(
+    as_json = json_out == "-"
+    say = (lambda _text: None) if as_json else print
+    say(
         f"index: data version {index.version}, {len(index.entities)} entities, "
-        f"{index.matcher.name_count} names (ready in {time.perf_counter() - started:.1f}s)"
+        f"{index.matcher.name_count} names "
+        f"(ready in {console.duration(time.perf_counter() - started)})"
     )
     servicer = ScreeningServicer(build_deps(settings, holder, store))
     figures: dict[str, object] = {"cpus": os.cpu_count()}
@@ -381,37 +370,51 @@ def _run_handlers(
         )
         plans.append(("ScreenShipment", what, servicer.ScreenShipment, shipments))
     load_before = os.getloadavg()[0]
+    rows: list[tuple[object, ...]] = []
     for name, what, handler, requests in plans:
-        print(f"\n{name}: {what}")
-        wall, cpu, decisions = asyncio.run(_handler_times(handler, requests, rounds, warmup))
+        say(f"{name}: {what}")
+        with console.progress_bar(rounds + warmup, name, show_progress, "calls") as bar:
+            wall, cpu, decisions = asyncio.run(
+                _handler_times(handler, requests, rounds, warmup, bar.update)
+            )
         figures[name] = {
             "handler": _percentiles(wall),
             "handler_cpu": _percentiles(cpu),
             "outcomes": dict(decisions),
         }
-        print(f"  handler time ({rounds} calls):   {_fmt(_percentiles(wall))}")
         # CPU time leaves out the time the process waited for a core: on a busy machine it
         # is what the same calls take on an idle one.
-        print(f"  handler CPU time (same calls): {_fmt(_percentiles(cpu))}")
-        print(f"  outcomes: {dict(decisions)}")
+        rows.append((name, "handler time", *_row(_percentiles(wall)), _outcomes(decisions)))
+        rows.append((name, "handler CPU time", *_row(_percentiles(cpu)), ""))
     figures["load_average"] = [load_before, os.getloadavg()[0]]
-    print(
-        f"\nload average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after, "
-        f"on {figures['cpus']} cores"
-    )
     if target and "shipment" in rpcs:
         shipments = make_shipments(distinct, parties=parties, goods=goods, vessels=vessels)
         rtt = _percentiles(_grpc_times(target, shipments, rounds, warmup))
         figures["ScreenShipment grpc_round_trip"] = rtt
-        print(
-            f"ScreenShipment gRPC round trip to {target} ({rounds} calls, one at a time): "
-            f"{_fmt(rtt)}"
-        )
-    if json_out:
+        rows.append(("ScreenShipment", f"gRPC round trip to {target}", *_row(rtt), ""))
+    headers = ("rpc", "what", "calls", "mean", "p50", "p90", "p99", "max", "outcomes")
+    say("")
+    say(console.table(headers, rows, right={2, 3, 4, 5, 6, 7}))
+    say(
+        f"\nload average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after, "
+        f"on {figures['cpus']} cores"
+    )
+    if as_json:
+        console.print_json(figures)
+    elif json_out:
         Path(json_out).write_text(json.dumps(figures, indent=2))
-    return 0
+    return console.Exit.OK
 
 
-def _fmt(figures: object) -> str:
-    assert isinstance(figures, dict)
-    return ", ".join(f"{k.removesuffix('_ms')} {v} ms" for k, v in figures.items() if k != "n")
+def _row(figures: dict[str, float]) -> tuple[object, ...]:
+    return (
+        int(figures["n"]),
+        *(
+            console.milliseconds(figures[k])
+            for k in ("mean_ms", "p50_ms", "p90_ms", "p99_ms", "max_ms")
+        ),
+    )
+
+
+def _outcomes(decisions: Counter[str]) -> str:
+    return ", ".join(f"{k.removeprefix('DECISION_')} {v}" for k, v in decisions.most_common())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import statistics
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -19,6 +20,7 @@ from typing import Any
 
 import grpc
 
+from screening.harness import console
 from screening.harness.access import ClientAccess
 from screening.v1 import screening_pb2 as pb
 from screening.v1 import screening_pb2_grpc as pb_grpc
@@ -93,18 +95,25 @@ async def _run_cases(
     cases: list[dict[str, Any]],
     handler: Callable[[dict[str, Any]], Awaitable[None]],
     concurrency: int,
+    on_done: Callable[[], object] | None = None,
 ) -> None:
     semaphore = asyncio.Semaphore(concurrency)
 
     async def one(case: dict[str, Any]) -> None:
         async with semaphore:
             await handler(case)
+        if on_done is not None:
+            on_done()
 
     await asyncio.gather(*(one(c) for c in cases))
 
 
 async def evaluate(
-    cases: list[dict[str, Any]], target: str, concurrency: int, access: ClientAccess | None = None
+    cases: list[dict[str, Any]],
+    target: str,
+    concurrency: int,
+    access: ClientAccess | None = None,
+    on_done: Callable[[], object] | None = None,
 ) -> dict[str, SetStats]:
     stats: dict[str, SetStats] = defaultdict(SetStats)
     access = access or ClientAccess()
@@ -144,7 +153,7 @@ async def evaluate(
                     st.errors += 1
                 st.failures.append(f"{case.get('id')}: {exc.code().name} {exc.details()}")
 
-        await _run_cases(cases, handle, concurrency)
+        await _run_cases(cases, handle, concurrency, on_done)
     return stats
 
 
@@ -255,19 +264,43 @@ def summarize(stats: dict[str, SetStats]) -> dict[str, Any]:
     return out
 
 
+FIGURE_NAMES = {
+    "recall": "recall",
+    "ranked_first": "ranked first",
+    "false_positive_rate": "false positives",
+    "precision": "precision",
+    "f1": "F1",
+    "mean_abs_diff": "mean |diff| to OFAC",
+    "correlation": "correlation to OFAC",
+    "share": "share",
+}
+
+
 def print_report(summary: dict[str, Any], stats: dict[str, SetStats], show: int = 10) -> None:
-    print(f"{'set':<36} figures")
+    rows = []
     for key, row in summary.items():
-        figures = "  ".join(f"{k}={v}" for k, v in row.items())
-        print(f"{key:<36} {figures}")
+        figures = ", ".join(f"{FIGURE_NAMES[k]} {row[k]}" for k in FIGURE_NAMES if k in row)
+        latency = (
+            (console.milliseconds(row["p50_ms"]), console.milliseconds(row["p99_ms"]))
+            if "p50_ms" in row
+            else ("", "")
+        )
+        failed = row.get("errors", 0) + row.get("rejected", 0)
+        rows.append(
+            (key, row.get("cases", ""), failed if "cases" in row else "", figures, *latency)
+        )
+    headers = ("set", "cases", "failed calls", "figures", "p50", "p99")
+    print(console.table(headers, rows, right={1, 2, 4, 5}))
     print("\nagainst the targets (match-quality issue):")
+    targets = []
     for label, row_key, figure, op, target in TARGETS:
         value = summary.get(row_key, {}).get(figure)
         if value is None:
-            print(f"  {label:<38} {'-':>8}  target {op} {target:<6}  (no cases)")
+            targets.append((label, "-", f"{op} {target}", "no cases"))
             continue
         met = value >= target if op == ">=" else value <= target
-        print(f"  {label:<38} {value:>8}  target {op} {target:<6}  {'met' if met else 'NOT MET'}")
+        targets.append((label, value, f"{op} {target}", "met" if met else "NOT MET"))
+    print(console.table(("target", "value", "goal", ""), targets, right={1}))
     for key, st in sorted(stats.items()):
         if st.failures and show:
             print(f"\n{key}: {len(st.failures)} failures (first {min(show, len(st.failures))})")
@@ -337,22 +370,31 @@ def run_evaluation(
     loss_sample: int = 0,
     threshold: float = 0.8,
     access: ClientAccess | None = None,
+    show_progress: bool | None = None,
 ) -> int:
+    """Run the cases; print the figures as tables, or as JSON when `json_out` is "-" (a
+    file name: the JSON goes there and the tables are printed)."""
     cases = load_cases(directory)
     if not cases:
-        print(f"no *.jsonl cases in {directory}")
-        return 1
+        print(f"screening eval: no *.jsonl cases in {directory}", file=sys.stderr)
+        return console.Exit.USAGE
+    as_json = json_out == "-"
     started = time.perf_counter()
-    stats = asyncio.run(evaluate(cases, target, concurrency, access))
+    with console.progress_bar(len(cases), "evaluating", show_progress, "cases") as bar:
+        stats = asyncio.run(evaluate(cases, target, concurrency, access, bar.update))
     summary = summarize(stats)
-    print(f"{len(cases)} cases against {target} in {time.perf_counter() - started:.1f}s\n")
-    print_report(summary, stats, show)
+    took = console.duration(time.perf_counter() - started)
+    if not as_json:
+        print(f"{len(cases)} cases against {target} in {took}\n")
+        print_report(summary, stats, show)
     if lists_dir is not None and loss_sample > 0:
         loss = candidate_loss(cases, lists_dir, loss_sample, threshold)
         summary["candidate stage loss (vs brute force)"] = loss
-        print("\ncandidate stage loss against a brute-force scan of every listed name:")
-        for key, value in loss.items():
-            print(f"  {key:<26} {value}")
-    if json_out:
+        if not as_json:
+            print("\ncandidate stage loss against a brute-force scan of every listed name:")
+            print(console.table(("figure", "value"), loss.items()))
+    if as_json:
+        console.print_json(summary)
+    elif json_out:
         Path(json_out).write_text(json.dumps(summary, indent=2))
-    return 1 if any(s.errors for s in stats.values()) else 0
+    return console.Exit.ERROR if any(s.errors for s in stats.values()) else console.Exit.OK

@@ -96,8 +96,11 @@ def run_stages(
             "audit_spool_dir": Path(tempfile.mkdtemp(prefix="screening-bench-audit-")),
         }
     )
-    with loaded_index(settings, redis_url, lists_dir) as (holder, store, url):
+    with loaded_index(settings, redis_url, lists_dir, show_progress=False) as (holder, store, url):
         figures = asyncio.run(_measure(settings, holder, store, url, passes, data_dir))
+    if json_out == "-":
+        print(json.dumps(figures, indent=2))
+        return 0
     index = figures["index"]
     print(
         f"index: {index['entities']} entities, {index['names']} names; "

@@ -71,6 +71,23 @@ class LoadedIndex:
         )
 
 
+BUILD_PROGRESS_SECONDS = 5.0
+
+
+async def _say_building(version: str, entities: int) -> None:
+    started = time.perf_counter()
+    while True:
+        await asyncio.sleep(BUILD_PROGRESS_SECONDS)
+        log.info(
+            "building index",
+            extra={
+                "data_version": version,
+                "entities": entities,
+                "seconds": round(time.perf_counter() - started, 1),
+            },
+        )
+
+
 class IndexHolder:
     def __init__(
         self,
@@ -107,6 +124,7 @@ class IndexHolder:
                 "data_version": loaded.version,
                 "previous_version": previous.version if previous else None,
                 "entities": len(loaded.entities),
+                "names": loaded.matcher.name_count,
                 "build_seconds": round(loaded.build_seconds, 3),
             },
         )
@@ -147,13 +165,39 @@ class IndexHolder:
             matcher = await self._from_file(self.files, manifest)
             if matcher is not None:
                 return LoadedIndex._of(manifest, matcher.entities, matcher, started)
+        started = time.perf_counter()
         blobs = await asyncio.to_thread(self.store.blobs, manifest)
+        log.info(
+            "list data fetched",
+            extra={
+                "data_version": version,
+                "sources": len(blobs),
+                "bytes": sum(len(b) for b in blobs.values()),
+                "seconds": round(time.perf_counter() - started, 2),
+            },
+        )
         entities: list[Entity] = []
-        for blob in blobs.values():
+        for source, blob in blobs.items():
+            started, before = time.perf_counter(), len(entities)
             for chunk in entity_chunks(blob):
                 entities.extend(chunk)
                 await asyncio.sleep(0)
-        return await LoadedIndex.build_async(manifest, entities)
+            # Start-up progress, source by source (a worker listens once all are indexed).
+            log.info(
+                "list data loaded",
+                extra={
+                    "source": source,
+                    "entities": len(entities) - before,
+                    "seconds": round(time.perf_counter() - started, 2),
+                },
+            )
+        log.info("building index", extra={"data_version": version, "entities": len(entities)})
+        # The build yields to the event loop every few milliseconds: say it is still going.
+        ticker = asyncio.create_task(_say_building(version, len(entities)))
+        try:
+            return await LoadedIndex.build_async(manifest, entities)
+        finally:
+            ticker.cancel()
 
     async def _from_file(self, files: IndexFiles, manifest: Manifest) -> MatchIndex | None:
         """The host's index of `manifest`: read, or built first by a builder process this

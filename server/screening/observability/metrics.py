@@ -338,11 +338,13 @@ def serve_metrics(port: int, host: str = "0.0.0.0") -> None:
         # directory: serve its refresh metrics directly.
         registry.register(REFRESHES)
         registry.register(REFRESH_LAST_SUCCESS)
+        registry.register(LIST_DECODE_FALLBACKS)
+        registry.register(LIST_CONTROL_CHARACTERS)
     registry.register(PUBLICATION_AGE)
     start_http_server(port, addr=host, registry=registry)
 
 
-# -- list refresh (the supervisor or `screening refresh` runs it, not the workers) ---------
+# -- list ingest and refresh (the supervisor or the CLI runs them, not the workers) -------
 
 REFRESHES = Counter(
     "screening_refresh_total",
@@ -355,6 +357,26 @@ REFRESH_LAST_SUCCESS = Gauge(
     ["source"],
     multiprocess_mode="max",
 )
+
+
+LIST_DECODE_FALLBACKS = Counter(
+    "screening_list_decode_fallback_total",
+    "List files that were not UTF-8 and were decoded with a legacy encoding, by source",
+    ["source", "encoding"],
+)
+LIST_CONTROL_CHARACTERS = Counter(
+    "screening_list_control_characters_total",
+    "Text fields of list entries from which control characters (NUL, ESC...) were removed",
+    ["source"],
+)
+
+
+def record_list_decode_fallback(source: str, encoding: str) -> None:
+    LIST_DECODE_FALLBACKS.labels(source, encoding).inc()
+
+
+def record_list_control_characters(source: str, fields: int) -> None:
+    LIST_CONTROL_CHARACTERS.labels(source).inc(fields)
 
 
 class PublicationAgeCollector:

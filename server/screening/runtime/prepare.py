@@ -60,12 +60,20 @@ def run_prepare(settings: Settings, redis_url: str, ready: Connection) -> None:
 def ingest(settings: Settings, store: object) -> None:
     """Ingest --lists-dir (the start-up ingest of `screening serve`)."""
     from screening.sources.ingest import ingest_directory
+    from screening.sources.last_good import LastGoodStore
+    from screening.sources.limits import ParseLimits
     from screening.store.snapshots import ListStore
 
     assert isinstance(store, ListStore) and settings.lists_dir is not None
     started = time.perf_counter()
     before = store.manifest()
-    result = ingest_directory(store, settings.lists_dir, max_drop_share=settings.max_drop_share)
+    result = ingest_directory(
+        store,
+        settings.lists_dir,
+        max_drop_share=settings.max_drop_share,
+        limits=ParseLimits.from_settings(settings),
+        last_good=LastGoodStore(settings.effective_list_state_dir, settings.redis_prefix),
+    )
     record_refresh_outcomes(before, store.manifest(), result.rejected)
     log.info(
         "ingest finished",

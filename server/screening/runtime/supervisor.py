@@ -47,6 +47,7 @@ class Supervisor:
 
     def run(self) -> int:
         from screening.observability import metrics as _preload  # noqa: F401
+        from screening.runtime.readiness import ServingProbe
 
         metrics_dir = ""
         if self.settings.metrics_port:
@@ -57,6 +58,7 @@ class Supervisor:
 
         embedded: EmbeddedRedis | None = None
         scheduler: RefreshScheduler | None = None
+        probe: ServingProbe | None = None
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         try:
@@ -69,20 +71,32 @@ class Supervisor:
             if self.settings.metrics_port:
                 from screening.observability.metrics import serve_metrics
 
-                serve_metrics(self.settings.metrics_port)
+                # Beside the gRPC port: loopback unless that listens elsewhere (exposure.py).
+                serve_metrics(self.settings.metrics_port, self.settings.host)
                 log.info("metrics serving", extra={"port": self.settings.metrics_port})
             for worker_id in range(self.settings.workers):
                 self._start(worker_id, redis_url)
+            # Not serving yet: each worker listens once its index is built (runtime/readiness.py
+            # says `serving` when the port answers).
             log.info(
-                "service started",
+                "workers starting",
                 extra={
                     "port": self.settings.port,
                     "workers": self.settings.workers,
                     "redis": "embedded" if embedded else "external",
                 },
             )
+            probe = ServingProbe(
+                self.settings.host,
+                self.settings.port,
+                tls=self.settings.tls_cert_file is not None,
+                workers=self.settings.workers,
+            )
+            probe.start()
             return self._monitor(redis_url)
         finally:
+            if probe is not None:
+                probe.stop()
             if scheduler is not None:
                 scheduler.stop()
             self._stop_workers()
@@ -137,6 +151,8 @@ class Supervisor:
             log.info("list refresh off", extra={"lists_dir": str(self.settings.lists_dir)})
             return None
         # Imported only now: the parsers and their libraries cost the supervisor ~15 MB.
+        from screening.sources.last_good import LastGoodStore
+        from screening.sources.limits import ParseLimits
         from screening.sources.refresh import RefreshOptions, RefreshScheduler, targets
 
         to_fetch = targets(self.settings.refresh_formats, self.settings.refresh_urls)
@@ -144,8 +160,12 @@ class Supervisor:
             max_drop_share=self.settings.max_drop_share,
             timeout=self.settings.refresh_timeout,
             max_seconds=self.settings.refresh_max_seconds,
+            limits=ParseLimits.from_settings(self.settings),
         )
-        scheduler = RefreshScheduler(store, to_fetch, options, interval)
+        last_good = LastGoodStore(
+            self.settings.effective_list_state_dir, self.settings.redis_prefix
+        )
+        scheduler = RefreshScheduler(store, to_fetch, options, interval, last_good)
         scheduler.start()
         log.info(
             "list refresh scheduled",

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from screening.model.entities import Entity
+from screening.sources.limits import ParseContext
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,8 @@ class ListFormat:
     detect(path, head) says whether `path` (first bytes `head`) is a main file of this format;
     companions(main, siblings) picks the companion files from the same directory;
     publication_date(main, head) reads the date when the file name carries none;
-    parse(fileset) returns the entities, raising ParseError on a malformed or truncated file.
+    parse(fileset, ctx) returns the entities, raising ParseError on a malformed or truncated
+    file; ctx carries the caps and collects what the parse noticed.
     """
 
     name: str
@@ -39,7 +41,7 @@ class ListFormat:
     url: str
     dates_are_official: bool
     detect: Callable[[Path, bytes], bool]
-    parse: Callable[[FileSet], list[Entity]]
+    parse: Callable[[FileSet, ParseContext], list[Entity]]
     companions: Callable[[Path, list[Path]], list[Path]] = lambda main, siblings: []
     publication_date: Callable[[Path, bytes], str] = lambda main, head: ""
     # Production download URLs of the companion files, by the file name they are saved as.

@@ -16,8 +16,9 @@ from pathlib import Path
 from screening.model.countries import to_alpha2
 from screening.model.entities import DateBasis, Entity, EntityType, Identifier, Name
 from screening.sources.base import ListFormat
-from screening.sources.common import ParseError, clean, iso_date, unique
-from screening.sources.un_xml import parse_xml
+from screening.sources.common import ParseError, clean, display_name, iso_date, unique
+from screening.sources.limits import ParseContext
+from screening.sources.xml import parse_tree
 
 # 'Russian: Руслан ...': the label names the script, it is not part of the name.
 _LANGUAGE_LABEL = re.compile(r"^\s*[A-Z][a-z]+(?: [A-Za-z]+)?:\s*")
@@ -63,10 +64,10 @@ def _birth_dates(text: str) -> list[str]:
     return unique(dates)
 
 
-def parse_sema(path: Path) -> list[Entity]:
-    root = parse_xml(path)
+def parse_sema(path: Path, ctx: ParseContext | None = None) -> list[Entity]:
+    root = parse_tree(path)
     if root.tag != "data-set":
-        raise ParseError(f"{path.name}: root is {root.tag}, expected data-set")
+        raise ParseError(f"{display_name(path)}: root is {root.tag}, expected data-set")
     entities: list[Entity] = []
     for record in root.iter("record"):
 
@@ -76,11 +77,11 @@ def parse_sema(path: Path) -> list[Entity]:
         regime, schedule, item = text("Country"), text("Schedule"), text("Item")
         last, given, entity_name = text("LastName"), text("GivenName"), text("EntityOrShip")
         if not regime or not item:
-            raise ParseError(f"{path.name}: record without Country or Item")
+            raise ParseError(f"{display_name(path)}: record without Country or Item")
         person = bool(last or given) and not entity_name
         name = " ".join(v for v in (given, last) if v) if person else entity_name
         if not name:
-            raise ParseError(f"{path.name}: record {regime} {schedule} {item} has no name")
+            raise ParseError(f"{display_name(path)}: record {regime} {schedule} {item} has no name")
         title = text("TitleOrShip")
         imo = re.sub(r"\D", "", text("ShipIMONumber"))
         is_ship = bool(imo) or (not person and any(w in title.lower() for w in _SHIP_WORDS))
@@ -131,7 +132,7 @@ CA_SEMA_XML = ListFormat(
     ),
     dates_are_official=True,
     detect=_is_sema,
-    parse=lambda fs: parse_sema(fs.main),
+    parse=lambda fs, ctx: parse_sema(fs.main, ctx),
     min_entities=1000,
     download_name="sema-lmes.xml",
     refresh=True,

@@ -1,9 +1,10 @@
-"""Helpers shared by the list parsers: dates, text clean-up, file hashing."""
+"""Helpers shared by the list parsers: dates, text clean-up, file names and hashing."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -84,10 +85,25 @@ def date_in_name(path: Path) -> str:
     return ""
 
 
+def printable(text: str) -> str:
+    """Text that can be printed, logged and stored as UTF-8: bytes of a file name that are
+    not UTF-8 (held as lone surrogates) are shown as escapes ('list\\xff.csv')."""
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def display_name(path: Path | str) -> str:
+    """A file's name, printable (see `printable`)."""
+    return printable(os.path.basename(path))
+
+
 def sha256_files(paths: Iterable[Path]) -> str:
     digest = hashlib.sha256()
     for path in sorted(paths):
-        digest.update(path.name.encode())
+        digest.update(os.fsencode(path.name))  # the name's own bytes, UTF-8 or not
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -111,14 +127,6 @@ def us_date(text: str | None) -> str:
     if m:
         return _valid(int(m[3]), int(m[1]), int(m[2]))
     return iso_date(text)
-
-
-def decode_text(raw: bytes, name: str) -> str:
-    """UTF-8 (with or without BOM), else Windows-1252, as the agencies' CSV files come."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="replace")
 
 
 def short_hash(*parts: str) -> str:

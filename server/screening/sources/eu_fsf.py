@@ -22,7 +22,9 @@ from lxml import etree
 from screening.model.countries import to_alpha2
 from screening.model.entities import Address, DateBasis, Entity, EntityType, Identifier, Name
 from screening.sources.base import ListFormat
-from screening.sources.common import ParseError, clean, iso_date, unique
+from screening.sources.common import ParseError, clean, display_name, iso_date, unique
+from screening.sources.limits import ParseContext
+from screening.sources.xml import children, iter_elements, local, release
 
 _TYPES = {
     "person": EntityType.PERSON,
@@ -44,26 +46,18 @@ _ID_TYPES = {
 _STRONG = {"true": "strong", "false": "weak"}
 
 
-def _local(tag: object) -> str:
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
-def _kids(el: etree._Element, name: str) -> list[etree._Element]:
-    return [c for c in el if _local(c.tag) == name]
-
-
 def _attr(el: etree._Element, name: str) -> str:
     return clean(el.get(name))
 
 
 def _entity(el: etree._Element) -> Entity:
     ref = _attr(el, "logicalId")
-    subject = next(iter(_kids(el, "subjectType")), None)
+    subject = next(iter(children(el, "subjectType")), None)
     code = _attr(subject, "code").lower() if subject is not None else ""
     entity_type = _TYPES.get(code, EntityType.UNKNOWN)
     names: list[Name] = []
     properties: dict[str, str] = {}
-    for alias in _kids(el, "nameAlias"):
+    for alias in children(el, "nameAlias"):
         whole = _attr(alias, "wholeName") or " ".join(
             v
             for v in (
@@ -83,10 +77,10 @@ def _entity(el: etree._Element) -> Entity:
         raise ParseError(f"sanctionEntity without logicalId or name (logicalId {ref!r})")
     nationalities = unique(
         _attr(c, "countryIso2Code").upper() or to_alpha2(_attr(c, "countryDescription"))
-        for c in _kids(el, "citizenship")
+        for c in children(el, "citizenship")
     )
     birth_dates, birth_places = [], []
-    for birth in _kids(el, "birthdate"):
+    for birth in children(el, "birthdate"):
         date = iso_date(_attr(birth, "birthdate")) or iso_date(_attr(birth, "year"))
         if date:
             birth_dates.append(date)
@@ -102,7 +96,7 @@ def _entity(el: etree._Element) -> Entity:
         if place:
             birth_places.append(place)
     identifiers = []
-    for ident in _kids(el, "identification"):
+    for ident in children(el, "identification"):
         number = _attr(ident, "number") or _attr(ident, "latinNumber")
         if not number:
             continue
@@ -114,7 +108,7 @@ def _entity(el: etree._Element) -> Entity:
         note = _attr(ident, "identificationTypeDescription")
         identifiers.append(Identifier(scheme, number, country if len(country) == 2 else "", note))
     addresses = []
-    for addr in _kids(el, "address"):
+    for addr in children(el, "address"):
         street = ", ".join(v for v in (_attr(addr, "street"), _attr(addr, "poBox")) if v)
         city, region = _attr(addr, "city"), _attr(addr, "region")
         postal, place = _attr(addr, "zipCode"), _attr(addr, "place")
@@ -125,11 +119,11 @@ def _entity(el: etree._Element) -> Entity:
             addresses.append(
                 Address(street, city, region, postal, country if len(country) == 2 else "", full)
             )
-    regulations = _kids(el, "regulation")
+    regulations = children(el, "regulation")
     programs = unique(_attr(r, "programme") for r in regulations)
     published = sorted(iso_date(_attr(r, "publicationDate")) for r in regulations)
     designated = iso_date(_attr(el, "designationDate")) or next((d for d in published if d), "")
-    remarks = "\n".join(clean(r.text) for r in _kids(el, "remark") if clean(r.text))
+    remarks = "\n".join(clean(r.text) for r in children(el, "remark") if clean(r.text))
     for key, attr in (
         ("eu_reference_number", "euReferenceNumber"),
         ("un_reference", "unitedNationId"),
@@ -169,25 +163,18 @@ def _entity(el: etree._Element) -> Entity:
     )
 
 
-def parse_fsf(path: Path) -> list[Entity]:
+def parse_fsf(path: Path, ctx: ParseContext | None = None) -> list[Entity]:
     entities: list[Entity] = []
     root_seen = False
-    try:
-        for _, el in etree.iterparse(
-            str(path), events=("end",), resolve_entities=False, no_network=True, huge_tree=True
-        ):
-            tag = _local(el.tag)
-            if tag == "sanctionEntity":
-                entities.append(_entity(el))
-                el.clear()
-                while el.getprevious() is not None:
-                    del el.getparent()[0]
-            elif tag == "export":
-                root_seen = True
-    except etree.XMLSyntaxError as exc:
-        raise ParseError(f"{path.name}: malformed or truncated XML: {exc}") from exc
+    for _, el in iter_elements(path):
+        tag = local(el.tag)
+        if tag == "sanctionEntity":
+            entities.append(_entity(el))
+            release(el)
+        elif tag == "export":
+            root_seen = True
     if not root_seen or not entities:
-        raise ParseError(f"{path.name}: no sanctionEntity (not an FSF export)")
+        raise ParseError(f"{display_name(path)}: no sanctionEntity (not an FSF export)")
     return entities
 
 
@@ -210,7 +197,7 @@ EU_FSF_XML = ListFormat(
     ),
     dates_are_official=True,
     detect=_is_fsf,
-    parse=lambda fs: parse_fsf(fs.main),
+    parse=lambda fs, ctx: parse_fsf(fs.main, ctx),
     publication_date=_publication_date,
     min_entities=1000,
     download_name="eu_fsf.xml",

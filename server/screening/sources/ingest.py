@@ -1,37 +1,41 @@
 """Ingest list files into Redis: discover, parse, check, publish a snapshot.
 
-Only one replica ingests at a time (a Redis lock with expiry). A file that fails to parse is
-rejected whole and reported; the last good data of its source stays live. Publications are
-parsed side by side in worker processes, and a file whose content the store already holds
-(the live publication, or one applied before as history) is not parsed again.
+Only one replica ingests at a time (a Redis lock with expiry). Files are parsed in child
+processes under caps (sources/sandbox.py), one per core, side by side; a file whose content
+the store already holds (the live publication, or one applied before as history) is not
+parsed again. A file that fails in any way is rejected whole and reported; the other sources
+publish, and the last good data of its source stays live (from Redis, or from the copy kept
+on disk when Redis is empty).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
 import os
-import time
-from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import msgspec
 from redis.lock import Lock
 
 from screening.model.entities import Publication
-from screening.sources.common import ParseError, sha256_files
-from screening.sources.registry import FileSet, discover_all, parse_fileset
+from screening.sources.common import display_name, sha256_files
+from screening.sources.last_good import LastGoodStore
+from screening.sources.limits import ParseLimits
+from screening.sources.registry import FileSet, UnreadableFile, discover_all
+from screening.sources.sandbox import ParseOutcome, ParseSandbox
 from screening.store.snapshots import ListStore, Manifest, SourceState, StageOutcome
 
 log = logging.getLogger(__name__)
 
 LOCK_TIMEOUT_SECONDS = 900
-# Parsed publications travel from the parsing processes as msgpack (faster than pickle).
-_PUBLICATION_DECODER = msgspec.msgpack.Decoder(Publication)
+# The source of a file that could not even be identified (in reports and metrics).
+UNIDENTIFIED = "unidentified"
+# Told after each publication parsed (or rejected): (done, total, "<source> <file>").
+Progress = Callable[[int, int, str], None]
 
 
 class LockBusy(TimeoutError):
@@ -51,6 +55,7 @@ class FileOutcome:
     detail: str = ""
     seconds: float = 0.0
     dates: str = ""  # official / first_seen / mixed counts, filled for the live publication
+    peak_rss_bytes: int = 0  # of the parsing process, for this file
 
 
 @dataclass
@@ -88,23 +93,41 @@ def ingest_directory(
     max_drop_share: float = 0.2,
     wait_for_lock: float = 60.0,
     describe_dates: bool = False,
+    limits: ParseLimits | None = None,
+    last_good: LastGoodStore | None = None,
+    progress: Progress | None = None,
 ) -> IngestResult:
-    filesets, skipped = discover_all(lists_dir)
+    unreadable: list[UnreadableFile] = []
+    filesets, skipped = discover_all(lists_dir, unreadable)
     with ingest_lock(store, wait_for_lock):
         result = apply_filesets(
-            store, filesets, max_drop_share=max_drop_share, describe_dates=describe_dates
+            store,
+            filesets,
+            max_drop_share=max_drop_share,
+            describe_dates=describe_dates,
+            limits=limits,
+            last_good=last_good,
+            progress=progress,
         )
     for item in skipped:
         result.files.append(
             FileOutcome(
                 source=item.fileset.source,
                 format=item.fileset.format,
-                file=item.fileset.main.name,
+                file=display_name(item.fileset.main),
                 publication_date=item.fileset.publication_date,
                 entities=0,
                 outcome="skipped",
-                detail=f"same publication as {item.kept.main.name} ({item.kept.format})",
+                detail=f"same publication as {display_name(item.kept.main)} ({item.kept.format})",
             )
+        )
+    for bad in unreadable:
+        file = display_name(bad.path)
+        message = f"{UNIDENTIFIED} {file}: rejected: {bad.reason}"
+        result.rejected.append(message)
+        result.notes.append(message)
+        result.files.append(
+            FileOutcome(UNIDENTIFIED, "", file, "", 0, "rejected", f"not identified: {bad.reason}")
         )
     return result
 
@@ -115,9 +138,13 @@ def ingest_filesets(
     *,
     max_drop_share: float = 0.2,
     wait_for_lock: float = 60.0,
+    limits: ParseLimits | None = None,
+    last_good: LastGoodStore | None = None,
 ) -> IngestResult:
     with ingest_lock(store, wait_for_lock):
-        return apply_filesets(store, filesets, max_drop_share=max_drop_share)
+        return apply_filesets(
+            store, filesets, max_drop_share=max_drop_share, limits=limits, last_good=last_good
+        )
 
 
 def apply_filesets(
@@ -126,60 +153,135 @@ def apply_filesets(
     *,
     max_drop_share: float = 0.2,
     describe_dates: bool = False,
+    limits: ParseLimits | None = None,
+    last_good: LastGoodStore | None = None,
+    progress: Progress | None = None,
     processes: int = 0,
 ) -> IngestResult:
-    """Parse, stage and publish. The caller holds the ingest lock. `processes`: parsing
-    processes (0: one per core); each source is staged as soon as its files are parsed."""
+    """Parse (in child processes, under `limits`; `processes` of them side by side, 0: one
+    per core), stage and publish. The caller holds the ingest lock. A publication that fails
+    in any way is rejected alone: the other files and sources go on, and the source keeps
+    its live data (or its last good one on disk). Each source is staged as soon as its files
+    are parsed; files the store already holds are not parsed."""
     result = IngestResult(manifest=None)
     base = store.manifest()
     sources = dict(base.sources) if base else {}
     by_source: dict[str, list[FileSet]] = {}
     for fs in filesets:
         by_source.setdefault(fs.source, []).append(fs)
+    # What each source reports, in source order whatever order the parses finish in.
+    reports: dict[str, SourceReport] = {source: SourceReport() for source in by_source}
     todo: list[FileSet] = []
-    for source, group in sorted(by_source.items()):
+    for source, group in by_source.items():
         live = sources.get(source)
         held = store.held_hashes(source) | {live.sha256} if live is not None else set()
         for fs in group:
-            sha = sha256_files(fs.paths)
-            if sha in held:
+            sha = sha256_files(fs.paths) if held else ""
+            if sha and sha in held:
                 assert live is not None
-                result.files.append(_unchanged(fs, live if sha == live.sha256 else None))
+                reports[source].files.append(_unchanged(fs, live if sha == live.sha256 else None))
             else:
                 todo.append(fs)
-    remaining = {source: sum(fs.source == source for fs in todo) for source in by_source}
-    parsed: dict[str, list[tuple[FileSet, Publication, float]]] = {}
-    for fs, outcome, seconds in _parse_all(todo, processes):
-        source = fs.source
-        if isinstance(outcome, Publication):
-            parsed.setdefault(source, []).append((fs, outcome, seconds))
-        else:
-            message = f"{source} {fs.main.name}: rejected: {outcome}"
-            result.rejected.append(message)
-            result.notes.append(message)
-            result.files.append(
-                FileOutcome(
-                    source=source,
-                    format=fs.format,
-                    file=fs.main.name,
-                    publication_date=fs.publication_date,
-                    entities=0,
-                    outcome="rejected",
-                    detail=str(outcome),
-                    seconds=seconds,
-                )
+    waiting = {source: sum(fs.source == source for fs in todo) for source in by_source}
+    parsed: dict[str, list[ParseOutcome]] = {source: [] for source in by_source}
+    attempted = len(filesets) - len(todo)
+    for source in sorted(by_source):
+        if not waiting[source]:
+            _stage_source(store, source, [], sources, base, max_drop_share, last_good, reports)
+    for outcome in parse_side_by_side(todo, limits, processes):
+        fs = outcome.fileset
+        report_parse(outcome)
+        attempted += 1
+        if progress is not None:
+            progress(attempted, len(filesets), f"{fs.source} {display_name(fs.main)}")
+        parsed[fs.source].append(outcome)
+        waiting[fs.source] -= 1
+        if not waiting[fs.source]:
+            _stage_source(
+                store,
+                fs.source,
+                parsed.pop(fs.source),
+                sources,
+                base,
+                max_drop_share,
+                last_good,
+                reports,
             )
-            log.warning(
-                "list file rejected",
-                extra={"source": source, "file": fs.main.name, "reason": str(outcome)},
-            )
-        remaining[source] -= 1
-        if remaining[source] == 0 and parsed.get(source):
-            _stage_source(store, parsed.pop(source), sources, base, max_drop_share, result)
+    for source in sorted(reports):
+        report = reports[source]
+        result.notes += report.notes
+        result.rejected += report.rejected
+        result.files += report.files
     result.manifest = store.publish(sources) or store.manifest()
+    if last_good is not None:
+        last_good.remember(store, result.manifest)
     if describe_dates:
         _describe_dates(store, result)
     return result
+
+
+@dataclass
+class SourceReport:
+    notes: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    files: list[FileOutcome] = field(default_factory=list)
+
+
+def _stage_source(
+    store: ListStore,
+    source: str,
+    outcomes: list[ParseOutcome],
+    sources: dict[str, SourceState],
+    base: Manifest | None,
+    max_drop_share: float,
+    last_good: LastGoodStore | None,
+    reports: dict[str, SourceReport],
+) -> None:
+    """Stage the parsed publications of one source into `sources` (not yet published)."""
+    report = reports[source]
+    publications: list[Publication] = []
+    parsed: dict[str, ParseOutcome] = {}
+    for outcome in sorted(outcomes, key=lambda o: str(o.fileset.main)):
+        fs = outcome.fileset
+        if outcome.publication is None:
+            message = f"{source} {display_name(fs.main)}: rejected: {outcome.error}"
+            report.rejected.append(message)
+            report.notes.append(message)
+            report.files.append(
+                FileOutcome(
+                    source=source,
+                    format=fs.format,
+                    file=display_name(fs.main),
+                    publication_date=fs.publication_date,
+                    entities=0,
+                    outcome="rejected",
+                    detail=outcome.error,
+                    seconds=outcome.seconds,
+                    peak_rss_bytes=outcome.peak_rss_bytes,
+                )
+            )
+            continue
+        publications.append(outcome.publication)
+        parsed[outcome.publication.files[0]] = outcome
+    kept = last_good.load(source) if last_good and source not in sources else None
+    if not publications and kept is None:
+        return
+    staged = store.stage(publications, sources, base, max_drop_share=max_drop_share, last_good=kept)
+    for staged_outcome, pub in zip(staged, _by_date(publications), strict=True):
+        report.notes.append(staged_outcome.note)
+        if staged_outcome.outcome == "rejected":
+            report.rejected.append(staged_outcome.note)
+        report.files.append(_file_outcome(staged_outcome, parsed.get(pub.files[0])))
+    if kept is not None and not any(o.outcome == "live" for o in staged):
+        note = (
+            f"{source} {kept[0].publication_date}: the last good publication kept "
+            "on disk stays live"
+        )
+        report.notes.append(note)
+        log.warning(
+            "last good publication restored from disk",
+            extra={"source": source, "publication": kept[0].publication_date},
+        )
 
 
 def _unchanged(fs: FileSet, live: SourceState | None) -> FileOutcome:
@@ -187,7 +289,7 @@ def _unchanged(fs: FileSet, live: SourceState | None) -> FileOutcome:
     return FileOutcome(
         source=fs.source,
         format=fs.format,
-        file=fs.main.name,
+        file=display_name(fs.main),
         publication_date=fs.publication_date,
         entities=live.entity_count if live is not None else 0,
         outcome="unchanged",
@@ -196,70 +298,44 @@ def _unchanged(fs: FileSet, live: SourceState | None) -> FileOutcome:
     )
 
 
-def _stage_source(
-    store: ListStore,
-    parsed: list[tuple[FileSet, Publication, float]],
-    sources: dict[str, SourceState],
-    base: Manifest | None,
-    max_drop_share: float,
-    result: IngestResult,
-) -> None:
-    publications = [pub for _, pub, _ in parsed]
-    timings = {pub.files[0]: seconds for _, pub, seconds in parsed}
-    outcomes = store.stage(publications, sources, base, max_drop_share=max_drop_share)
-    for outcome, pub in zip(outcomes, _by_date(publications), strict=True):
-        result.notes.append(outcome.note)
-        if outcome.outcome == "rejected":
-            result.rejected.append(outcome.note)
-        result.files.append(_file_outcome(outcome, timings.get(pub.files[0], 0.0)))
-
-
-def _parse_timed(fs: FileSet) -> tuple[bytes | str, float]:
-    """Parse one publication in a parsing process: (msgpack of it, or the error; seconds)."""
-    started = time.perf_counter()
-    try:
-        encoded: bytes | str = msgspec.msgpack.encode(parse_fileset(fs))
-    except (ParseError, OSError) as exc:
-        encoded = str(exc)
-    return encoded, time.perf_counter() - started
-
-
-def _parse_all(
-    filesets: list[FileSet], processes: int
-) -> Iterator[tuple[FileSet, Publication | str, float]]:
-    """(fileset, its publication or the reason it was rejected, seconds), as each is done:
-    side by side in `processes` spawned processes (0: one per core), largest files first.
-    Where processes cannot be started, in this one."""
+def parse_side_by_side(
+    filesets: list[FileSet], limits: ParseLimits | None, processes: int = 0
+) -> Iterator[ParseOutcome]:
+    """Each publication parsed (or rejected), as it is done: `processes` parsing children
+    side by side (0: one per core), each fed by a thread of this process, largest files
+    first."""
     workers = min(processes or os.cpu_count() or 1, len(filesets))
-    done: set[int] = set()
-    if workers > 1:
-        largest_first = sorted(range(len(filesets)), key=lambda i: -_size(filesets[i]))
-        context = multiprocessing.get_context("spawn")
-        try:
-            with ProcessPoolExecutor(workers, mp_context=context) as pool:
-                futures: dict[Future[tuple[bytes | str, float]], int] = {
-                    pool.submit(_parse_timed, filesets[i]): i for i in largest_first
-                }
-                for future in as_completed(futures):
-                    encoded, seconds = future.result()
-                    done.add(futures[future])
-                    outcome = (
-                        _PUBLICATION_DECODER.decode(encoded)
-                        if isinstance(encoded, bytes)
-                        else encoded
-                    )
-                    yield filesets[futures[future]], outcome, seconds
-            return
-        except (BrokenProcessPool, OSError) as exc:
-            log.warning("parsing in this process: no parsing processes", extra={"error": str(exc)})
-    for i, fs in enumerate(filesets):
-        if i in done:
-            continue
-        started = time.perf_counter()
-        try:
-            yield fs, parse_fileset(fs), time.perf_counter() - started
-        except (ParseError, OSError) as exc:
-            yield fs, str(exc), time.perf_counter() - started
+    if workers <= 1:
+        with ParseSandbox(limits) as sandbox:
+            for fs in filesets:
+                yield sandbox.parse(fs)
+        return
+    todo: queue.SimpleQueue[FileSet] = queue.SimpleQueue()
+    for fs in sorted(filesets, key=_size, reverse=True):
+        todo.put(fs)
+    done: queue.SimpleQueue[ParseOutcome] = queue.SimpleQueue()
+
+    def feed() -> None:
+        with ParseSandbox(limits) as sandbox:
+            while True:
+                try:
+                    fs = todo.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    done.put(sandbox.parse(fs))
+                except Exception as exc:  # the sandbox itself failed: this file only
+                    done.put(ParseOutcome(fs, error=f"{display_name(fs.main)}: {exc}"))
+
+    threads = [threading.Thread(target=feed, name=f"parse-{n}") for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in filesets:
+            yield done.get()
+    finally:
+        for thread in threads:
+            thread.join()
 
 
 def _size(fs: FileSet) -> int:
@@ -270,11 +346,43 @@ def _size(fs: FileSet) -> int:
     return total
 
 
+def report_parse(outcome: ParseOutcome) -> None:
+    """Log one parse, and count what it noticed (decoding fallbacks, control characters)."""
+    from screening.observability import metrics
+
+    fs = outcome.fileset
+    extra = {
+        "source": fs.source,
+        "format": fs.format,
+        "file": display_name(fs.main),
+        "publication": fs.publication_date,
+        "seconds": round(outcome.seconds, 2),
+        "peak_rss_mb": round(outcome.peak_rss_bytes / 2**20, 1),
+    }
+    for file, encoding in outcome.decode_fallbacks.items():
+        metrics.record_list_decode_fallback(fs.source, encoding)
+        log.warning(
+            "list file is not UTF-8; decoded as a legacy encoding",
+            extra={**extra, "file": file, "encoding": encoding},
+        )
+    if outcome.control_fields:
+        metrics.record_list_control_characters(fs.source, outcome.control_fields)
+        log.warning(
+            "control characters removed from list entries",
+            extra={**extra, "fields": outcome.control_fields},
+        )
+    if outcome.publication is None:
+        log.warning("list file rejected", extra={**extra, "reason": outcome.error})
+    else:
+        entities = len(outcome.publication.entities)
+        log.info("list file parsed", extra={**extra, "entities": entities})
+
+
 def _by_date(publications: list[Publication]) -> list[Publication]:
     return sorted(publications, key=lambda p: p.publication_date)
 
 
-def _file_outcome(outcome: StageOutcome, seconds: float) -> FileOutcome:
+def _file_outcome(outcome: StageOutcome, parsed: ParseOutcome | None) -> FileOutcome:
     return FileOutcome(
         source=outcome.source,
         format=outcome.format,
@@ -283,7 +391,8 @@ def _file_outcome(outcome: StageOutcome, seconds: float) -> FileOutcome:
         entities=outcome.entities,
         outcome=outcome.outcome,
         detail=outcome.detail or f"+{outcome.added} -{outcome.removed} ~{outcome.changed}",
-        seconds=seconds,
+        seconds=parsed.seconds if parsed else 0.0,
+        peak_rss_bytes=parsed.peak_rss_bytes if parsed else 0,
     )
 
 

@@ -25,36 +25,16 @@ from lxml import etree
 from screening.model.countries import to_alpha2
 from screening.model.entities import Address, DateBasis, Entity, EntityType, Identifier, Name
 from screening.sources.base import ListFormat
-from screening.sources.common import ParseError, clean, unique
+from screening.sources.common import ParseError, clean, display_name, unique
+from screening.sources.limits import ParseContext
 from screening.sources.ofac_remarks import classify_label
+from screening.sources.xml import child, child_text, children, iter_elements, local, release
 
 _EXPORTS = "https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports"
 _UMBRELLA_LIST = "consolidated list"
 # Literal constants: msgspec omits a default only when it is the same object, and entity
 # fingerprints must not depend on how a string was built.
 _ALIAS_KINDS = {"aka": "aka", "fka": "fka", "nka": "nka"}
-
-
-def _local(tag: object) -> str:
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
-def _kids(el: etree._Element, name: str) -> list[etree._Element]:
-    return [c for c in el if _local(c.tag) == name]
-
-
-def _kid(el: etree._Element, name: str) -> etree._Element | None:
-    for c in el:
-        if _local(c.tag) == name:
-            return c
-    return None
-
-
-def _ktext(el: etree._Element | None, name: str) -> str:
-    if el is None:
-        return ""
-    found = _kid(el, name)
-    return clean(found.text) if found is not None else ""
 
 
 @dataclass
@@ -90,7 +70,7 @@ def _read_refs(el: etree._Element) -> _Refs:
     refs = _Refs()
     for value_set in el:
         for item in value_set:
-            kind = _local(item.tag)
+            kind = local(item.tag)
             ident = item.get("ID")
             if ident is None:
                 continue
@@ -107,7 +87,7 @@ def _read_refs(el: etree._Element) -> _Refs:
 def _date(el: etree._Element | None) -> str:
     if el is None:
         return ""
-    year, month, day = _ktext(el, "Year"), _ktext(el, "Month"), _ktext(el, "Day")
+    year, month, day = child_text(el, "Year"), child_text(el, "Month"), child_text(el, "Day")
     if not year.isdigit():
         return ""
     if month.isdigit() and day.isdigit():
@@ -119,9 +99,9 @@ def _date(el: etree._Element | None) -> str:
 
 def _period(el: etree._Element) -> list[str]:
     """A DatePeriod as ISO values: an exact date, a month, a year, or a span of years."""
-    start, end = _kid(el, "Start"), _kid(el, "End")
-    first = _date(_kid(start, "From")) if start is not None else ""
-    last = _date(_kid(end, "To")) if end is not None else first
+    start, end = child(el, "Start"), child(el, "End")
+    first = _date(child(start, "From")) if start is not None else ""
+    last = _date(child(end, "To")) if end is not None else first
     if not first:
         return []
     last = last or first
@@ -141,8 +121,8 @@ def _period(el: etree._Element) -> list[str]:
 def _documented_name(el: etree._Element, part_types: dict[str, str], person: bool) -> str:
     parts: dict[str, list[str]] = {}
     order: list[str] = []
-    for part in _kids(el, "DocumentedNamePart"):
-        value = _kid(part, "NamePartValue")
+    for part in children(el, "DocumentedNamePart"):
+        value = child(part, "NamePartValue")
         if value is None or not clean(value.text):
             continue
         kind = part_types.get(value.get("NamePartGroupID", ""), "")
@@ -156,7 +136,7 @@ def _documented_name(el: etree._Element, part_types: dict[str, str], person: boo
 
 
 def _read_party(el: etree._Element, refs: _Refs) -> _Party:
-    profile = _kid(el, "Profile")
+    profile = child(el, "Profile")
     if profile is None:
         raise ParseError(f"DistinctParty {el.get('FixedRef')} has no Profile")
     subtype_id = profile.get("PartySubTypeID", "")
@@ -165,38 +145,38 @@ def _read_party(el: etree._Element, refs: _Refs) -> _Party:
     person = party_type == "Individual"
     names: list[tuple[Name, bool]] = []
     identity_ids = []
-    for identity in _kids(profile, "Identity"):
+    for identity in children(profile, "Identity"):
         identity_ids.append(identity.get("ID", ""))
         part_types: dict[str, str] = {}
-        groups = _kid(identity, "NamePartGroups")
-        for master in _kids(groups, "MasterNamePartGroup") if groups is not None else []:
-            for group in _kids(master, "NamePartGroup"):
+        groups = child(identity, "NamePartGroups")
+        for master in children(groups, "MasterNamePartGroup") if groups is not None else []:
+            for group in children(master, "NamePartGroup"):
                 part_types[group.get("ID", "")] = refs.get(
                     "NamePartType", group.get("NamePartTypeID")
                 )
-        for alias in _kids(identity, "Alias"):
+        for alias in children(identity, "Alias"):
             alias_type = refs.get("AliasType", alias.get("AliasTypeID")).lower().replace(".", "")
             kind = _ALIAS_KINDS.get(alias_type, "aka")
             quality = "weak" if alias.get("LowQuality") == "true" else "strong"
             primary = alias.get("Primary") == "true" and identity.get("Primary") == "true"
-            for documented in _kids(alias, "DocumentedName"):
+            for documented in children(alias, "DocumentedName"):
                 text = _documented_name(documented, part_types, person)
                 if text:
                     names.append((Name(text, "primary" if primary else kind, quality), primary))
     features = []
-    for feature in _kids(profile, "Feature"):
+    for feature in children(profile, "Feature"):
         feature_type = refs.get("FeatureType", feature.get("FeatureTypeID"))
-        for version in _kids(feature, "FeatureVersion"):
+        for version in children(feature, "FeatureVersion"):
             text, location, date = "", "", ""
-            detail = _kid(version, "VersionDetail")
+            detail = child(version, "VersionDetail")
             if detail is not None:
                 text = clean(detail.text) or refs.get(
                     "DetailReference", detail.get("DetailReferenceID")
                 )
-            loc = _kid(version, "VersionLocation")
+            loc = child(version, "VersionLocation")
             if loc is not None:
                 location = loc.get("LocationID", "")
-            period = _kid(version, "DatePeriod")
+            period = child(version, "DatePeriod")
             dates = _period(period) if period is not None else []
             for date in dates or [""]:
                 features.append((feature_type, text, location, date))
@@ -213,16 +193,16 @@ def _read_party(el: etree._Element, refs: _Refs) -> _Party:
 def _read_location(el: etree._Element, refs: _Refs) -> Address:
     country_id = ""
     for tag, attr in (("LocationCountry", "CountryID"), ("LocationAreaCode", "AreaCodeID")):
-        node = _kid(el, tag)
+        node = child(el, tag)
         if node is not None and not country_id:
             country_id = node.get(attr, "")
     country_name = refs.get("Country", country_id)
     country = refs.country_iso.get(country_id, "") or to_alpha2(country_name)
     parts: dict[str, list[str]] = {}
-    for part in _kids(el, "LocationPart"):
+    for part in children(el, "LocationPart"):
         kind = refs.get("LocPartType", part.get("LocPartTypeID"))
-        for value in _kids(part, "LocationPartValue"):
-            text = _ktext(value, "Value")
+        for value in children(part, "LocationPartValue"):
+            text = child_text(value, "Value")
             if text:
                 parts.setdefault(kind, []).append(text)
     street = ", ".join(v for k in ("ADDRESS1", "ADDRESS2", "ADDRESS3") for v in parts.get(k, []))
@@ -237,7 +217,7 @@ def _read_location(el: etree._Element, refs: _Refs) -> Address:
 
 def _read_document(el: etree._Element, refs: _Refs) -> tuple[str, Identifier | None]:
     label = refs.get("IDRegDocType", el.get("IDRegDocTypeID"))
-    number = _ktext(el, "IDRegistrationNo")
+    number = child_text(el, "IDRegistrationNo")
     country = refs.country_iso.get(el.get("IssuedBy-CountryID", ""), "")
     found = classify_label(label, number) if number else None
     if isinstance(found, Identifier):
@@ -251,11 +231,11 @@ def _read_document(el: etree._Element, refs: _Refs) -> tuple[str, Identifier | N
 
 
 def _read_entry(el: etree._Element, refs: _Refs) -> tuple[str, _Entry]:
-    dates = [_date(_kid(event, "Date")) for event in _kids(el, "EntryEvent")]
+    dates = [_date(child(event, "Date")) for event in children(el, "EntryEvent")]
     programs = []
-    for measure in _kids(el, "SanctionsMeasure"):
+    for measure in children(el, "SanctionsMeasure"):
         if refs.get("SanctionsType", measure.get("SanctionsTypeID")) == "Program":
-            programs.append(_ktext(measure, "Comment"))
+            programs.append(child_text(measure, "Comment"))
     return el.get("ProfileID", ""), _Entry(
         list_name=refs.get("List", el.get("ListID")),
         dates=[d for d in dates if d],
@@ -375,49 +355,43 @@ def unique_identifiers(identifiers: list[Identifier]) -> list[Identifier]:
     return out
 
 
-def parse_advanced(path: Path, source: str) -> list[Entity]:
+def parse_advanced(path: Path, source: str, ctx: ParseContext | None = None) -> list[Entity]:
     refs = _Refs()
     locations: dict[str, Address] = {}
     documents: dict[str, list[Identifier]] = {}
     parties: list[_Party] = []
     entries: dict[str, list[_Entry]] = {}
     root_seen = False
-    try:
-        for _, el in etree.iterparse(
-            str(path), events=("end",), resolve_entities=False, no_network=True, huge_tree=True
-        ):
-            tag = _local(el.tag)
-            parent = el.getparent()
-            parent_tag = _local(parent.tag) if parent is not None else ""
-            if tag == "ReferenceValueSets":
-                refs = _read_refs(el)
-            elif tag == "Location" and parent_tag == "Locations":
-                locations[el.get("ID", "")] = _read_location(el, refs)
-            elif tag == "IDRegDocument" and parent_tag == "IDRegDocuments":
-                identity, ident = _read_document(el, refs)
-                if ident is not None:
-                    documents.setdefault(identity, []).append(ident)
-            elif tag == "DistinctParty":
-                parties.append(_read_party(el, refs))
-            elif tag == "SanctionsEntry":
-                profile, entry = _read_entry(el, refs)
-                entries.setdefault(profile, []).append(entry)
-            elif tag == "Sanctions":
-                root_seen = True
-                continue
-            else:
-                continue
-            el.clear()
-            while el.getprevious() is not None:
-                del el.getparent()[0]
-    except etree.XMLSyntaxError as exc:
-        raise ParseError(f"{path.name}: malformed or truncated XML: {exc}") from exc
+    name = display_name(path)
+    for _, el in iter_elements(path):
+        tag = local(el.tag)
+        parent = el.getparent()
+        parent_tag = local(parent.tag) if parent is not None else ""
+        if tag == "ReferenceValueSets":
+            refs = _read_refs(el)
+        elif tag == "Location" and parent_tag == "Locations":
+            locations[el.get("ID", "")] = _read_location(el, refs)
+        elif tag == "IDRegDocument" and parent_tag == "IDRegDocuments":
+            identity, ident = _read_document(el, refs)
+            if ident is not None:
+                documents.setdefault(identity, []).append(ident)
+        elif tag == "DistinctParty":
+            parties.append(_read_party(el, refs))
+        elif tag == "SanctionsEntry":
+            profile, entry = _read_entry(el, refs)
+            entries.setdefault(profile, []).append(entry)
+        elif tag == "Sanctions":
+            root_seen = True
+            continue
+        else:
+            continue
+        release(el)
     if not root_seen or not parties:
-        raise ParseError(f"{path.name}: no DistinctParty (not an advanced XML publication)")
+        raise ParseError(f"{name}: no DistinctParty (not an advanced XML publication)")
     known = {p.ref for p in parties}
     orphans = [ref for ref in entries if ref not in known]
     if orphans:
-        raise ParseError(f"{path.name}: sanctions entries for unknown profiles {orphans[:5]}")
+        raise ParseError(f"{name}: sanctions entries for unknown profiles {orphans[:5]}")
     return [
         _entity(party, source, locations, documents, entries.get(party.ref, []))
         for party in parties
@@ -451,7 +425,7 @@ OFAC_SDN_ADVANCED = ListFormat(
     url=f"{_EXPORTS}/SDN_ADVANCED.XML",
     dates_are_official=True,
     detect=lambda path, head: _is_advanced(path, head) and not _is_cons(path),
-    parse=lambda fs: parse_advanced(fs.main, "ofac-sdn"),
+    parse=lambda fs, ctx: parse_advanced(fs.main, "ofac-sdn", ctx),
     publication_date=_publication_date,
     min_entities=1000,
     download_name="sdn_advanced.xml",
@@ -465,7 +439,7 @@ OFAC_CONS_ADVANCED = ListFormat(
     url=f"{_EXPORTS}/CONS_ADVANCED.XML",
     dates_are_official=True,
     detect=lambda path, head: _is_advanced(path, head) and _is_cons(path),
-    parse=lambda fs: parse_advanced(fs.main, "ofac-cons"),
+    parse=lambda fs, ctx: parse_advanced(fs.main, "ofac-cons", ctx),
     publication_date=_publication_date,
     min_entities=100,
     download_name="cons_advanced.xml",

@@ -7,8 +7,6 @@ end-of-file byte (0x1A). sdn_comments.csv holds the overflow of remarks that did
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -16,7 +14,8 @@ from pathlib import Path
 from screening.model.countries import to_alpha2
 from screening.model.entities import Address, Entity, EntityType, Identifier, Name
 from screening.sources.base import FileSet, ListFormat
-from screening.sources.common import ParseError, clean, unique
+from screening.sources.common import ParseError, clean, display_name, unique
+from screening.sources.limits import ParseContext
 from screening.sources.ofac_remarks import parse_remarks
 
 _TYPES = {
@@ -28,38 +27,24 @@ _TYPES = {
 _ALT_KINDS = {"aka": "aka", "fka": "fka", "nka": "nka"}
 
 
-def read_rows(path: Path, columns: int, *, min_rows: int = 0) -> list[list[str]]:
+def read_rows(path: Path, columns: int, ctx: ParseContext, *, min_rows: int = 0) -> list[list[str]]:
     """Read an OFAC CSV strictly: a row without `columns` fields rejects the whole file."""
-    raw = path.read_bytes()
-    text = raw.decode("utf-8") if _is_utf8(raw) else raw.decode("cp1252", errors="replace")
-    text = text.rstrip("\x1a\r\n\t ")
-    if not text:
-        raise ParseError(f"{path.name}: empty file")
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    name = display_name(path)
     rows = []
-    try:
-        for lineno, row in enumerate(reader, 1):
-            if not row or row == ["\x1a"]:
-                continue
-            if len(row) != columns:
-                raise ParseError(
-                    f"{path.name}: line {lineno} has {len(row)} fields, expected {columns} "
-                    "(truncated or malformed file)"
-                )
-            rows.append(row)
-    except csv.Error as exc:
-        raise ParseError(f"{path.name}: {exc} (truncated or malformed file)") from exc
+    for lineno, row in enumerate(ctx.csv_rows(path, strip="\x1a\r\n\t "), 1):
+        if not row or row == ["\x1a"]:
+            continue
+        if len(row) != columns:
+            raise ParseError(
+                f"{name}: line {lineno} has {len(row)} fields, expected {columns} "
+                "(truncated or malformed file)"
+            )
+        rows.append(row)
+    if not rows:
+        raise ParseError(f"{name}: empty file")
     if len(rows) < min_rows:
-        raise ParseError(f"{path.name}: {len(rows)} rows, expected at least {min_rows}")
+        raise ParseError(f"{name}: {len(rows)} rows, expected at least {min_rows}")
     return rows
-
-
-def _is_utf8(raw: bytes) -> bool:
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _programs(text: str) -> list[str]:
@@ -67,18 +52,24 @@ def _programs(text: str) -> list[str]:
 
 
 def parse_sdn_csv(
-    main: Path, companions: list[Path], *, source: str, id_prefix: str | None = None
+    main: Path,
+    companions: list[Path],
+    *,
+    source: str,
+    id_prefix: str | None = None,
+    ctx: ParseContext | None = None,
 ) -> list[Entity]:
     """Parse an sdn.csv (or cons_prim.csv) and join its companions on ent_num."""
     prefix = id_prefix or source
-    rows = read_rows(main, 12, min_rows=1)
+    ctx = ctx or ParseContext()
+    rows = read_rows(main, 12, ctx, min_rows=1)
     addresses: dict[str, list[Address]] = defaultdict(list)
     aliases: dict[str, list[Name]] = defaultdict(list)
     comments: dict[str, str] = {}
     for path in companions:
         kind = companion_kind(path)
         if kind == "add":
-            for row in read_rows(path, 6):
+            for row in read_rows(path, 6, ctx):
                 ent, _, street, city, country, _remark = (clean(v) for v in row)
                 addr = Address(
                     street=street,
@@ -89,14 +80,14 @@ def parse_sdn_csv(
                 if addr.full:
                     addresses[ent].append(addr)
         elif kind == "alt":
-            for row in read_rows(path, 5):
+            for row in read_rows(path, 5, ctx):
                 ent, _, alt_type, alt_name, alt_remark = (clean(v) for v in row)
                 if alt_name:
                     quality = "weak" if "weak" in alt_remark.lower() else "strong"
                     kind_name = _ALT_KINDS.get(alt_type.lower().replace(".", ""), "aka")
                     aliases[ent].append(Name(alt_name, kind_name, quality))
         elif kind == "comments":
-            for row in read_rows(path, 2):
+            for row in read_rows(path, 2, ctx):
                 comments[clean(row[0])] = row[1].strip()
 
     entities = []
@@ -107,9 +98,9 @@ def parse_sdn_csv(
         )
         tonnage, grt, flag, owner, remarks = (clean(v) for v in row[7:])
         if not ent_num.isdigit() or not name:
-            raise ParseError(f"{main.name}: bad row for entry {ent_num!r}")
+            raise ParseError(f"{display_name(main)}: bad row for entry {ent_num!r}")
         if ent_num in seen:
-            raise ParseError(f"{main.name}: entry {ent_num} appears twice")
+            raise ParseError(f"{display_name(main)}: entry {ent_num} appears twice")
         seen.add(ent_num)
         if ent_num in comments:
             remarks = (remarks + comments[ent_num]).strip()
@@ -186,9 +177,9 @@ def _sdn_companions(main: Path, siblings: list[Path]) -> list[Path]:
     ]
 
 
-def _parse(fileset: FileSet) -> list[Entity]:
+def _parse(fileset: FileSet, ctx: ParseContext) -> list[Entity]:
     main, *companions = fileset.paths
-    return parse_sdn_csv(main, list(companions), source=fileset.source)
+    return parse_sdn_csv(main, list(companions), source=fileset.source, ctx=ctx)
 
 
 _EXPORTS = "https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports"

@@ -18,8 +18,10 @@ from lxml import etree
 from screening.model.countries import to_alpha2
 from screening.model.entities import Address, Entity, EntityType, Identifier, Name
 from screening.sources.base import FileSet, ListFormat
-from screening.sources.common import ParseError, clean, unique, us_date
+from screening.sources.common import ParseError, clean, display_name, unique, us_date
+from screening.sources.limits import ParseContext
 from screening.sources.ofac_remarks import classify_label, dob_values, parse_remarks
+from screening.sources.xml import child, child_text, iter_elements, local, release
 
 _TYPES = {
     "individual": EntityType.PERSON,
@@ -31,28 +33,9 @@ _ALIAS_KINDS = {"a.k.a.": "aka", "f.k.a.": "fka", "n.k.a.": "nka"}
 _EXPORTS = "https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports"
 
 
-def _local(tag: object) -> str:
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
-def _children(el: etree._Element) -> dict[str, etree._Element]:
-    return {_local(c.tag): c for c in el}
-
-
-def _text(el: etree._Element | None, name: str) -> str:
-    if el is None:
-        return ""
-    for child in el:
-        if _local(child.tag) == name:
-            return clean(child.text)
-    return ""
-
-
 def _items(el: etree._Element, list_name: str) -> list[etree._Element]:
-    for child in el:
-        if _local(child.tag) == list_name:
-            return list(child)
-    return []
+    found = child(el, list_name)
+    return list(found) if found is not None else []
 
 
 def full_name(first: str, last: str) -> str:
@@ -61,22 +44,22 @@ def full_name(first: str, last: str) -> str:
 
 
 def _entry(el: etree._Element) -> Entity:
-    uid = _text(el, "uid")
-    name = full_name(_text(el, "firstName"), _text(el, "lastName"))
+    uid = child_text(el, "uid")
+    name = full_name(child_text(el, "firstName"), child_text(el, "lastName"))
     if not uid.isdigit() or not name:
         raise ParseError(f"sdnEntry without uid or name (uid {uid!r})")
-    entity_type = _TYPES.get(_text(el, "sdnType").lower(), EntityType.ORGANIZATION)
-    remarks = _text(el, "remarks")
+    entity_type = _TYPES.get(child_text(el, "sdnType").lower(), EntityType.ORGANIZATION)
+    remarks = child_text(el, "remarks")
     facts = parse_remarks(remarks)
     aliases: list[Name] = []
     for aka in _items(el, "akaList"):
-        alias = full_name(_text(aka, "firstName"), _text(aka, "lastName"))
+        alias = full_name(child_text(aka, "firstName"), child_text(aka, "lastName"))
         if alias:
-            category = _text(aka, "category").lower()
+            category = child_text(aka, "category").lower()
             aliases.append(
                 Name(
                     alias,
-                    _ALIAS_KINDS.get(_text(aka, "type").lower(), "aka"),
+                    _ALIAS_KINDS.get(child_text(aka, "type").lower(), "aka"),
                     "weak" if category == "weak" else "strong",
                 )
             )
@@ -84,19 +67,19 @@ def _entry(el: etree._Element) -> Entity:
     aliases += [a for a in facts.weak_aliases if a.full not in known]
     addresses = []
     for item in _items(el, "addressList"):
-        street = ", ".join(v for v in (_text(item, f"address{i}") for i in (1, 2, 3)) if v)
-        city, region = _text(item, "city"), _text(item, "stateOrProvince")
-        postal, country = _text(item, "postalCode"), _text(item, "country")
+        street = ", ".join(v for v in (child_text(item, f"address{i}") for i in (1, 2, 3)) if v)
+        city, region = child_text(item, "city"), child_text(item, "stateOrProvince")
+        postal, country = child_text(item, "postalCode"), child_text(item, "country")
         full = ", ".join(v for v in (street, city, region, postal, country) if v)
         if full:
             addresses.append(Address(street, city, region, postal, to_alpha2(country), full))
     identifiers = list(facts.identifiers)
     properties = dict(facts.properties)
     for item in _items(el, "idList"):
-        label, number = _text(item, "idType"), _text(item, "idNumber")
+        label, number = child_text(item, "idType"), child_text(item, "idNumber")
         found = classify_label(label, number)
         if isinstance(found, Identifier):
-            country = to_alpha2(_text(item, "idCountry"))
+            country = to_alpha2(child_text(item, "idCountry"))
             if country and not found.country:
                 found = Identifier(found.type, found.value, country, found.note)
             if found not in identifiers:
@@ -108,23 +91,23 @@ def _entry(el: etree._Element) -> Entity:
             properties[key] = "; ".join(unique([*properties.get(key, "").split("; "), number]))
     nationalities = unique(
         [
-            *(to_alpha2(_text(i, "country")) for i in _items(el, "nationalityList")),
-            *(to_alpha2(_text(i, "country")) for i in _items(el, "citizenshipList")),
+            *(to_alpha2(child_text(i, "country")) for i in _items(el, "nationalityList")),
+            *(to_alpha2(child_text(i, "country")) for i in _items(el, "citizenshipList")),
             *facts.nationalities,
         ]
     )
     birth_dates = unique(
-        [d for i in _items(el, "dateOfBirthList") for d in dob_values(_text(i, "dateOfBirth"))]
+        [d for i in _items(el, "dateOfBirthList") for d in dob_values(child_text(i, "dateOfBirth"))]
         + facts.birth_dates
     )
     birth_places = unique(
-        [_text(i, "placeOfBirth") for i in _items(el, "placeOfBirthList")] + facts.birth_places
+        [child_text(i, "placeOfBirth") for i in _items(el, "placeOfBirthList")] + facts.birth_places
     )
-    vessel = _children(el).get("vesselInfo")
+    vessel = child(el, "vesselInfo")
     flag = ""
     if vessel is not None:
-        flag = to_alpha2(_text(vessel, "vesselFlag"))
-        call_sign = _text(vessel, "callSign")
+        flag = to_alpha2(child_text(vessel, "vesselFlag"))
+        call_sign = child_text(vessel, "callSign")
         if call_sign:
             identifiers.append(Identifier("call_sign", call_sign, flag))
         for key, tag in (
@@ -134,10 +117,10 @@ def _entry(el: etree._Element) -> Entity:
             ("tonnage", "tonnage"),
             ("gross_registered_tonnage", "grossRegisteredTonnage"),
         ):
-            value = _text(vessel, tag)
+            value = child_text(vessel, tag)
             if value:
                 properties[key] = value
-    title = _text(el, "title")
+    title = child_text(el, "title")
     if title:
         properties["title"] = title
     return Entity(
@@ -166,33 +149,30 @@ def _entry(el: etree._Element) -> Entity:
     )
 
 
-def parse_sdn_xml(path: Path, source: str) -> list[Entity]:
+def parse_sdn_xml(path: Path, source: str, ctx: ParseContext | None = None) -> list[Entity]:
     entities: list[Entity] = []
     record_count: int | None = None
-    try:
-        for _, el in etree.iterparse(
-            str(path), events=("end",), resolve_entities=False, no_network=True, huge_tree=True
-        ):
-            tag = _local(el.tag)
-            if tag == "sdnEntry":
-                entity = _entry(el)
-                entity.id = f"{source}:{entity.source_ref}"
-                entity.source = source
-                entities.append(entity)
-                el.clear()
-                while el.getprevious() is not None:
-                    del el.getparent()[0]
-            elif tag == "Record_Count":
-                record_count = int(clean(el.text) or "0")
-            elif tag == "sdnList" and record_count is None:
-                raise ParseError(f"{path.name}: no publshInformation/Record_Count")
-    except etree.XMLSyntaxError as exc:
-        raise ParseError(f"{path.name}: malformed or truncated XML: {exc}") from exc
+    name = display_name(path)
+    for _, el in iter_elements(path):
+        tag = local(el.tag)
+        if tag == "sdnEntry":
+            entity = _entry(el)
+            entity.id = f"{source}:{entity.source_ref}"
+            entity.source = source
+            entities.append(entity)
+            release(el)
+        elif tag == "Record_Count":
+            count = clean(el.text) or "0"
+            if not count.isdigit():
+                raise ParseError(f"{name}: Record_Count {count[:20]!r} is not a number")
+            record_count = int(count)
+        elif tag == "sdnList" and record_count is None:
+            raise ParseError(f"{name}: no publshInformation/Record_Count")
     if not entities:
-        raise ParseError(f"{path.name}: no sdnEntry (not an sdn.xml publication)")
+        raise ParseError(f"{name}: no sdnEntry (not an sdn.xml publication)")
     if record_count is not None and record_count != len(entities):
         raise ParseError(
-            f"{path.name}: {len(entities)} entries, the file says {record_count} (truncated?)"
+            f"{name}: {len(entities)} entries, the file says {record_count} (truncated?)"
         )
     return entities
 
@@ -217,7 +197,7 @@ OFAC_SDN_XML = ListFormat(
     url=f"{_EXPORTS}/SDN.XML",
     dates_are_official=False,
     detect=lambda path, head: _is_sdn_xml(path, head) and not _is_cons(path),
-    parse=lambda fs: parse_sdn_xml(fs.main, "ofac-sdn"),
+    parse=lambda fs, ctx: parse_sdn_xml(fs.main, "ofac-sdn", ctx),
     publication_date=_publication_date,
     min_entities=1000,
     download_name="sdn.xml",
@@ -231,7 +211,7 @@ OFAC_CONS_XML = ListFormat(
     url=f"{_EXPORTS}/CONSOLIDATED.XML",
     dates_are_official=False,
     detect=lambda path, head: _is_sdn_xml(path, head) and _is_cons(path),
-    parse=lambda fs: parse_sdn_xml(fs.main, "ofac-cons"),
+    parse=lambda fs, ctx: parse_sdn_xml(fs.main, "ofac-cons", ctx),
     publication_date=_publication_date,
     min_entities=100,
     download_name="consolidated.xml",

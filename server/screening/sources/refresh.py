@@ -4,9 +4,13 @@ check, publish, and tell the workers (through the snapshot's reload event).
 Per source, one format is fetched (ListFormat.refresh; configurable), main file and
 companions. Requests are conditional (If-None-Match / If-Modified-Since with the validators
 of the last accepted download), and a download whose content hash equals the last accepted
-one is not parsed again. A download error (HTTP status, timeout, cut-off transfer), a file
-that does not parse (truncated, malformed, implausibly small) or a publication that drops
-more than `max_drop_share` of the live entries is rejected whole: the source keeps its live
+one is not parsed again. Validators are stored only once the round's snapshot is published,
+and ignored for a source that is not live, so a round cut short never makes a later one
+take an unpublished file for up to date. A download error (HTTP status, timeout, cut-off
+transfer), a file that does not parse (truncated, malformed, past a cap, implausibly small;
+parsed in a child process, sources/sandbox.py), any other failure of one source, or a
+publication that drops more than `max_drop_share` of the live entries (or of the last good
+publication kept on disk, when Redis has none) is rejected whole: the source keeps its live
 snapshot, and the failure is counted (screening_refresh_total{outcome}), logged and recorded
 in the source's refresh status (GetDataStatus shows it).
 
@@ -23,16 +27,20 @@ import logging
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
+from screening.model.entities import Publication
 from screening.sources.base import ListFormat
-from screening.sources.common import ParseError
-from screening.sources.ingest import LockBusy, ingest_lock
-from screening.sources.registry import FORMATS_BY_NAME, fileset_for, parse_fileset, refresh_formats
-from screening.store.snapshots import ListStore, Manifest, SourceState, now_iso
+from screening.sources.ingest import LockBusy, ingest_lock, report_parse
+from screening.sources.last_good import LastGoodStore
+from screening.sources.limits import ParseLimits
+from screening.sources.registry import FORMATS_BY_NAME, fileset_for, refresh_formats
+from screening.sources.sandbox import ParseSandbox
+from screening.store.snapshots import ListStore, Manifest, SourceState, StageOutcome, now_iso
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +69,7 @@ class RefreshOptions:
     timeout: float = 30.0  # connect / read / write, per operation
     max_seconds: float = 300.0  # one whole download
     max_bytes: int = 1 << 30
+    limits: ParseLimits = field(default_factory=ParseLimits)
 
 
 @dataclass
@@ -112,8 +121,16 @@ def refresh(
     options: RefreshOptions | None = None,
     *,
     wait_for_lock: float = 0.0,
+    last_good: LastGoodStore | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> RefreshResult:
-    """Refresh the given sources once. Never raises for a bad source: it is reported."""
+    """Refresh the given sources once. Never raises for a bad source: it is reported.
+    `progress` is told (done, total, source) after each source.
+
+    The validators (ETag, Last-Modified, content hash) of a download are stored only once
+    what it brought is published (or confirmed unchanged): a round cut short never leaves a
+    source that later rounds take for up to date without it being live.
+    """
     from screening.observability import metrics
 
     options = options or RefreshOptions()
@@ -123,23 +140,44 @@ def refresh(
             base = store.manifest()
             sources = dict(base.sources) if base else {}
             staged = False
+            accepted: list[tuple[str, dict[str, str]]] = []
             with (
                 tempfile.TemporaryDirectory(prefix="screening-refresh-") as workdir,
                 _client(options) as client,
+                ParseSandbox(options.limits) as sandbox,
             ):
                 for target in to_fetch:
                     started = time.perf_counter()
-                    item = _refresh_source(
-                        store, client, target, Path(workdir), sources, base, options
-                    )
+                    round_ = _Round(store, client, sandbox, sources, base, options, last_good)
+                    try:
+                        item, validators = _refresh_source(round_, target, Path(workdir))
+                    except Exception as exc:  # a bug or Redis trouble: this source only
+                        log.exception(
+                            "list refresh of one source failed", extra={"source": target.source}
+                        )
+                        item = SourceRefresh(
+                            target.source,
+                            target.format.name,
+                            "failed",
+                            f"{type(exc).__name__}: {exc}",
+                        )
+                        validators = None
                     item.seconds = time.perf_counter() - started
-                    staged = staged or item.outcome == "published"
+                    staged = staged or round_.staged
                     result.sources.append(item)
+                    if validators is not None:
+                        accepted.append((target.source, validators))
                     _report(store, item)
+                    if progress is not None:
+                        progress(len(result.sources), len(to_fetch), target.source)
                     lock.reacquire()  # a long run keeps the lock (its expiry restarts)
             manifest = store.publish(sources) if staged else None
+            for source, validators in accepted:  # only now is what they describe live
+                store.set_refresh_status(source, validators)
             result.data_version = manifest.version if manifest else store.current_version()
             current = store.manifest()
+            if last_good is not None:
+                last_good.remember(store, current)
             if current is not None:
                 metrics.PUBLICATION_AGE.update(
                     {k: v.publication_date for k, v in current.sources.items()}
@@ -158,6 +196,38 @@ def refresh(
     return result
 
 
+@dataclass
+class _Round:
+    """What the sources of one refresh round share."""
+
+    store: ListStore
+    client: httpx.Client
+    sandbox: ParseSandbox
+    sources: dict[str, SourceState]
+    base: Manifest | None
+    options: RefreshOptions
+    last_good: LastGoodStore | None
+    staged: bool = False
+
+    def stage(self, publications: list[Publication], source: str) -> StageOutcome | None:
+        """Stage a source's new publication (or none), against the live data or, when Redis
+        has none, the last good publication kept on disk (which stays live if need be)."""
+        kept = None
+        if source not in self.sources and self.last_good is not None:
+            kept = self.last_good.load(source)
+        if not publications and kept is None:
+            return None
+        outcomes = self.store.stage(
+            publications,
+            self.sources,
+            self.base,
+            max_drop_share=self.options.max_drop_share,
+            last_good=kept,
+        )
+        self.staged = self.staged or kept is not None or any(o.outcome == "live" for o in outcomes)
+        return outcomes[0] if outcomes else None
+
+
 def _client(options: RefreshOptions) -> httpx.Client:
     return httpx.Client(
         timeout=httpx.Timeout(options.timeout),
@@ -167,62 +237,60 @@ def _client(options: RefreshOptions) -> httpx.Client:
 
 
 def _refresh_source(
-    store: ListStore,
-    client: httpx.Client,
-    target: RefreshTarget,
-    workdir: Path,
-    sources: dict[str, SourceState],
-    base: Manifest | None,
-    options: RefreshOptions,
-) -> SourceRefresh:
+    round_: _Round, target: RefreshTarget, workdir: Path
+) -> tuple[SourceRefresh, dict[str, str] | None]:
+    """Fetch, parse and stage one source. Returns what happened, and the validators to
+    store once the round's snapshot is published (None: store nothing)."""
     fmt = target.format
     item = SourceRefresh(target.source, fmt.name, "failed")
-    status = store.refresh_status(target.source)
+    status = round_.store.refresh_status(target.source)
+    if target.source not in round_.sources:
+        # Nothing of this source is live: whatever an earlier round remembered, fetch and
+        # parse it whole (a "not modified" would leave the source empty).
+        status = {}
     folder = workdir / fmt.name
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        fetched = _download_all(client, target, folder, status, options)
+        fetched = _download_all(round_.client, target, folder, status, round_.options)
     except DownloadError as exc:
         item.detail = str(exc)
-        return item
+        return item, None
     if fetched is None:
         item.outcome, item.detail = "unchanged", "not modified (HTTP 304)"
         item.publication_date = status.get("publication_date", "")
-        return item
+        return item, None
     content_sha, validators, last_modified = fetched
     if content_sha == status.get("sha256") and status.get("format") == fmt.name:
         item.outcome, item.detail = "unchanged", "same content as the last accepted download"
         item.publication_date = status.get("publication_date", "")
-        store.set_refresh_status(target.source, validators)
-        return item
+        return item, validators
     paths = [folder / name for name in target.urls]
     fileset = fileset_for(fmt, paths, date=last_modified)
     item.publication_date = fileset.publication_date
-    try:
-        publication = parse_fileset(fileset)
-    except (ParseError, OSError) as exc:
-        item.outcome, item.detail = "rejected", str(exc)
-        return item
+    parsed = round_.sandbox.parse(fileset)
+    report_parse(parsed)
+    if parsed.publication is None:
+        round_.stage([], target.source)  # the last good on disk stays live on an empty Redis
+        item.outcome, item.detail = "rejected", parsed.error
+        return item, None
+    publication = parsed.publication
     item.entities = len(publication.entities)
-    outcome = store.stage([publication], sources, base, max_drop_share=options.max_drop_share)[0]
+    outcome = round_.stage([publication], target.source)
+    assert outcome is not None
     if outcome.outcome == "rejected":
         item.outcome, item.detail = "rejected", outcome.detail
-        return item
+        return item, None
     if outcome.outcome == "live":
         item.outcome = "published"
         item.detail = f"+{outcome.added} -{outcome.removed} ~{outcome.changed}"
     else:  # older than live, or the live publication in another format
         item.outcome, item.detail = "unchanged", outcome.detail
-    store.set_refresh_status(
-        target.source,
-        {
-            **validators,
-            "sha256": content_sha,
-            "format": fmt.name,
-            "publication_date": fileset.publication_date,
-        },
-    )
-    return item
+    return item, {
+        **validators,
+        "sha256": content_sha,
+        "format": fmt.name,
+        "publication_date": fileset.publication_date,
+    }
 
 
 def _download_all(
@@ -379,12 +447,14 @@ class RefreshScheduler(threading.Thread):
         to_fetch: list[RefreshTarget],
         options: RefreshOptions,
         interval: float,
+        last_good: LastGoodStore | None = None,
     ) -> None:
         super().__init__(name="screening-refresh", daemon=True)
         self.store = store
         self.to_fetch = to_fetch
         self.options = options
         self.interval = interval
+        self.last_good = last_good
         self._stop_event = threading.Event()
         self.runs = 0
 
@@ -396,7 +466,7 @@ class RefreshScheduler(threading.Thread):
             try:
                 if not self._claim():
                     continue
-                result = refresh(self.store, self.to_fetch, self.options)
+                result = refresh(self.store, self.to_fetch, self.options, last_good=self.last_good)
                 self.runs += 1
                 log.info(
                     "refresh round finished",

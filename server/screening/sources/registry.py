@@ -11,8 +11,15 @@ from pathlib import Path
 from screening.model.entities import Publication
 from screening.sources.base import FileSet, ListFormat
 from screening.sources.ca_sema import CA_SEMA_XML
-from screening.sources.common import ParseError, date_in_name, sha256_files
+from screening.sources.common import (
+    ParseError,
+    date_in_name,
+    display_name,
+    printable,
+    sha256_files,
+)
 from screening.sources.eu_fsf import EU_FSF_XML
+from screening.sources.limits import ParseContext, scrub_entities
 from screening.sources.ofac_advanced import OFAC_CONS_ADVANCED, OFAC_SDN_ADVANCED
 from screening.sources.ofac_csv import OFAC_CONS_CSV, OFAC_SDN_CSV
 from screening.sources.ofac_xml import OFAC_CONS_XML, OFAC_SDN_XML
@@ -85,12 +92,23 @@ def fileset_for(fmt: ListFormat, paths: list[Path], date: str = "") -> FileSet:
     return FileSet(fmt.source, fmt.name, date, (main, *companions))
 
 
-def discover_all(root: Path) -> tuple[list[FileSet], list[SkippedFileSet]]:
+@dataclass(frozen=True)
+class UnreadableFile:
+    """A file discovery could not even identify (it is reported, never parsed)."""
+
+    path: Path
+    reason: str
+
+
+def discover_all(
+    root: Path, unreadable: list[UnreadableFile] | None = None
+) -> tuple[list[FileSet], list[SkippedFileSet]]:
     """Find every publication under `root`, oldest first within each source.
 
     Files in one directory are grouped: a main file takes the companions beside it. One
     publication (same source and date) found in several formats is taken once, in the
-    format with the lowest `preference`; the other copies are returned as skipped.
+    format with the lowest `preference`; the other copies are returned as skipped. A file
+    whose identification fails is left out, and added to `unreadable` when given.
     """
     if not root.is_dir():
         raise FileNotFoundError(f"lists directory not found: {root}")
@@ -98,14 +116,19 @@ def discover_all(root: Path) -> tuple[list[FileSet], list[SkippedFileSet]]:
     for directory in sorted({p.parent for p in root.rglob("*") if p.is_file()}):
         siblings = sorted(p for p in directory.iterdir() if p.is_file())
         for path in siblings:
-            fmt = detect(path)
-            if fmt is None:
+            try:
+                fileset = _identify(path, siblings)
+            except Exception as exc:  # hostile bytes or a detector bug: this file only
+                reason = printable(f"{type(exc).__name__}: {exc}")
+                log.warning(
+                    "list file not identified",
+                    extra={"file": display_name(path), "reason": reason},
+                )
+                if unreadable is not None:
+                    unreadable.append(UnreadableFile(path, reason))
                 continue
-            with path.open("rb") as fh:
-                head = fh.read(_HEAD_BYTES)
-            date = date_in_name(path) or fmt.publication_date(path, head) or _mtime_date(path)
-            companions = [p for p in fmt.companions(path, siblings) if p != path]
-            found.append(FileSet(fmt.source, fmt.name, date, (path, *companions)))
+            if fileset is not None:
+                found.append(fileset)
     groups: dict[tuple[str, str], list[FileSet]] = {}
     for fs in found:
         groups.setdefault((fs.source, fs.publication_date), []).append(fs)
@@ -120,10 +143,25 @@ def discover_all(root: Path) -> tuple[list[FileSet], list[SkippedFileSet]]:
             skipped.append(SkippedFileSet(fs, best))
             log.info(
                 "same publication in another format; left out",
-                extra={"file": fs.main.name, "kept": best.main.name, "source": fs.source},
+                extra={
+                    "file": display_name(fs.main),
+                    "kept": display_name(best.main),
+                    "source": fs.source,
+                },
             )
     kept.sort(key=lambda fs: (fs.source, fs.publication_date, str(fs.main)))
     return kept, skipped
+
+
+def _identify(path: Path, siblings: list[Path]) -> FileSet | None:
+    fmt = detect(path)
+    if fmt is None:
+        return None
+    with path.open("rb") as fh:
+        head = fh.read(_HEAD_BYTES)
+    date = date_in_name(path) or fmt.publication_date(path, head) or _mtime_date(path)
+    companions = [p for p in fmt.companions(path, siblings) if p != path]
+    return FileSet(fmt.source, fmt.name, date, (path, *companions))
 
 
 def discover(root: Path) -> list[FileSet]:
@@ -134,22 +172,32 @@ def _mtime_date(path: Path) -> str:
     return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).date().isoformat()
 
 
-def parse_fileset(fileset: FileSet) -> Publication:
-    """Parse one publication; raises ParseError when it is malformed, truncated or implausible."""
+def parse_fileset(fileset: FileSet, ctx: ParseContext | None = None) -> Publication:
+    """Parse one publication under the caps of `ctx`; raises ParseError when it is malformed,
+    truncated, implausible or past a cap. What the parse noticed is left in `ctx`."""
+    ctx = ctx or ParseContext()
     fmt = FORMATS_BY_NAME[fileset.format]
-    entities = fmt.parse(fileset)
+    name = display_name(fileset.main)
+    for path in fileset.paths:
+        if not path.is_file():
+            raise ParseError(f"{display_name(path)}: not a regular file")
+        ctx.check_size(path)
+    entities = fmt.parse(fileset, ctx)
+    if len(entities) > ctx.limits.max_rows:
+        raise ParseError(f"{name}: {len(entities)} entries, more than {ctx.limits.max_rows}")
     if len(entities) < fmt.min_entities:
         raise ParseError(
-            f"{fileset.main.name}: {len(entities)} entries, fewer than the "
+            f"{name}: {len(entities)} entries, fewer than the "
             f"{fmt.min_entities} a full {fmt.title} publication has"
         )
+    entities = scrub_entities(entities, ctx, name)
     dupes = [k for k, n in Counter(e.id for e in entities).items() if n > 1]
     if dupes:
-        raise ParseError(f"{fileset.main.name}: duplicate entry ids {dupes[:5]}")
+        raise ParseError(f"{name}: duplicate entry ids {dupes[:5]}")
     return Publication(
         source=fileset.source,
         publication_date=fileset.publication_date,
-        files=[str(p) for p in fileset.paths],
+        files=[printable(str(p)) for p in fileset.paths],
         sha256=sha256_files(fileset.paths),
         entities=entities,
         dates_are_official=fmt.dates_are_official,
@@ -164,6 +212,7 @@ __all__ = [
     "ListFormat",
     "ParseError",
     "SkippedFileSet",
+    "UnreadableFile",
     "discover",
     "discover_all",
     "fileset_for",

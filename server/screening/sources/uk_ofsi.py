@@ -11,18 +11,17 @@ dates are day first, with 00 for an unknown day or month.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
-import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from screening.model.countries import to_alpha2
 from screening.model.entities import Address, DateBasis, Entity, EntityType, Identifier, Name
 from screening.sources.base import FileSet, ListFormat
-from screening.sources.common import ParseError, clean, decode_text, unique
+from screening.sources.common import ParseError, clean, display_name, unique
+from screening.sources.limits import ParseContext
+from screening.sources.spreadsheets import xlsx_head, xlsx_rows
 
 _COLUMNS = (
     "Name 6",
@@ -258,44 +257,13 @@ def parse_rows(rows: Iterable[list[str]], name: str) -> list[Entity]:
     return [_group(gid, grouped) for gid, grouped in groups.items()]
 
 
-def parse_csv(path: Path) -> list[Entity]:
-    text = decode_text(path.read_bytes(), path.name)
-    try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
-    except csv.Error as exc:
-        raise ParseError(f"{path.name}: {exc} (truncated or malformed file)") from exc
-    return parse_rows(rows, path.name)
+def parse_csv(path: Path, ctx: ParseContext | None = None) -> list[Entity]:
+    ctx = ctx or ParseContext()
+    return parse_rows(ctx.csv_rows(path), display_name(path))
 
 
-def _xlsx_rows(path: Path, limit: int | None = None) -> Iterator[list[str]]:
-    """The first sheet's rows as text; raises ParseError on a broken workbook."""
-    import openpyxl
-
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise ParseError(f"{path.name}: not a readable xlsx workbook: {exc}") from exc
-    try:
-        sheet = workbook.worksheets[0]
-        for row in sheet.iter_rows(values_only=True, max_row=limit):
-            yield ["" if v is None else _cell_text(v) for v in row]
-    except (zipfile.BadZipFile, KeyError, OSError, EOFError) as exc:
-        raise ParseError(f"{path.name}: truncated or malformed workbook: {exc}") from exc
-    finally:
-        workbook.close()
-
-
-def parse_xlsx(path: Path) -> list[Entity]:
-    return parse_rows(_xlsx_rows(path), path.name)
-
-
-def _cell_text(value: object) -> str:
-    """Workbook cells as the CSV writes them (dates day first)."""
-    if isinstance(value, dt.datetime | dt.date):
-        return value.strftime("%d/%m/%Y")
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+def parse_xlsx(path: Path, ctx: ParseContext | None = None) -> list[Entity]:
+    return parse_rows(xlsx_rows(path, ctx or ParseContext()), display_name(path))
 
 
 def _csv_date(path: Path, head: bytes) -> str:
@@ -303,15 +271,8 @@ def _csv_date(path: Path, head: bytes) -> str:
     return uk_date(m[1].decode()) if m else ""
 
 
-def _xlsx_head(path: Path) -> list[list[str]]:
-    try:
-        return list(_xlsx_rows(path, limit=2))
-    except ParseError:
-        return []
-
-
 def _xlsx_date(path: Path, head: bytes) -> str:
-    rows = _xlsx_head(path)
+    rows = xlsx_head(path)
     if rows and len(rows[0]) > 1 and clean(rows[0][0]) == "Last Updated":
         return uk_date(rows[0][1])
     return ""
@@ -324,7 +285,7 @@ def _is_csv(path: Path, head: bytes) -> bool:
 def _is_xlsx(path: Path, head: bytes) -> bool:
     if path.suffix.lower() != ".xlsx" or not head.startswith(b"PK"):
         return False
-    rows = _xlsx_head(path)
+    rows = xlsx_head(path)
     if not rows:  # unreadable: a broken ConList download is rejected, not passed over
         return path.name.lower().startswith("conlist")
     return any("Group ID" in row and "Name 6" in row for row in rows)
@@ -337,7 +298,7 @@ UK_OFSI_CSV = ListFormat(
     url=f"{_BASE}/ConList.csv",
     dates_are_official=True,
     detect=_is_csv,
-    parse=lambda fs: parse_csv(fs.main),
+    parse=lambda fs, ctx: parse_csv(fs.main, ctx),
     publication_date=_csv_date,
     min_entities=1000,
     download_name="ConList.csv",
@@ -352,7 +313,7 @@ UK_OFSI_XLSX = ListFormat(
     url=f"{_BASE}/ConList.xlsx",
     dates_are_official=True,
     detect=_is_xlsx,
-    parse=lambda fs: parse_xlsx(fs.main),
+    parse=lambda fs, ctx: parse_xlsx(fs.main, ctx),
     publication_date=_xlsx_date,
     min_entities=1000,
     download_name="ConList.xlsx",

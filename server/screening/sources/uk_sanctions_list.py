@@ -4,33 +4,24 @@ Columns: Unique ID (e.g. RUS0001, the list's own reference), OFSI Group ID, Name
 Name, Type (Individual, Entity, Ship), Designation source (UK, UN), Date Designated
 (official, day first: 29-06-2012), Sanctions Imposed.
 
-ODS is zipped XML (OpenDocument). The reader streams `content.xml` with lxml iterparse:
-the sheet declares a million repeated empty rows and 16,384 repeated columns, which a
-document-object reader would expand.
+ODS is zipped XML (OpenDocument), read by sources/spreadsheets.py: the sheet declares a
+million repeated empty rows and 16,384 repeated columns, which a document-object reader
+would expand.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import zipfile
-from collections.abc import Iterator
 from pathlib import Path
-
-from lxml import etree
 
 from screening.model.entities import DateBasis, Entity, EntityType
 from screening.sources.base import ListFormat
-from screening.sources.common import ParseError, clean, iso_date, split_values
+from screening.sources.common import ParseError, clean, display_name, iso_date, split_values
+from screening.sources.limits import ParseContext
+from screening.sources.spreadsheets import ods_rows
 
 log = logging.getLogger(__name__)
-
-_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
-_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
-_ROW = f"{{{_TABLE}}}table-row"
-_REPEAT_COLUMNS = f"{{{_TABLE}}}number-columns-repeated"
-_VALUE_TYPE = f"{{{_OFFICE}}}value-type"
-_MAX_COLUMNS = 64  # a summary sheet has 8; trailing filler cells are not expanded
 
 _COLUMNS = ("Unique ID", "Name", "Regime Name", "Type", "Date Designated")
 _TYPES = {
@@ -40,45 +31,14 @@ _TYPES = {
 }
 
 
-def ods_rows(path: Path) -> Iterator[list[str]]:
-    """Rows of the first sheet as text (dates as ISO), trailing empty cells dropped."""
-    try:
-        archive = zipfile.ZipFile(path)
-        content = archive.open("content.xml")
-    except (zipfile.BadZipFile, KeyError, OSError) as exc:
-        raise ParseError(f"{path.name}: not a readable ODS spreadsheet: {exc}") from exc
-    try:
-        for _, row in etree.iterparse(
-            content, tag=_ROW, resolve_entities=False, no_network=True, huge_tree=True
-        ):
-            cells: list[str] = []
-            for cell in row:
-                repeat = int(cell.get(_REPEAT_COLUMNS, "1"))
-                kind = cell.get(_VALUE_TYPE)
-                if kind == "date":
-                    text = cell.get(f"{{{_OFFICE}}}date-value", "")[:10]
-                elif kind in ("float", "percentage", "currency"):
-                    text = cell.get(f"{{{_OFFICE}}}value", "")
-                else:
-                    text = "\n".join("".join(p.itertext()) for p in cell)
-                cells.extend([text] * min(repeat, max(0, _MAX_COLUMNS - len(cells))))
-            while cells and not cells[-1].strip():
-                cells.pop()
-            row.clear()
-            yield cells
-    except (etree.XMLSyntaxError, zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise ParseError(f"{path.name}: truncated or malformed spreadsheet: {exc}") from exc
-    finally:
-        content.close()
-        archive.close()
-
-
-def parse_ods(path: Path) -> list[Entity]:
-    rows = ods_rows(path)
+def parse_ods(path: Path, ctx: ParseContext | None = None) -> list[Entity]:
+    ctx = ctx or ParseContext()
+    file = display_name(path)
+    rows = ods_rows(path, ctx)
     header = [clean(c) for c in next(rows, [])]
     missing = [c for c in _COLUMNS if c not in header]
     if missing:
-        raise ParseError(f"{path.name}: columns missing: {missing}")
+        raise ParseError(f"{file}: columns missing: {missing}")
     col = {name: i for i, name in enumerate(header)}
     entities = []
     nameless: list[str] = []
@@ -92,7 +52,7 @@ def parse_ods(path: Path) -> list[Entity]:
 
         ref, name = cell("Unique ID"), cell("Name")
         if not ref:
-            raise ParseError(f"{path.name}: row {lineno} has no Unique ID")
+            raise ParseError(f"{file}: row {lineno} has no Unique ID")
         if not name:
             # A defect of the publication itself (the 2025-08-11 export has two such rows):
             # nothing to screen against, so the row is left out and reported.
@@ -124,11 +84,11 @@ def parse_ods(path: Path) -> list[Entity]:
             )
         )
     if not entities:
-        raise ParseError(f"{path.name}: no rows")
+        raise ParseError(f"{file}: no rows")
     if nameless:
         log.warning(
             "list rows without a name left out",
-            extra={"file": path.name, "count": len(nameless), "refs": nameless[:20]},
+            extra={"file": file, "count": len(nameless), "refs": nameless[:20]},
         )
     return entities
 
@@ -149,7 +109,7 @@ UK_SANCTIONS_LIST_ODS = ListFormat(
     url="https://sanctionslist.fcdo.gov.uk/docs/UK-Sanctions-List.ods",
     dates_are_official=True,
     detect=_is_ods,
-    parse=lambda fs: parse_ods(fs.main),
+    parse=lambda fs, ctx: parse_ods(fs.main, ctx),
     min_entities=1000,
     download_name="UK-Sanctions-List.ods",
     refresh=True,

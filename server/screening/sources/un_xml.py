@@ -13,7 +13,9 @@ from lxml import etree
 from screening.model.countries import to_alpha2
 from screening.model.entities import Address, DateBasis, Entity, EntityType, Identifier, Name
 from screening.sources.base import FileSet, ListFormat
-from screening.sources.common import ParseError, clean, iso_date, unique
+from screening.sources.common import ParseError, clean, display_name, iso_date, unique
+from screening.sources.limits import ParseContext
+from screening.sources.xml import parse_tree
 
 _DOC_TYPES = {
     "passport": "passport",
@@ -24,18 +26,6 @@ _DOC_TYPES = {
     "national id": "national_id",
     "tax": "tax_id",
 }
-
-
-def safe_parser() -> etree.XMLParser:
-    """No entity expansion, no network: list files are untrusted input."""
-    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
-
-
-def parse_xml(path: Path) -> etree._Element:
-    try:
-        return etree.parse(str(path), safe_parser()).getroot()
-    except etree.XMLSyntaxError as exc:
-        raise ParseError(f"{path.name}: malformed or truncated XML: {exc}") from exc
 
 
 def _text(el: etree._Element | None, tag: str) -> str:
@@ -152,13 +142,15 @@ def _entry(el: etree._Element, person: bool) -> Entity:
     )
 
 
-def parse_un(fileset: FileSet) -> list[Entity]:
-    root = parse_xml(fileset.main)
+def parse_un(fileset: FileSet, ctx: ParseContext | None = None) -> list[Entity]:
+    root = parse_tree(fileset.main)
     if root.tag != "CONSOLIDATED_LIST":
-        raise ParseError(f"{fileset.main.name}: root is {root.tag}, expected CONSOLIDATED_LIST")
+        raise ParseError(
+            f"{display_name(fileset.main)}: root is {root.tag}, expected CONSOLIDATED_LIST"
+        )
     individuals, entities = root.find("INDIVIDUALS"), root.find("ENTITIES")
     if individuals is None or entities is None:
-        raise ParseError(f"{fileset.main.name}: INDIVIDUALS or ENTITIES section missing")
+        raise ParseError(f"{display_name(fileset.main)}: INDIVIDUALS or ENTITIES section missing")
     out = [_entry(el, True) for el in individuals.findall("INDIVIDUAL")]
     out += [_entry(el, False) for el in entities.findall("ENTITY")]
     return out

@@ -10,15 +10,14 @@ official designation date.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from pathlib import Path
 
 from screening.model.countries import to_alpha2
 from screening.model.entities import Address, DateBasis, Entity, EntityType
 from screening.sources.base import ListFormat
-from screening.sources.common import ParseError, clean, decode_text, short_hash, us_date
+from screening.sources.common import ParseError, clean, display_name, short_hash, us_date
+from screening.sources.limits import ParseContext
 
 _COLUMNS = ("Name", "Street_Address", "City", "State", "Country", "Postal_Code", "Effective_Date")
 _US_STATES = frozenset(
@@ -40,18 +39,14 @@ def legal_form_type(name: str) -> EntityType:
     return EntityType.ORGANIZATION if _ORG_WORDS.search(name) else EntityType.UNKNOWN
 
 
-def parse_dpl(path: Path) -> list[Entity]:
-    text = decode_text(path.read_bytes(), path.name)
-    try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter="\t", strict=True))
-    except csv.Error as exc:
-        raise ParseError(f"{path.name}: {exc} (truncated or malformed file)") from exc
+def parse_dpl(path: Path, ctx: ParseContext | None = None) -> list[Entity]:
+    rows = (ctx or ParseContext()).csv_rows(path, delimiter="\t")
     if not rows:
-        raise ParseError(f"{path.name}: empty file")
+        raise ParseError(f"{display_name(path)}: empty file")
     header = [clean(c) for c in rows[0]]
     missing = [c for c in _COLUMNS if c not in header]
     if missing:
-        raise ParseError(f"{path.name}: columns missing: {missing}")
+        raise ParseError(f"{display_name(path)}: columns missing: {missing}")
     entities: list[Entity] = []
     seen: dict[str, int] = {}
     for lineno, row in enumerate(rows[1:], 2):
@@ -59,13 +54,13 @@ def parse_dpl(path: Path) -> list[Entity]:
             continue
         if len(row) != len(header):
             raise ParseError(
-                f"{path.name}: line {lineno} has {len(row)} fields, expected {len(header)} "
-                "(truncated or malformed file)"
+                f"{display_name(path)}: line {lineno} has {len(row)} fields, expected "
+                f"{len(header)} (truncated or malformed file)"
             )
         rec = {k: clean(v) for k, v in zip(header, row, strict=True)}
         name = rec["Name"]
         if not name:
-            raise ParseError(f"{path.name}: line {lineno} has no name")
+            raise ParseError(f"{display_name(path)}: line {lineno} has no name")
         street, city, state = rec["Street_Address"], rec["City"], rec["State"]
         postal, country = rec["Postal_Code"], rec["Country"]
         country_code = to_alpha2(country) or ("US" if state in _US_STATES else "")
@@ -117,7 +112,7 @@ US_BIS_DPL = ListFormat(
     url="https://www.bis.doc.gov/dpl/dpl.txt",
     dates_are_official=True,
     detect=_is_dpl,
-    parse=lambda fs: parse_dpl(fs.main),
+    parse=lambda fs, ctx: parse_dpl(fs.main, ctx),
     min_entities=100,
     download_name="dpl.txt",
     refresh=True,

@@ -12,8 +12,6 @@ number, type" / "number, type" (2019).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from collections.abc import Iterable
@@ -26,12 +24,13 @@ from screening.sources.base import ListFormat
 from screening.sources.common import (
     ParseError,
     clean,
-    decode_text,
+    display_name,
     iso_date,
     short_hash,
     split_values,
     unique,
 )
+from screening.sources.limits import ParseContext
 from screening.sources.ofac_remarks import classify_label
 from screening.sources.us_bis_dpl import legal_form_type
 
@@ -188,43 +187,43 @@ def _parse_records(records: Iterable[dict[str, Any]], name: str, current: bool) 
     return out
 
 
-def parse_csl_csv(path: Path) -> list[Entity]:
-    text = decode_text(path.read_bytes(), path.name)
-    try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
-    except csv.Error as exc:
-        raise ParseError(f"{path.name}: {exc} (truncated or malformed file)") from exc
+def parse_csl_csv(path: Path, ctx: ParseContext | None = None) -> list[Entity]:
+    rows = (ctx or ParseContext()).csv_rows(path)
     if not rows:
-        raise ParseError(f"{path.name}: empty file")
+        raise ParseError(f"{display_name(path)}: empty file")
     header = [clean(c) for c in rows[0]]
     missing = [c for c in _REQUIRED if c not in header]
     if missing:
-        raise ParseError(f"{path.name}: columns missing: {missing}")
+        raise ParseError(f"{display_name(path)}: columns missing: {missing}")
     records = []
     for lineno, row in enumerate(rows[1:], 2):
         if not any(c.strip() for c in row):
             continue
         if len(row) != len(header):
             raise ParseError(
-                f"{path.name}: line {lineno} has {len(row)} fields, expected {len(header)} "
-                "(truncated or malformed file)"
+                f"{display_name(path)}: line {lineno} has {len(row)} fields, expected "
+                f"{len(header)} (truncated or malformed file)"
             )
         records.append(dict(zip(header, row, strict=True)))
-    return _parse_records(records, path.name, current="_id" in header)
+    return _parse_records(records, display_name(path), current="_id" in header)
 
 
-def parse_csl_json(path: Path) -> list[Entity]:
+def parse_csl_json(path: Path, ctx: ParseContext | None = None) -> list[Entity]:
+    ctx = ctx or ParseContext()
+    ctx.check_size(path)
     try:
-        data = json.loads(decode_text(path.read_bytes(), path.name))
-    except json.JSONDecodeError as exc:
-        raise ParseError(f"{path.name}: malformed or truncated JSON: {exc}") from exc
+        data = json.loads(ctx.decode(path.read_bytes(), display_name(path)))
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ParseError(f"{display_name(path)}: malformed or truncated JSON: {exc}") from exc
     records = data.get("results") if isinstance(data, dict) else data
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-        raise ParseError(f"{path.name}: expected a list of results")
+        raise ParseError(f"{display_name(path)}: expected a list of results")
     total = data.get("total") if isinstance(data, dict) else None
     if isinstance(total, int) and total != len(records):
-        raise ParseError(f"{path.name}: {len(records)} results, the file says {total} (truncated?)")
-    return _parse_records(records, path.name, current=True)
+        raise ParseError(
+            f"{display_name(path)}: {len(records)} results, the file says {total} (truncated?)"
+        )
+    return _parse_records(records, display_name(path), current=True)
 
 
 def _is_csl_csv(path: Path, head: bytes) -> bool:
@@ -248,7 +247,7 @@ US_CSL_CSV = ListFormat(
     url=f"{_BASE}/consolidated.csv",
     dates_are_official=True,
     detect=_is_csl_csv,
-    parse=lambda fs: parse_csl_csv(fs.main),
+    parse=lambda fs, ctx: parse_csl_csv(fs.main, ctx),
     download_name="consolidated.csv",
     refresh=True,
     preference=10,
@@ -261,7 +260,7 @@ US_CSL_JSON = ListFormat(
     url=f"{_BASE}/consolidated.json",
     dates_are_official=True,
     detect=_is_csl_json,
-    parse=lambda fs: parse_csl_json(fs.main),
+    parse=lambda fs, ctx: parse_csl_json(fs.main, ctx),
     download_name="consolidated.json",
     preference=20,
 )

@@ -315,6 +315,7 @@ class ListStore:
         base: Manifest | None,
         *,
         max_drop_share: float = 0.2,
+        last_good: tuple[SourceState, list[Entity]] | None = None,
     ) -> list[StageOutcome]:
         """Apply publications of one source, oldest first, into `sources` (not yet published).
 
@@ -323,12 +324,21 @@ class ListStore:
         `max_drop_share` of those entries is rejected (reported, not applied). Publications
         staged together are a history handed over at once (a directory of past files), so
         they are not checked against each other.
+
+        `last_good` (kept on disk) stands in for the live data when Redis has none for the
+        source (an empty Redis): it is guarded, its first-seen history is carried over, and
+        it goes live again when no publication of the batch passes.
         """
         outcomes: list[StageOutcome] = []
         pubs = sorted(pubs, key=lambda p: p.publication_date)
-        source = pubs[0].source
+        source = pubs[0].source if pubs else last_good[0].source if last_good else ""
         state = sources.get(source)
         live = self.entities(base, source) if base and state else []
+        restored = False
+        if state is None and last_good is not None:
+            state, live = last_good
+            self._carry_history(source, live)
+            restored = True
         guarded = {e.id for e in live}
         newest: Publication | None = None
         history_only = False
@@ -373,7 +383,7 @@ class ListStore:
             outcome.outcome = "live"
             outcome.added, outcome.removed = len(report.added), len(report.removed)
             outcome.changed = len(report.changed)
-        if state is not None and (newest is not None or history_only):
+        if state is not None and (newest is not None or history_only or restored):
             # Older publications may have moved first-seen dates back: re-stamp the live data.
             state = msgspec.structs.replace(state)
             self._write_blob(source, live, state)
@@ -434,24 +444,41 @@ class ListStore:
             pipe.execute()
         return report
 
+    def _carry_history(self, source: str, entities: list[Entity]) -> None:
+        """Put the dates stamped on kept entries (the last good publication on disk) back
+        into Redis, where Redis holds none or a later one: first-seen and official dates,
+        and the publications held (each entry's first-seen date and the one it was absent
+        from, which is what stamp_dates needs to give every entry its basis again)."""
+        self._merge_dates(
+            self.keys.official_dates(source),
+            {
+                e.source_ref: e.designation_date
+                for e in entities
+                if e.designation_date and e.designation_date_basis == DateBasis.OFFICIAL
+            },
+            earliest=False,
+        )
+        self._merge_dates(
+            self.keys.first_seen(source),
+            {e.source_ref: e.first_seen for e in entities if e.first_seen},
+            earliest=True,
+        )
+        held = {d for e in entities for d in (e.first_seen, e.absent_from) if d}
+        if held:
+            self._merge_dates(self.keys.held(source), dict.fromkeys(held, ""), earliest=False)
+
     def _record_first_seen(self, pub: Publication) -> None:
         """Remember, per entry, the earliest publication that held it (kept across ingests),
         and any official designation date a publication stated for it."""
-        official: dict[FieldT, EncodableT] = {
-            e.source_ref: e.designation_date
-            for e in pub.entities
-            if e.designation_date and e.designation_date_basis == DateBasis.OFFICIAL
-        }
-        if official:
-            dates_key = self.keys.official_dates(pub.source)
-            known_dates = self.redis.hmget(dates_key, list(official))
-            missing = {
-                ref: date
-                for (ref, date), seen in zip(official.items(), known_dates, strict=True)
-                if not seen
-            }
-            if missing:
-                self.redis.hset(dates_key, mapping=missing)
+        self._merge_dates(
+            self.keys.official_dates(pub.source),
+            {
+                e.source_ref: e.designation_date
+                for e in pub.entities
+                if e.designation_date and e.designation_date_basis == DateBasis.OFFICIAL
+            },
+            earliest=False,
+        )
         key = self.keys.first_seen(pub.source)
         held = self.keys.held(pub.source)
         if not self.redis.exists(held):
@@ -461,13 +488,20 @@ class ListStore:
             if dates:
                 self.redis.hset(held, mapping=dict.fromkeys(dates, ""))
         self.redis.hset(held, pub.publication_date, pub.sha256)
-        refs = [e.source_ref for e in pub.entities]
-        known = self.redis.hmget(key, refs)
+        self._merge_dates(
+            key, {e.source_ref: pub.publication_date for e in pub.entities}, earliest=True
+        )
+
+    def _merge_dates(self, key: str, dates: dict[str, str], *, earliest: bool) -> None:
+        """Write each date where the hash has none (`earliest`: or a later one)."""
+        if not dates:
+            return
+        known = self.redis.hmget(key, list(dates))
         updates: dict[FieldT, EncodableT] = {}
-        for ref, seen in zip(refs, known, strict=True):
+        for (ref, date), seen in zip(dates.items(), known, strict=True):
             seen_s = seen.decode() if isinstance(seen, bytes) else seen
-            if not seen_s or _date_before(pub.publication_date, seen_s):
-                updates[ref] = pub.publication_date
+            if not seen_s or (earliest and _date_before(date, seen_s)):
+                updates[ref] = date
         if updates:
             self.redis.hset(key, mapping=updates)
 

@@ -6,7 +6,8 @@
 Parties go through the ScreenParties stream, or concurrent ScreenParty calls where the server
 does not offer the stream. Results are appended as they come, in input order; run the same
 command again after an interruption and it carries on where it stopped (--restart starts
-over). The HTML report covers every row in the output file.
+over). The HTML report covers every row in the output file. A summary table is printed at
+the end (--json: the same as JSON); the progress bar goes to standard error, on a terminal.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import hashlib
 import json
 import os
 import sys
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ import grpc
 from tqdm import tqdm
 
 from screening_client.aio import AsyncScreeningClient
+from screening_client.batch.exit_codes import EXIT_CODES_HELP, Exit, exit_for_decisions
 from screening_client.batch.inputs import Item, read_input
 from screening_client.batch.report import write_report
 from screening_client.batch.results import Record, ResultWriter, read_records, trim_torn_tail
@@ -32,15 +35,13 @@ from screening_client.batch.runner import Batch, RunStats, StreamUnavailable
 from screening_client.channel import ChannelConfig
 from screening_client.retry import RetryPolicy
 
-EXIT_INTERRUPTED = 130
-
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="screening-batch",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+        epilog=(__doc__.split("\n\n", 1)[1] if __doc__ else "") + "\n" + EXIT_CODES_HELP,
     )
     p.add_argument("input", type=Path, help="parties .csv / .jsonl, or shipments .jsonl")
     p.add_argument(
@@ -80,7 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-score", type=float, help="min_score for rows that set none")
     p.add_argument("--sources", help="comma-separated sources, for rows that set none")
     p.add_argument("--restart", action="store_true", help="discard earlier results, start over")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a progress bar on standard error (default: only when it is a terminal)",
+    )
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
     return p
 
 
@@ -118,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         data = read_input(args.input, args.kind)
     except (OSError, ValueError) as exc:
         print(f"screening-batch: {exc}", file=sys.stderr)
-        return 2
+        return Exit.USAGE
     if data.ignored_columns:
         print(f"ignoring unknown columns: {', '.join(data.ignored_columns)}", file=sys.stderr)
     done = _resume_state(args, output)
@@ -142,29 +149,31 @@ def main(argv: list[str] | None = None) -> int:
         token=os.environ.get(args.token_env) or None,
     )
     stats: RunStats | None = None
-    status = 0
+    stopped: Exit | None = None
     writer = ResultWriter(output)
     progress: tqdm[Any] = tqdm(
         total=len(data.items),
         initial=len(done),
         unit=" parties" if args.kind == "parties" else " shipments",
-        disable=args.no_progress,
+        # None: shown only when standard error is a terminal.
+        disable=None if args.progress is None else not args.progress,
+        file=sys.stderr,
         dynamic_ncols=True,
     )
     try:
         stats = asyncio.run(_run(args, config, writer, defaults, progress, todo))
     except KeyboardInterrupt:
-        status = EXIT_INTERRUPTED
+        stopped = Exit.INTERRUPTED
         print(
             f"\ninterrupted: {output} holds the rows answered so far; "
             "run the same command again to carry on",
             file=sys.stderr,
         )
     except StreamUnavailable as exc:
-        status = 1
+        stopped = Exit.ERROR
         print(f"\nstopped: UNIMPLEMENTED: {exc} (use --mode auto or unary)", file=sys.stderr)
     except grpc.RpcError as exc:
-        status = 1
+        stopped = Exit.ERROR
         code_fn = getattr(exc, "code", None)
         code = code_fn().name if callable(code_fn) else "?"
         details_fn = getattr(exc, "details", None)
@@ -176,19 +185,74 @@ def main(argv: list[str] | None = None) -> int:
 
     records: list[Record] = list(read_records(output))
     write_report(records, args.input.name, report)
-    if stats is not None and stats.screened:
-        counts = ", ".join(f"{d} {n}" for d, n in sorted(stats.decisions.items()))
-        print(
-            f"screened {stats.screened} {args.kind} in {stats.seconds:.1f} s: "
-            f"{stats.per_second:.0f} {args.kind}/s via {stats.via}"
-            + (f", {args.concurrency} in flight" if "unary" in stats.via else "")
-            + f" over {args.connections} connections"
-        )
-        if counts:
-            print(f"this run: {counts}")
-    total = len(records)
-    print(f"{total} of {len(data.items)} rows in {output}; report: {report}")
+    decisions = Counter(str(r["decision"]) for r in records)
+    status = stopped if stopped is not None else exit_for_decisions(decisions)
+    summary = _summary(args, stats, decisions, len(data.items), output, report, status)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        _print_summary(summary)
     return status
+
+
+def _summary(
+    args: argparse.Namespace,
+    stats: RunStats | None,
+    decisions: Counter[str],
+    input_rows: int,
+    output: Path,
+    report: Path,
+    status: Exit,
+) -> dict[str, Any]:
+    this_run: dict[str, Any] = {"screened": 0}
+    if stats is not None and stats.screened:
+        this_run = {
+            "screened": stats.screened,
+            "seconds": round(stats.seconds, 2),
+            "per_second": round(stats.per_second, 1),
+            "via": stats.via,
+            "connections": args.connections,
+            **({"in_flight": args.concurrency} if "unary" in stats.via else {}),
+            "decisions": dict(sorted(stats.decisions.items())),
+        }
+    return {
+        "kind": args.kind,
+        "input_rows": input_rows,
+        "rows": sum(decisions.values()),
+        "decisions": {
+            d: decisions[d] for d in ("BLOCK", "REVIEW", "CLEAR", "ERROR") if d in decisions
+        },
+        "output": str(output),
+        "report": str(report),
+        "this_run": this_run,
+        "exit_code": int(status),
+    }
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    run = summary["this_run"]
+    kind = summary["kind"]
+    if run["screened"]:
+        print(
+            f"screened {run['screened']} {kind} in {_duration(run['seconds'])}: "
+            f"{run['per_second']:.0f} {kind}/s via {run['via']}"
+            + (f", {run['in_flight']} in flight" if "in_flight" in run else "")
+            + f" over {run['connections']} connections"
+        )
+    rows = summary["decisions"]
+    width = max([len("decision"), *(len(d) for d in rows)])
+    print(f"\n{'decision':<{width}}  {'rows':>6}")
+    for decision, count in rows.items():
+        print(f"{decision:<{width}}  {count:>6}")
+    print(f"{'total':<{width}}  {summary['rows']:>6}  of {summary['input_rows']} input rows")
+    print(f"\nresults: {summary['output']}\nreport:  {summary['report']}")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes} min {secs} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
 
 
 def _advance(progress: tqdm[Any]) -> None:
