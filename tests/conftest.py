@@ -229,8 +229,9 @@ def start_service(
     extra_args: tuple[str, ...] = (),
     env: dict[str, str] | None = None,
     wait: bool = True,
+    port: int | None = None,
 ) -> Service:
-    port, metrics_port = free_port(), free_port()
+    port, metrics_port = port or free_port(), free_port()
     log_file = tempfile.NamedTemporaryFile(prefix="service-", suffix=".log", delete=False)
     args = [
         sys.executable,
@@ -256,6 +257,9 @@ def start_service(
         "SCREENING_REDIS_PREFIX": prefix,
         "SCREENING_POLL_SECONDS": "1",
         "SCREENING_LIST_STATE_DIR": tempfile.mkdtemp(prefix="service-list-state-"),
+        # The embedded Redis and the audit spool of each service in a directory of its own
+        # (the default, in the user's state directory, would be shared by every test).
+        "SCREENING_DATA_DIR": tempfile.mkdtemp(prefix="service-data-"),
         **(env or {}),
     }
     full_env.pop("PROMETHEUS_MULTIPROC_DIR", None)

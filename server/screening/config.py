@@ -41,6 +41,18 @@ DEFAULT_MAX_DATA_AGE_DAYS: dict[str, float] = {
 }
 
 
+def default_data_dir() -> Path:
+    """Where the embedded default keeps its data and the local audit spool: the user's state
+    directory (XDG), else `.screening` in the working directory when there is no home."""
+    state = os.environ.get("XDG_STATE_HOME")
+    if state:
+        return Path(state) / "screening"
+    try:
+        return Path.home() / ".local" / "state" / "screening"
+    except RuntimeError:
+        return Path.cwd() / ".screening"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SCREENING_", extra="ignore")
 
@@ -56,6 +68,17 @@ class Settings(BaseSettings):
     )
     port: int = Field(50051, description="gRPC port, shared by all workers (SO_REUSEPORT)")
     metrics_port: int = Field(9464, description="Prometheus metrics port (0: off)")
+    metrics_host: str = Field(
+        "",
+        description="Address the metrics port binds; empty: the gRPC host, or loopback when "
+        "that is a wildcard (0.0.0.0, ::)",
+    )
+    metrics_web_config_file: Path | None = Field(
+        None,
+        description="Prometheus exporter web configuration (YAML): tls_server_config "
+        "(cert_file, key_file, client_ca_file, client_auth_type) and basic_auth_users "
+        "(user: bcrypt hash)",
+    )
     workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1, description="Worker processes"
     )
@@ -65,6 +88,17 @@ class Settings(BaseSettings):
         description="Redis URL; empty: start an embedded redis-server",
     )
     redis_prefix: str = Field("screening", description="Key prefix (Cluster hash tag)")
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="The embedded Redis's data (append-only file, fsync every second) and the "
+        "default audit spool; default: $XDG_STATE_HOME/screening or ~/.local/state/screening",
+    )
+    worker_heartbeat_seconds: float = Field(
+        3.0,
+        ge=0,
+        description="A worker whose event loop has not beaten for this long (stopped, hung) is "
+        "killed and restarted; 0: off",
+    )
     lists_dir: Path | None = Field(None, description="Ingest every list file found here at start")
     max_drop_share: float = Field(
         0.2, ge=0, le=1, description="Reject a publication dropping more than this share"
@@ -139,8 +173,7 @@ class Settings(BaseSettings):
     list_state_dir: Path | None = Field(
         None,
         description="Where the last good publication of each source is kept, for the shrink "
-        "guard on an empty Redis (default: $XDG_STATE_HOME/screening/lists, else "
-        "~/.local/state/screening/lists)",
+        "guard on an empty Redis (default: <data_dir>/lists)",
     )
     log_level: str = Field("INFO", description="Log level")
     event_loop: Literal["uvloop", "asyncio"] = Field(
@@ -165,6 +198,31 @@ class Settings(BaseSettings):
     max_name_length: int = Field(512, description="Longest accepted name or alias")
     max_aliases: int = Field(50, description="Most aliases per party")
     max_identifiers: int = Field(50, description="Most identifiers per party")
+    max_party_characters: int = Field(
+        1024, gt=0, description="Most characters in a party's name and aliases together"
+    )
+    max_shipment_characters: int = Field(
+        2048, gt=0, description="Most characters in the names of a shipment's parties and vessels"
+    )
+    max_compare_pairs: int = Field(
+        400, gt=0, description="Most name pairs in one CompareParties (left names x right names)"
+    )
+    call_cpu_seconds: float = Field(
+        0.75,
+        gt=0,
+        description="CPU time after which one call's matching stops (RESOURCE_EXHAUSTED), "
+        "checked between candidates and name pairs (the costliest pair of valid names takes "
+        "about 0.25 s: a call stays under 1 s); its deadline and cancellation also stop it",
+    )
+    inline_match_characters: int = Field(
+        256,
+        ge=0,
+        description="Requests with up to this many characters of names are matched on the "
+        "event loop; larger ones on the worker's matching thread, beside the other calls",
+    )
+    max_waiting_large_calls: int = Field(
+        8, ge=0, description="Larger requests that may wait for a worker's matching thread"
+    )
     policy_file: Path | None = Field(
         None, description="Shipment policy (TOML); empty: the policy shipped with the package"
     )
@@ -174,10 +232,10 @@ class Settings(BaseSettings):
     index_dir: Path | None = Field(
         None,
         description="Where a host keeps the match indexes it built (one file per snapshot, "
-        "read by every worker; default: <tmp>/screening-index)",
+        "read by every worker; default: <data_dir>/index)",
     )
     audit_spool_dir: Path | None = Field(
-        None, description="Local audit journal directory (default: <tmp>/screening-audit)"
+        None, description="Local audit journal directory (default: <data_dir>/audit)"
     )
     audit_include_request: bool = Field(
         False, description="Keep the canonical request itself in each audit record"
@@ -221,6 +279,18 @@ class Settings(BaseSettings):
     accept_max_days: int = Field(
         730, gt=0, description="Longest an acceptance may run before it expires"
     )
+    watch_max_streams: int = Field(
+        1000, gt=0, description="Most WatchAlerts streams open on one worker"
+    )
+    watch_max_streams_per_client: int = Field(
+        100, gt=0, description="Most WatchAlerts streams one client has open on one worker"
+    )
+    watch_redis_connections: int = Field(
+        4,
+        ge=2,
+        description="Redis connections of a worker's alert feed (one holds its blocking read; "
+        "the others serve streams catching up), apart from every other use of Redis",
+    )
 
     def max_data_age(self, source: str) -> float:
         """The maximum age of `source`'s data, in days (configured, else the default)."""
@@ -228,11 +298,22 @@ class Settings(BaseSettings):
         return float(limits.get(source, limits["*"]))
 
     @property
+    def effective_index_dir(self) -> Path:
+        return self.index_dir if self.index_dir is not None else self.data_dir / "index"
+
+    @property
     def effective_list_state_dir(self) -> Path:
         if self.list_state_dir is not None:
             return self.list_state_dir
-        state_home = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-        return Path(state_home) / "screening" / "lists"
+        return self.data_dir / "lists"
+
+    @property
+    def metrics_bind_host(self) -> str:
+        """Where the metrics port listens: as configured, else beside the gRPC port, but
+        never on every interface unless asked for by name."""
+        if self.metrics_host:
+            return self.metrics_host
+        return "127.0.0.1" if self.host in ("", "0.0.0.0", "::", "[::]") else self.host
 
     @property
     def auth_enabled(self) -> bool:

@@ -123,7 +123,8 @@ def test_allowed_by_name_it_serves_beyond_loopback_and_warns(
         prefix,
         lists_dir=lists,
         extra_args=("--host", "0.0.0.0"),
-        env={"SCREENING_ALLOW_INSECURE_NETWORK": "1"},
+        # Metrics follow the gRPC host only to loopback; beyond it they are asked for by name.
+        env={"SCREENING_ALLOW_INSECURE_NETWORK": "1", "SCREENING_METRICS_HOST": "0.0.0.0"},
     )
     try:
         warnings = [

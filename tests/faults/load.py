@@ -5,6 +5,9 @@ workers). Every answered screening id and every failure is counted."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -183,3 +186,73 @@ def start_fault_service(
         workers=workers,
         env={"SCREENING_AUDIT_SPOOL_DIR": str(tmp_path / "spool"), **(env or {})},
     )
+
+
+@dataclass
+class ConnectionProbe:
+    """New connections, one after another: each a channel of its own (a new TCP
+    connection, which the kernel hands to one of the listening workers) making one
+    ScreenParty with a 1 s deadline and no retry. Each outcome is kept with its time
+    (time.monotonic()), so a test can say when failures happened."""
+
+    target: str
+    deadline: float = 1.0
+    pause: float = 0.05
+    outcomes: list[tuple[float, str]] = field(default_factory=list)
+    answered: list[str] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> ConnectionProbe:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(30)
+
+    def _run(self) -> None:
+        request = pb.ScreenPartyRequest(party=pb.Party(name="Ivan Petrov"))
+        while not self._stop.is_set():
+            started = time.monotonic()
+            options = [("grpc.use_local_subchannel_pool", 1)]
+            with grpc.insecure_channel(self.target, options=options) as channel:
+                try:
+                    reply = pb_grpc.ScreeningServiceStub(channel).ScreenParty(
+                        request, timeout=self.deadline
+                    )
+                    self.answered.append(reply.screening_id)
+                    outcome = "OK"
+                except grpc.RpcError as exc:
+                    outcome = exc.code().name
+            self.outcomes.append((started, outcome))
+            time.sleep(self.pause)
+
+    def failures(self, since: float = 0.0, until: float = float("inf")) -> int:
+        return sum(1 for t, o in self.outcomes if since <= t < until and o != "OK")
+
+    def count(self, since: float = 0.0, until: float = float("inf")) -> int:
+        return sum(1 for t, _ in self.outcomes if since <= t < until)
+
+
+def exported_ids(redis_url: str, prefix: str) -> list[str]:
+    """Screening ids of `screening audit export` (the archive an auditor gets)."""
+    out = subprocess.run(
+        [sys.executable, "-m", "screening.cli", "audit", "export", "--redis-url", redis_url],
+        env={**os.environ, "SCREENING_REDIS_PREFIX": prefix},
+        capture_output=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    return [json.loads(line)["screening_id"] for line in out.splitlines() if line.strip()]
+
+
+def log_entries(service: Service, message: str) -> list[dict[str, object]]:
+    """The JSON log lines of `service` with this message."""
+    found = []
+    for line in service.logs().splitlines():
+        if f'"msg": "{message}"' in line:
+            found.append(json.loads(line))
+    return found

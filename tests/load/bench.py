@@ -237,14 +237,12 @@ class Bench:
         )
 
     def new_host(self) -> dict[str, str]:
-        """Settings for a start on a host that has kept nothing: its own empty directories
-        for the match indexes and the last good copies of the lists."""
+        """Settings for a start on a host that has kept nothing: an empty data directory
+        (the embedded Redis's data, the match indexes, the last good lists, the audit
+        spool)."""
         root = Path(tempfile.mkdtemp(prefix="bench-host-"))
         self.hosts.append(root)
-        return {
-            "SCREENING_INDEX_DIR": str(root / "index"),
-            "SCREENING_LIST_STATE_DIR": str(root / "lists"),
-        }
+        return {"SCREENING_DATA_DIR": str(root)}
 
     def main_service(self, phases: set[str]) -> float:
         """First starts, then the uncached service under load; returns its 1x req/s."""
@@ -344,9 +342,7 @@ class Bench:
             self.figures["restart_s"] = {"median": statistics.median(times), "runs": times}
             times, _ = self.starts(
                 "serve to every worker answering, restart on a new host (index built)",
-                lambda: self.serve(
-                    a.lists_dir, redis.url, env={**host, **self.new_host(), **_lists_of(host)}
-                ),
+                lambda: self.serve(a.lists_dir, redis.url, env=self.new_host()),
             )
             self.figures["restart_new_host_s"] = {
                 "median": statistics.median(times),
@@ -447,11 +443,6 @@ class Bench:
         for name, value, target, ok in rows:
             mark = "" if ok is None else ("met" if ok else "NOT MET")
             print(f"  {name:<42} {value:>9} {target:>8} {mark}")
-
-
-def _lists_of(host: dict[str, str]) -> dict[str, str]:
-    """The last good copies stay where the first run kept them (only the index is new)."""
-    return {"SCREENING_LIST_STATE_DIR": host["SCREENING_LIST_STATE_DIR"]}
 
 
 def entity_count(target: str) -> int:

@@ -8,7 +8,10 @@ identity written into the audit trail) and its permissions:
 
 - `screen`:  ScreenParty, ScreenShipment, ScreenParties, CompareParties, GetEntity,
              GetDataStatus, ListChanges
-- `monitor`: MonitorParty, StopMonitoring, ListMonitoredParties, WatchAlerts
+- `monitor` with `screen`: MonitorParty, StopMonitoring, ListMonitoredParties, WatchAlerts.
+             Every one of them returns matches (a registration's current matches, the entries
+             it is known to match, alerts), and every RPC that returns matches needs `screen`:
+             `monitor` alone must not be a way round it.
 - `admin`:   everything, including AcceptMatch, RevokeAcceptance, ListAcceptances
 
 No token or an unknown one: UNAUTHENTICATED; a known token without the permission:
@@ -44,9 +47,10 @@ ANONYMOUS = "anonymous"
 current_client: contextvars.ContextVar[str] = contextvars.ContextVar("screening_client", default="")
 
 _SERVICE = "/screening.v1.ScreeningService/"
-PERMISSIONS: dict[str, str] = {
+# Method -> every permission it needs.
+PERMISSIONS: dict[str, tuple[str, ...]] = {
     **{
-        _SERVICE + m: "screen"
+        _SERVICE + m: ("screen",)
         for m in (
             "ScreenParty",
             "ScreenShipment",
@@ -58,10 +62,10 @@ PERMISSIONS: dict[str, str] = {
         )
     },
     **{
-        _SERVICE + m: "monitor"
+        _SERVICE + m: ("monitor", "screen")
         for m in ("MonitorParty", "StopMonitoring", "ListMonitoredParties", "WatchAlerts")
     },
-    **{_SERVICE + m: "admin" for m in ("AcceptMatch", "RevokeAcceptance", "ListAcceptances")},
+    **{_SERVICE + m: ("admin",) for m in ("AcceptMatch", "RevokeAcceptance", "ListAcceptances")},
 }
 HEALTH_PREFIX = "/grpc.health.v1.Health/"
 REFLECTION_PREFIXES = (
@@ -91,6 +95,10 @@ class Principal(msgspec.Struct, frozen=True):
 
     def may(self, permission: str) -> bool:
         return "admin" in self.permissions or permission in self.permissions
+
+    def lacks(self, needed: tuple[str, ...]) -> list[str]:
+        """The permissions of `needed` this principal does not hold."""
+        return [p for p in needed if not self.may(p)]
 
 
 class _StoredToken(msgspec.Struct):
@@ -273,11 +281,14 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         if principal is None:
             return _refusal(handler, grpc.StatusCode.UNAUTHENTICATED, "invalid token")
         needed = PERMISSIONS.get(method)
-        if needed is not None and not principal.may(needed):
+        missing = principal.lacks(needed) if needed is not None else []
+        if missing:
             return _refusal(
                 handler,
                 grpc.StatusCode.PERMISSION_DENIED,
-                f"client {principal.client!r} lacks the {needed!r} permission",
+                f"client {principal.client!r} lacks the "
+                + " and ".join(repr(p) for p in missing)
+                + (" permission" if len(missing) == 1 else " permissions"),
             )
         current_client.set(principal.client)
         rate = principal.rate_per_second or self.default_rate

@@ -19,10 +19,10 @@ from google.rpc import code_pb2
 
 from screening.api import convert
 from screening.api.deps import Deps
-from screening.api.errors import bounded, summary_message
+from screening.api.errors import bounded, status_of, summary_message
 from screening.api.party_rpcs import answer_party, settle
 from screening.api.validation import Oversized, Violations
-from screening.model.errors import AuditUnavailable
+from screening.model.errors import AuditUnavailable, ScreeningError
 from screening.observability.metrics import record_screening
 from screening.v1 import screening_pb2 as pb
 
@@ -49,7 +49,7 @@ def item_error(position: int, violations: Violations) -> pb.ScreenPartiesRespons
     )
 
 
-def answer(
+async def answer(
     deps: Deps,
     item: pb.ScreenPartiesRequest,
     position: int,
@@ -73,7 +73,14 @@ def answer(
             error=pb.ItemError(code=code_pb2.UNAVAILABLE, message="no list data loaded yet"),
         )
     try:
-        response = answer_party(deps, item.request, index, errors)
+        response = await answer_party(deps, item.request, index, errors, context)
+    except ScreeningError as exc:
+        # Past its budget (RESOURCE_EXHAUSTED), the caller's deadline or cancellation: this
+        # item is answered so, and the stream goes on.
+        code, message = status_of(exc)
+        return pb.ScreenPartiesResponse(
+            index=position, error=pb.ItemError(code=code.value[0], message=message)
+        )
     except Exception as exc:
         # One item failing must not end the batch. The exception's text may quote party
         # data, so only its type is logged at ERROR; the full trace at DEBUG.
@@ -142,7 +149,7 @@ async def answers(
                 if item.error is not None:
                     raise item.error
                 return
-            yield answer(deps, item, position, context)
+            yield await answer(deps, item, position, context)
             position += 1
     finally:
         reader.cancel()

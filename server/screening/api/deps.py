@@ -10,7 +10,9 @@ from screening.api.cache import ResultCache
 from screening.api.data_age import AnswerAges
 from screening.api.repeat import KnownAnswer
 from screening.api.validation import Limits
+from screening.api.workload import Workload
 from screening.casework.settle import Casework
+from screening.casework.watching import AlertFeed
 from screening.index.holder import IndexHolder, LoadedIndex
 from screening.model.errors import NotReady
 from screening.risk.party import PartyThresholds
@@ -39,6 +41,10 @@ class Deps:
     answer_settings: tuple[object, ...] = ()
     # Set when the worker stops: open WatchAlerts streams end.
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    # The worker's one reader of the alert stream, for every WatchAlerts stream.
+    alert_feed: AlertFeed | None = None
+    # Where and within what budget a call's matching runs.
+    workload: Workload = field(default_factory=lambda: Workload(0.75, 256, 8))
 
     def index(self) -> LoadedIndex:
         index = self.holder.current

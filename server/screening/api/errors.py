@@ -15,7 +15,10 @@ from grpc_status import rpc_status
 from screening.api.validation import Violations
 from screening.model.errors import (
     AuditUnavailable,
+    Cancelled,
     Conflict,
+    DeadlineExceeded,
+    Exhausted,
     Invalid,
     NotFound,
     NotReady,
@@ -30,6 +33,9 @@ ERRORS: dict[type[ScreeningError], tuple[grpc.StatusCode, str]] = {
     AuditUnavailable: (grpc.StatusCode.UNAVAILABLE, "screening not recorded: "),
     NotFound: (grpc.StatusCode.NOT_FOUND, ""),
     Conflict: (grpc.StatusCode.FAILED_PRECONDITION, ""),
+    Exhausted: (grpc.StatusCode.RESOURCE_EXHAUSTED, ""),
+    DeadlineExceeded: (grpc.StatusCode.DEADLINE_EXCEEDED, ""),
+    Cancelled: (grpc.StatusCode.CANCELLED, ""),
 }
 
 # The details travel in trailing metadata, which clients cap (8 KiB by default): a request

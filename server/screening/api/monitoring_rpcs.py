@@ -10,15 +10,15 @@ from collections.abc import AsyncIterator
 import grpc
 
 from screening.api import convert
-from screening.api.auth import client_of
+from screening.api.auth import ANONYMOUS, client_of
 from screening.api.deps import Deps
-from screening.api.party_rpcs import answer_party, settle
+from screening.api.party_rpcs import answer_party, answer_party_now, settle
 from screening.api.validation import Violations, check_text
 from screening.casework import watching
 from screening.casework.acceptlist import party_key
 from screening.casework.monitoring import FoundMatch, Monitored, now_iso
 from screening.index.holder import LoadedIndex
-from screening.model.errors import Invalid
+from screening.model.errors import Exhausted, Invalid, NotReady
 from screening.v1 import screening_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -35,10 +35,11 @@ def rescreen(
     *,
     client: str,
 ) -> pb.ScreenPartyResponse:
-    """Screen a monitored counterparty, settled (accepted matches marked, recorded in the
-    audit trail); raises AuditUnavailable when it cannot be recorded."""
+    """Screen a monitored counterparty (the monitoring job: no caller), settled (accepted
+    matches marked, recorded in the audit trail); raises AuditUnavailable when it cannot be
+    recorded."""
     request = pb.ScreenPartyRequest(party=party, min_score=min_score)
-    response = answer_party(deps, request, index, errors)
+    response = answer_party_now(deps, request, index, errors)
     if errors:
         return response
     settle(deps, request, response, index, None, kind="monitoring", client=client)
@@ -49,9 +50,17 @@ def rescreen_monitored(deps: Deps, monitored: Monitored, index: LoadedIndex) -> 
     """The monitoring job's re-screen (casework/monitoring.py, Rescreen)."""
     errors = Violations()
     party = pb.Party.FromString(bytes.fromhex(monitored.party))
-    response = rescreen(
-        deps, party, monitored.min_score, index, errors, client=f"monitoring:{monitored.client}"
-    )
+    try:
+        response = rescreen(
+            deps, party, monitored.min_score, index, errors, client=f"monitoring:{monitored.client}"
+        )
+    except Exhausted:
+        # Past one call's matching budget on this data: the others are not held up by it.
+        log.error(
+            "monitored counterparty too costly to re-screen on this data; skipped",
+            extra={"monitor_id": monitored.monitor_id, "data_version": index.version},
+        )
+        return []
     if errors:
         log.warning(
             "monitored counterparty no longer valid; skipped",
@@ -80,9 +89,11 @@ async def monitor_party(
         else:
             min_score = request.min_score
     client = client_of(context)
-    response = rescreen(deps, request.party, min_score, index, errors, client=client)
+    screen_request = pb.ScreenPartyRequest(party=request.party, min_score=min_score)
+    response = await answer_party(deps, screen_request, index, errors, context)
     if errors:
         raise Invalid(errors.items)
+    settle(deps, screen_request, response, index, None, kind="monitoring", client=client)
     monitored = Monitored(
         monitor_id=party_key(convert.counterparty(request.party)),
         party=request.party.SerializeToString().hex(),
@@ -125,9 +136,22 @@ async def list_monitored_parties(
 async def watch_alerts(
     deps: Deps, request: pb.WatchAlertsRequest, context: grpc.aio.ServicerContext
 ) -> AsyncIterator[pb.WatchAlertsResponse]:
-    store = watching.configured(deps.casework.monitors)
+    watching.configured(deps.casework.monitors)
+    feed = deps.alert_feed
+    if feed is None:
+        raise NotReady("monitoring is not configured")
     after = request.after_alert_id.strip()
     if after and not _STREAM_ID.match(after):
         raise Invalid([("after_alert_id", "must be an alert id such as '1718000000000-0', or '0'")])
-    async for alert_id, alert in watching.alerts(store, after, deps.stopping):
+    async for alert_id, alert in feed.alerts(_watcher_of(context), after, deps.stopping):
         yield pb.WatchAlertsResponse(alert=convert.alert_pb(alert_id, alert))
+
+
+def _watcher_of(context: grpc.aio.ServicerContext | None) -> str:
+    """Whose streams a stream counts among: the authenticated client; without one, the
+    calling host (all anonymous callers are not one client)."""
+    client = client_of(context)
+    if client != ANONYMOUS or context is None:
+        return client
+    host = (context.peer() or "").rpartition(":")[0]
+    return f"{ANONYMOUS}@{host}"

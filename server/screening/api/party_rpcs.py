@@ -29,7 +29,7 @@ from screening.api.validation import (
 from screening.casework.settle import settle_party
 from screening.index.freshness import DataAges
 from screening.index.holder import LoadedIndex
-from screening.matching.types import Query
+from screening.matching.types import MatchResult, Query
 from screening.model.errors import Invalid
 from screening.model.ids import new_screening_id
 from screening.observability import stages
@@ -46,6 +46,11 @@ class PartyCheck:
     min_score: float
     sources: list[str]
     limit: int
+
+    @property
+    def characters(self) -> int:
+        """What the matcher's work grows with (api/workload.py)."""
+        return sum(len(name) for name in self.query.names)
 
 
 async def screen_party(
@@ -80,7 +85,7 @@ async def screen_party(
     if known is not None:
         response = _from_cache(request, known.payload)
     else:
-        response = await _screen_cached(deps, request, index, ages, exact)
+        response = await _screen_cached(deps, request, index, ages, exact, context)
     settle(deps, request, response, index, context)
     record_screening(
         "party",
@@ -134,7 +139,12 @@ def settle(
 
 
 async def _screen_cached(
-    deps: Deps, request: pb.ScreenPartyRequest, index: LoadedIndex, ages: DataAges, exact: bytes
+    deps: Deps,
+    request: pb.ScreenPartyRequest,
+    index: LoadedIndex,
+    ages: DataAges,
+    exact: bytes,
+    context: grpc.aio.ServicerContext | None,
 ) -> pb.ScreenPartyResponse:
     """Validate and screen through the Redis tier of the result cache (`exact`, the
     request's bytes, is empty when the cache is off). The answer is then kept in this
@@ -147,11 +157,11 @@ async def _screen_cached(
     stages.mark("normalise")
     cache = deps.cache
     if cache is None or not exact:
-        return _screen_checked(deps, request, index, check, ages)
+        return await _screen_checked(deps, request, index, check, ages, context)
     digest = request_digest(deps.answer_settings, check)
     answer = await cache.get(ages.stamp, digest)
     if answer is None:
-        response = _screen_checked(deps, request, index, check, ages)
+        response = await _screen_checked(deps, request, index, check, ages, context)
         kept = pb.ScreenPartyResponse()
         kept.CopyFrom(response)
         kept.ClearField("screening_id")
@@ -177,15 +187,31 @@ async def _screen_cached(
     return response
 
 
-def answer_party(
-    deps: Deps, request: pb.ScreenPartyRequest, index: LoadedIndex, errors: Violations
+async def answer_party(
+    deps: Deps,
+    request: pb.ScreenPartyRequest,
+    index: LoadedIndex,
+    errors: Violations,
+    context: grpc.aio.ServicerContext | None = None,
 ) -> pb.ScreenPartyResponse:
     """Screen one party, not settled; on bad input fills `errors` and returns an empty
     response."""
     check = check_party(deps, request, index, errors)
     if check is None:
         return pb.ScreenPartyResponse()
-    return _screen_checked(deps, request, index, check, deps.ages.view(index))
+    return await _screen_checked(deps, request, index, check, deps.ages.view(index), context)
+
+
+def answer_party_now(
+    deps: Deps, request: pb.ScreenPartyRequest, index: LoadedIndex, errors: Violations
+) -> pb.ScreenPartyResponse:
+    """answer_party for a background job (no caller): matched here and now, within the CPU
+    allowance of one call."""
+    check = check_party(deps, request, index, errors)
+    if check is None:
+        return pb.ScreenPartyResponse()
+    results = deps.workload.run_now(lambda: _match(deps, index, check))
+    return _answer(deps, request, index, check, deps.ages.view(index), results)
 
 
 def check_party(
@@ -208,16 +234,23 @@ def check_party(
     return PartyCheck(query, min_score, sorted(set(sources)), limit)
 
 
-def _screen_checked(
+async def _screen_checked(
     deps: Deps,
     request: pb.ScreenPartyRequest,
     index: LoadedIndex,
     check: PartyCheck,
     ages: DataAges,
+    context: grpc.aio.ServicerContext | None,
 ) -> pb.ScreenPartyResponse:
+    results = await deps.workload.run(lambda: _match(deps, index, check), check.characters, context)
+    return _answer(deps, request, index, check, ages, results)
+
+
+def _match(deps: Deps, index: LoadedIndex, check: PartyCheck) -> list[MatchResult]:
     """Screen down to the evidence floor: a min_score above the review threshold lists
     fewer matches, but the decision is taken on the same evidence (settling decides on it
-    and drops what min_score does not list)."""
+    and drops what min_score does not list). The matcher's part: it touches only the index
+    (api/workload.py may run it off the event loop)."""
     floor = deps.thresholds.evidence_floor(check.min_score)
     results = index.matcher.screen(
         check.query,
@@ -226,9 +259,19 @@ def _screen_checked(
         limit=check.limit if floor >= check.min_score else 0,
     )
     stages.mark("score")
-    results = evidence_and_listed(
+    return evidence_and_listed(
         results, min_score=check.min_score, limit=check.limit, thresholds=deps.thresholds
     )
+
+
+def _answer(
+    deps: Deps,
+    request: pb.ScreenPartyRequest,
+    index: LoadedIndex,
+    check: PartyCheck,
+    ages: DataAges,
+    results: list[MatchResult],
+) -> pb.ScreenPartyResponse:
     decision, risk_score = decide_party([r.score for r in results], deps.thresholds)
     stages.mark("decide")
     response = pb.ScreenPartyResponse(
@@ -280,9 +323,20 @@ async def compare_parties(
         raise Invalid(errors.items)
     left = party_to_query(request.left, "left", errors, deps.limits)
     right = party_to_query(request.right, "right", errors, deps.limits)
+    pairs = len(left.names) * len(right.names)
+    if pairs > deps.limits.max_compare_pairs:
+        errors.add(
+            "right.aliases",
+            f"{len(left.names)} names against {len(right.names)} make {pairs} pairs to "
+            f"compare, more than the {deps.limits.max_compare_pairs} allowed",
+        )
     if errors:
         raise Invalid(errors.items)
-    score, components = index.matcher.compare(left, right)
+    score, components = await deps.workload.run(
+        lambda: index.matcher.compare(left, right),
+        sum(len(n) for n in left.names) + sum(len(n) for n in right.names),
+        context,
+    )
     threshold = deps.alert_threshold
     return pb.ComparePartiesResponse(
         score=score,

@@ -108,6 +108,13 @@ def _validate(
         screened = _screened(i, vessel, query, Role.CARRIER)
         screened.is_vessel = True
         vessels.append(screened)
+    total = sum(len(n) for q in queries for n in q.names)
+    if total > limits.max_shipment_characters:
+        errors.add(
+            "parties",
+            f"the names and aliases of the parties and vessels hold {total} characters in all, "
+            f"more than the {limits.max_shipment_characters} allowed: split the shipment",
+        )
     goods = [
         _goods_line(i, item, limits, errors)
         for i, item in enumerate(request.goods[: caps.max_goods])

@@ -26,6 +26,11 @@ class Limits:
     max_name_length: int = 512
     max_aliases: int = 50
     max_identifiers: int = 50
+    # The matcher's work grows with the characters of the names it is given (and, comparing
+    # two parties, with their product): bounded per party, per shipment, per comparison.
+    max_party_characters: int = 1024
+    max_shipment_characters: int = 2048
+    max_compare_pairs: int = 400
     max_text_length: int = 1024
     max_ref_length: int = 128
     max_sources: int = 50
@@ -115,6 +120,13 @@ def party_to_query(party: pb.Party, path: str, errors: Violations, limits: Limit
         reason = nothing_to_screen(alias) if alias else ""
         if reason:
             errors.add(f"{path}.aliases[{i}]", f"{alias!r} {reason}: nothing to screen")
+    total = len(name) + sum(len(a) for a in aliases)
+    if total > limits.max_party_characters:
+        errors.add(
+            f"{path}.aliases" if aliases else f"{path}.name",
+            f"name and aliases hold {total} characters in all, more than the "
+            f"{limits.max_party_characters} allowed",
+        )
     birth_date = check_date(party.birth_date, f"{path}.birth_date", errors)
     country = check_country(party.country, f"{path}.country", errors)
     if party.HasField("address"):

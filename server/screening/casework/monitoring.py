@@ -167,11 +167,23 @@ class MonitorStore:
         reply: Any = await self.redis.xread({self.alerts: after}, count=count, block=block_ms)
         out = []
         for _, entries in reply or []:
-            for raw_id, fields in entries:
-                stream_id = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
-                data = fields.get(b"a") or fields.get("a")
-                if data:
-                    out.append((stream_id, ALERT_DECODER.decode(data)))
+            out += self._decoded(entries)
+        return out
+
+    async def alerts_after(self, after: str, count: int = PAGE) -> list[tuple[str, Alert]]:
+        """Up to `count` alerts after `after`, without blocking (catching up)."""
+        start = after if "-" in after else f"{after}-0"
+        reply: Any = await self.redis.xrange(self.alerts, min=f"({start}", max="+", count=count)
+        return self._decoded(reply or [])
+
+    @staticmethod
+    def _decoded(entries: Any) -> list[tuple[str, Alert]]:
+        out = []
+        for raw_id, fields in entries:
+            stream_id = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
+            data = fields.get(b"a") or fields.get("a")
+            if data:
+                out.append((stream_id, ALERT_DECODER.decode(data)))
         return out
 
     async def last_alert_id(self) -> str:

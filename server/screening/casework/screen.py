@@ -63,6 +63,25 @@ def _query_key(query: Query) -> tuple[object, ...]:
     )
 
 
+Screened = dict[tuple[object, ...], list[MatchResult]]
+
+
+def match_shipment(index: LoadedIndex, request: ShipmentRequest, *, limit: int) -> Screened:
+    """The matches of every distinct party and vessel: the matcher's part, touching nothing
+    but the index (a worker may run it off its event loop)."""
+    # One party often plays several roles (shipper and supplier, consignee and notify
+    # party): each distinct query is screened once.
+    # min_score chooses which matches each party lists, never the findings: the rules see
+    # every match down to the policy's alert score.
+    floor = min(request.min_score, request.policy.spec.matches.alert_score)
+    screened: Screened = {}
+    for query in request.queries:
+        key = _query_key(query)
+        if key not in screened:
+            screened[key] = index.matcher.screen(query, min_score=floor, limit=limit)
+    return screened
+
+
 def screen_shipment(
     work: Casework,
     index: LoadedIndex,
@@ -70,24 +89,20 @@ def screen_shipment(
     *,
     limit: int,
     call: Callable[[], Call],
+    screened: Screened | None = None,
 ) -> ShipmentAnswer:
-    """Screen, settle and record one shipment. Raises AuditUnavailable when the record
-    cannot be kept: the answer must not leave."""
+    """Screen (unless `screened` holds the matches already), settle and record one
+    shipment. Raises AuditUnavailable when the record cannot be kept: the answer must not
+    leave."""
     shipment = request.shipment
-    # min_score chooses which matches each party lists, never the findings: the rules see
-    # every match down to the policy's alert score.
-    floor = min(request.min_score, request.policy.spec.matches.alert_score)
-    # One party often plays several roles (shipper and supplier, consignee and notify
-    # party): each distinct query is screened once.
-    screened: dict[tuple[object, ...], list[MatchResult]] = {}
+    if screened is None:
+        screened = match_shipment(index, request, limit=limit)
     accepted: dict[tuple[bool, int], list[tuple[MatchResult, str]]] = {}
     parties = (*shipment.parties, *shipment.vessels)
     for party, query, counterparty in zip(
         parties, request.queries, request.counterparties, strict=True
     ):
         key = _query_key(query)
-        if key not in screened:
-            screened[key] = index.matcher.screen(query, min_score=floor, limit=limit)
         party.matches = screened[key]
         if work.acceptances is not None and party.matches:
             party.matches, cleared = clear_accepted(work, counterparty, party.matches, index)

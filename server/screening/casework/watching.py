@@ -1,21 +1,33 @@
 """Ongoing monitoring's use cases: register a counterparty, stop, list them, follow the
-alerts. The re-screen itself runs in the monitoring job (casework/monitoring.py)."""
+alerts. The re-screen itself runs in the monitoring job (casework/monitoring.py).
+
+Following the alerts (WatchAlerts) costs one Redis connection per worker, however many
+streams are open: the worker's AlertFeed holds the only blocking read (XREAD on a client of
+its own) and hands every new alert to each open stream's bounded queue. A stream that
+resumes from an earlier alert, or that fell behind and had its queue overflow, catches up
+with short non-blocking reads (XRANGE) on the same small client, then follows the feed
+again. Open streams are limited per worker and per client (Exhausted past the limit).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
 
 import redis
 
 from screening.casework.monitoring import Alert, Monitored, MonitorStore
-from screening.model.errors import NotFound, NotReady, Unavailable
+from screening.model.errors import Exhausted, NotFound, NotReady, Unavailable
 
 log = logging.getLogger(__name__)
 
 WATCH_BLOCK_MS = 1000
+# Alerts a stream may have waiting before it is switched to catching up from Redis.
+STREAM_QUEUE = 256
 
 
 def configured(store: MonitorStore | None) -> MonitorStore:
@@ -58,27 +70,130 @@ async def monitored_parties(store: MonitorStore, limit: int) -> tuple[list[Monit
     return found[:limit], total
 
 
-async def alerts(
-    store: MonitorStore, after: str, stopping: asyncio.Event
-) -> AsyncIterator[tuple[str, Alert]]:
-    """(alert id, alert) after `after` ('': from now on), until `stopping` is set. With
-    Redis away the stream stays open and resumes where it was."""
-    backoff = 0.5
-    while not after:
+def _order(alert_id: str) -> tuple[int, int]:
+    ms, _, seq = alert_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+@dataclass(eq=False)
+class _Watcher:
+    client: str
+    queue: asyncio.Queue[tuple[str, Alert]] = field(
+        default_factory=lambda: asyncio.Queue(maxsize=STREAM_QUEUE)
+    )
+    overflowed: bool = False
+
+
+class AlertFeed:
+    """One worker's reader of the alert stream, for every open WatchAlerts stream."""
+
+    def __init__(self, store: MonitorStore, *, max_streams: int, max_per_client: int) -> None:
+        self.store = store  # on a client of its own: its blocking read holds a connection
+        self.max_streams = max_streams
+        self.max_per_client = max_per_client
+        self._watchers: set[_Watcher] = set()
+        self._per_client: Counter[str] = Counter()
+        self._position = ""  # the last alert id the feed has handed out
+
+    @property
+    def open_streams(self) -> int:
+        return len(self._watchers)
+
+    @contextlib.contextmanager
+    def _watching(self, client: str) -> Iterator[_Watcher]:
+        if len(self._watchers) >= self.max_streams:
+            raise Exhausted(
+                f"this worker has {self.max_streams} alert streams open, its limit: "
+                "retry later, or on another replica"
+            )
+        if self._per_client[client] >= self.max_per_client:
+            raise Exhausted(
+                f"client {client!r} has {self.max_per_client} alert streams open on this "
+                "worker, its limit: one stream carries every alert"
+            )
+        watcher = _Watcher(client)
+        self._watchers.add(watcher)
+        self._per_client[client] += 1
         try:
-            after = await store.last_alert_id()
-        except (redis.RedisError, OSError):
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 5.0)
-    while not stopping.is_set():
-        try:
-            found = await store.read_alerts(after, WATCH_BLOCK_MS)
+            yield watcher
+        finally:
+            self._watchers.discard(watcher)
+            self._per_client[client] -= 1
+            if not self._per_client[client]:
+                del self._per_client[client]
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Follow the alert stream until `stop`; survive Redis outages."""
+        backoff = 0.5
+        while not stop.is_set():
+            try:
+                if not self._position:
+                    self._position = await self.store.last_alert_id()
+                found = await self.store.read_alerts(self._position, WATCH_BLOCK_MS)
+                backoff = 0.5
+            except (redis.RedisError, OSError) as exc:
+                log.warning(
+                    "alert feed: Redis unreachable; open streams wait",
+                    extra={"error": str(exc), "retry_in": backoff},
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            for alert_id, alert in found:
+                self._position = alert_id
+                for watcher in self._watchers:
+                    if watcher.overflowed:
+                        continue
+                    try:
+                        watcher.queue.put_nowait((alert_id, alert))
+                    except asyncio.QueueFull:
+                        watcher.overflowed = True  # it catches up from Redis
+
+    async def alerts(
+        self, client: str, after: str, stopping: asyncio.Event
+    ) -> AsyncIterator[tuple[str, Alert]]:
+        """(alert id, alert) after `after` ('': from now on), until `stopping` is set. With
+        Redis away the stream stays open and resumes where it was."""
+        with self._watching(client) as watcher:
+            last = after or self._position
             backoff = 0.5
-        except (redis.RedisError, OSError):
-            with contextlib.suppress(TimeoutError):
-                await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 5.0)
-            continue
-        for alert_id, alert in found:
-            after = alert_id
-            yield alert_id, alert
+            while not last:
+                try:
+                    last = await self.store.last_alert_id()
+                except (redis.RedisError, OSError):
+                    await _pause(stopping, backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    if stopping.is_set():
+                        return
+            caught_up = False
+            while not stopping.is_set():
+                if not caught_up:
+                    # From Redis until a read comes back empty; the queue (filled meanwhile)
+                    # then carries on, its alerts up to `last` skipped.
+                    watcher.overflowed = False
+                    try:
+                        found = await self.store.alerts_after(last)
+                    except (redis.RedisError, OSError):
+                        await _pause(stopping, backoff)
+                        backoff = min(backoff * 2, 5.0)
+                        continue
+                    backoff = 0.5
+                    caught_up = not found
+                else:
+                    try:
+                        found = [await asyncio.wait_for(watcher.queue.get(), timeout=1.0)]
+                    except TimeoutError:
+                        found = []
+                    if watcher.overflowed and watcher.queue.empty():
+                        caught_up = False
+                for alert_id, alert in found:
+                    if _order(alert_id) <= _order(last):
+                        continue
+                    last = alert_id
+                    yield alert_id, alert
+
+
+async def _pause(stopping: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stopping.wait(), timeout=seconds)

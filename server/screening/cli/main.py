@@ -32,6 +32,7 @@ def _settings(args: argparse.Namespace) -> Settings:
             "host": getattr(args, "host", None),
             "port": getattr(args, "port", None),
             "metrics_port": getattr(args, "metrics_port", None),
+            "metrics_host": getattr(args, "metrics_host", None),
             "workers": getattr(args, "workers", None),
             "redis_url": getattr(args, "redis_url", None),
             "lists_dir": getattr(args, "lists_dir", None),
@@ -48,7 +49,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from screening.runtime.exposure import InsecureExposure, check_exposure
+    from screening.runtime.metrics_server import WebConfigError
+    from screening.runtime.port_guard import PortInUse
     from screening.runtime.supervisor import Supervisor
+    from screening.store.embedded import EmbeddedRedisError
 
     settings = _settings(args)
     if settings.workers < 1:
@@ -56,10 +60,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _check_policy(settings.policy_file)
     try:
         check_exposure(settings)
-    except InsecureExposure as exc:
+        return Supervisor(settings).run()
+    except (InsecureExposure, WebConfigError, PortInUse, EmbeddedRedisError) as exc:
         log.critical("not starting", extra={"error": str(exc)})
         raise SystemExit(f"screening: {exc}") from exc
-    return Supervisor(settings).run()
 
 
 def _check_policy(path: Path | None) -> str:
@@ -361,6 +365,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--port", type=int, help="gRPC port (default 50051)")
     serve.add_argument("--metrics-port", type=int, help="Prometheus port (default 9464, 0: off)")
+    serve.add_argument(
+        "--metrics-host",
+        help="metrics bind address (default: --host, loopback when that is 0.0.0.0 or ::)",
+    )
     serve.add_argument("--workers", type=int, help="worker processes (default: one per core)")
     serve.add_argument("--policy", type=Path, help="shipment policy file (default: shipped)")
     serve.add_argument(

@@ -18,7 +18,6 @@ import hashlib
 import logging
 import os
 import pickle
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,10 +31,6 @@ MAGIC = b"screening-index 1\n"
 # Index files kept per directory (the newest): a worker still serving an older snapshot
 # keeps reading its file even after it is removed.
 FILES_KEPT = 4
-
-
-def default_directory() -> Path:
-    return Path(tempfile.gettempdir()) / "screening-index"
 
 
 @functools.cache
@@ -66,8 +61,8 @@ def content_key(manifest: Manifest) -> str:
 class IndexFiles:
     """The index files of one host (a directory)."""
 
-    def __init__(self, directory: Path | None = None) -> None:
-        self.directory = directory or default_directory()
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
 
     def path(self, manifest: Manifest) -> Path:
         return self.directory / f"{content_key(manifest)}-{code_format()}.idx"

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+from screening.matching.budget import spend
 from screening.matching.candidates import CandidateIndex, name_kind
 from screening.matching.features import (
     listed_identifier_forms,
@@ -126,6 +127,7 @@ class MatchIndex:
         best: dict[int, MatchResult] = {}
         floor = min_score - ESTIMATE_SLACK
         for qname in prepared:
+            spend()
             names = (
                 np.arange(index.name_count, dtype=np.int32)
                 if exhaustive
@@ -134,6 +136,7 @@ class MatchIndex:
             # Many entries share a spelling (one person on several lists): align it once.
             aligned: dict[tuple[str, ...], Alignment] = {}
             for n in names.tolist():
+                spend()
                 e_idx = int(index.name_entity[n])
                 if allowed is not None and not allowed[self.entity_source[e_idx]]:
                     continue
@@ -183,6 +186,7 @@ class MatchIndex:
         best: MatchResult | None = None
         for qname in prepared or [PreparedName.of("", (), ())]:
             for name in entity.all_names():
+                spend()
                 cname = prepare_name(name.full, kind, self.candidates.weight)
                 result = score_pair(
                     query,

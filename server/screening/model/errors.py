@@ -23,6 +23,20 @@ class AuditUnavailable(Unavailable):
     """The audit record could not be kept: the screening must not be answered."""
 
 
+class Exhausted(ScreeningError):
+    """A limit of the service is reached (open streams of a client or a worker, the work
+    one call may take): nothing was done; retry later, elsewhere, or with less."""
+
+
+class DeadlineExceeded(ScreeningError):
+    """The caller's deadline passed before the work was done: it was stopped."""
+
+
+class Cancelled(ScreeningError):
+    """The caller cancelled the call (or went away) before the work was done: it was
+    stopped."""
+
+
 class NotFound(ScreeningError):
     """The entry, acceptance or monitored party asked for does not exist."""
 

@@ -30,7 +30,6 @@ from prometheus_client import (
     Gauge,
     Histogram,
     multiprocess,
-    start_http_server,
     values,
 )
 from prometheus_client.core import GaugeMetricFamily
@@ -330,7 +329,9 @@ def mark_worker_dead(pid: int) -> None:
         multiprocess.mark_process_dead(pid)
 
 
-def serve_metrics(port: int, host: str = "0.0.0.0") -> None:
+def supervisor_registry() -> CollectorRegistry:
+    """What the supervisor's metrics port serves: every worker's samples (multiprocess
+    directory) and the supervisor's own (runtime/metrics_server.py serves it)."""
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
     if values.ValueClass is values.MutexValue:
@@ -341,7 +342,7 @@ def serve_metrics(port: int, host: str = "0.0.0.0") -> None:
         registry.register(LIST_DECODE_FALLBACKS)
         registry.register(LIST_CONTROL_CHARACTERS)
     registry.register(PUBLICATION_AGE)
-    start_http_server(port, addr=host, registry=registry)
+    return registry
 
 
 # -- list ingest and refresh (the supervisor or the CLI runs them, not the workers) -------

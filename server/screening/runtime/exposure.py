@@ -15,6 +15,7 @@ import socket
 from dataclasses import dataclass
 
 from screening.config import Settings
+from screening.runtime.metrics_server import WebConfig
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,12 @@ def listeners(settings: Settings) -> list[Listener]:
     """The ports `screening serve` opens to the network."""
     found = [Listener("gRPC", settings.host, settings.port, settings.tls_enabled)]
     if settings.metrics_port:
-        # The metrics port binds where the gRPC port does (observability/metrics.py).
-        found.append(Listener("metrics", settings.host, settings.metrics_port, False))
+        # The metrics port binds to SCREENING_METRICS_HOST (by default loopback, or the gRPC
+        # host when that is a named interface) and speaks TLS when its web config says so.
+        metrics_tls = WebConfig.load(settings.metrics_web_config_file).tls is not None
+        found.append(
+            Listener("metrics", settings.metrics_bind_host, settings.metrics_port, metrics_tls)
+        )
     return found
 
 

@@ -41,7 +41,7 @@ def run_prepare(settings: Settings, redis_url: str, ready: Connection) -> None:
         manifest = store.manifest()
         if manifest is None:
             return
-        files = IndexFiles(settings.index_dir)
+        files = IndexFiles(settings.effective_index_dir)
         try:
             with files.locked(manifest):
                 ready.send(manifest.version)

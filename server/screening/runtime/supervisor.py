@@ -2,8 +2,12 @@
 process of their own: runtime/prepare.py), metrics, worker processes.
 
 Workers are spawned (not forked: gRPC does not survive fork) and share the port with
-SO_REUSEPORT. A worker that dies is restarted; SIGTERM is passed on to every worker, which
-turns its health to NOT_SERVING and drains its in-flight calls before exiting.
+SO_REUSEPORT, once the supervisor has made sure nobody else serves it (runtime/port_guard.py).
+A worker that dies is restarted, and so is one whose heartbeat stops (stopped, or its event
+loop hung: runtime/lifeline.py); workers die with the supervisor. An embedded redis-server
+that dies is reaped and started again on its data directory, which it reloads. SIGTERM is
+passed on to every worker, which turns its health to NOT_SERVING and drains its in-flight
+calls before exiting.
 """
 
 from __future__ import annotations
@@ -17,12 +21,13 @@ import signal
 import time
 from collections.abc import Callable
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from screening.config import Settings
 
 if TYPE_CHECKING:
     from screening.sources.refresh import RefreshScheduler
+    from screening.store.embedded import EmbeddedRedis
     from screening.store.freshness import SourceAge
     from screening.store.snapshots import ListStore, Manifest
 
@@ -30,6 +35,9 @@ log = logging.getLogger(__name__)
 
 RESTART_WINDOW_SECONDS = 60.0
 MAX_RESTARTS_IN_WINDOW = 10
+# A worker's first heartbeat comes once its event loop runs (imports, Redis clients).
+FIRST_BEAT_SECONDS = 60.0
+REDIS_RETRY_MAX_SECONDS = 30.0
 
 
 class Supervisor:
@@ -37,9 +45,12 @@ class Supervisor:
         self.settings = settings
         self._stopping = False
         self._procs: dict[int, multiprocessing.process.BaseProcess] = {}
+        self._beats: dict[int, tuple[Any, float]] = {}  # worker id -> (shared double, started)
         self._restarts: list[float] = []
         self._ctx = multiprocessing.get_context("spawn")
         self._prepare: multiprocessing.process.BaseProcess | None = None
+        self._redis_retry_at = 0.0
+        self._redis_backoff = 0.5
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         log.info("stopping on signal", extra={"signal": signal.Signals(signum).name})
@@ -47,8 +58,15 @@ class Supervisor:
 
     def run(self) -> int:
         from screening.observability import metrics as _preload  # noqa: F401
+        from screening.runtime.metrics_server import WebConfig
+        from screening.runtime.port_guard import claim_port
         from screening.runtime.readiness import ServingProbe
 
+        # Checked before anything starts: a bad file stops the service, saying why.
+        web_config = WebConfig.load(self.settings.metrics_web_config_file)
+        # Nobody else may serve the port (workers of a killed instance drain and exit
+        # within the grace time: waited for).
+        claim_port(self.settings.host, self.settings.port, self.settings.grace_seconds + 5)
         metrics_dir = ""
         if self.settings.metrics_port:
             from screening.observability.metrics import prepare_multiprocess_dir
@@ -64,15 +82,20 @@ class Supervisor:
         try:
             redis_url = self.settings.redis_url
             if not redis_url:
-                embedded = EmbeddedRedis().start()
+                embedded = EmbeddedRedis(data_dir=self.settings.data_dir).start()
                 redis_url = embedded.url
             self._prepare_data(redis_url)
             scheduler = self._start_refresh(redis_url)
             if self.settings.metrics_port:
-                from screening.observability.metrics import serve_metrics
+                from screening.observability.metrics import supervisor_registry
+                from screening.runtime.metrics_server import serve_metrics
 
-                # Beside the gRPC port: loopback unless that listens elsewhere (exposure.py).
-                serve_metrics(self.settings.metrics_port, self.settings.host)
+                serve_metrics(
+                    supervisor_registry(),
+                    self.settings.metrics_bind_host,
+                    self.settings.metrics_port,
+                    web_config,
+                )
                 log.info("metrics serving", extra={"port": self.settings.metrics_port})
             for worker_id in range(self.settings.workers):
                 self._start(worker_id, redis_url)
@@ -93,7 +116,7 @@ class Supervisor:
                 workers=self.settings.workers,
             )
             probe.start()
-            return self._monitor(redis_url)
+            return self._monitor(redis_url, embedded)
         finally:
             if probe is not None:
                 probe.stop()
@@ -176,26 +199,47 @@ class Supervisor:
     def _start(self, worker_id: int, redis_url: str) -> None:
         from screening.runtime.worker import run_worker
 
+        heartbeat = self._ctx.Value("d", 0.0, lock=False)
         proc = self._ctx.Process(
             target=run_worker,
-            args=(self.settings, redis_url, worker_id),
+            args=(self.settings, redis_url, worker_id, os.getpid(), heartbeat),
             name=f"screening-worker-{worker_id}",
             daemon=False,
         )
         proc.start()
         self._procs[worker_id] = proc
+        self._beats[worker_id] = (heartbeat, time.monotonic())
         log.info("worker started", extra={"worker": worker_id, "worker_pid": proc.pid})
 
-    def _monitor(self, redis_url: str) -> int:
+    def _monitor(self, redis_url: str, embedded: EmbeddedRedis | None) -> int:
+        from screening.runtime.lifeline import missed
+
+        timeout = self.settings.worker_heartbeat_seconds
         while not self._stopping:
             time.sleep(0.2)
+            if embedded is not None:
+                self._watch_redis(embedded)
             for worker_id, proc in list(self._procs.items()):
-                if proc.is_alive() or self._stopping:
-                    continue
-                log.error(
-                    "worker died; restarting",
-                    extra={"worker": worker_id, "exitcode": proc.exitcode},
-                )
+                if self._stopping:
+                    break
+                if proc.is_alive():
+                    heartbeat, started = self._beats[worker_id]
+                    late = missed(heartbeat, timeout, started, FIRST_BEAT_SECONDS) if timeout else 0
+                    if not late:
+                        continue
+                    # Stopped (SIGSTOP) or its event loop hung: its connections wait on a
+                    # worker that answers nothing. SIGKILL works on a stopped process too.
+                    log.error(
+                        "worker missed its heartbeats; killing and restarting it",
+                        extra={"worker": worker_id, "worker_pid": proc.pid, "late_seconds": late},
+                    )
+                    proc.kill()
+                    proc.join(5)
+                else:
+                    log.error(
+                        "worker died; restarting",
+                        extra={"worker": worker_id, "exitcode": proc.exitcode},
+                    )
                 if os.environ.get("PROMETHEUS_MULTIPROC_DIR") and proc.pid:
                     from screening.observability.metrics import mark_worker_dead
 
@@ -208,6 +252,36 @@ class Supervisor:
                 self._restarts.append(now)
                 self._start(worker_id, redis_url)
         return 0
+
+    def _watch_redis(self, embedded: EmbeddedRedis) -> None:
+        """Reap a dead embedded redis-server and start it again on its data (the workers
+        serve from memory meanwhile, spool their audit records, and put the snapshot back if
+        it came back without it)."""
+        from screening.store.embedded import EmbeddedRedisError
+
+        status = embedded.exited()
+        if status is None or time.monotonic() < self._redis_retry_at:
+            return
+        log.error(
+            "embedded redis-server died; restarting it",
+            extra={"exitcode": status, "restarts": embedded.restarts},
+        )
+        started = time.monotonic()
+        try:
+            embedded.restart()
+        except EmbeddedRedisError as exc:
+            self._redis_retry_at = time.monotonic() + self._redis_backoff
+            log.critical(
+                "embedded redis-server did not restart; retrying",
+                extra={"error": str(exc), "retry_in": self._redis_backoff},
+            )
+            self._redis_backoff = min(self._redis_backoff * 2, REDIS_RETRY_MAX_SECONDS)
+            return
+        self._redis_backoff = 0.5
+        log.info(
+            "embedded redis-server restarted",
+            extra={"seconds": round(time.monotonic() - started, 2), "restarts": embedded.restarts},
+        )
 
     def _stop_workers(self) -> None:
         if self._prepare is not None and self._prepare.is_alive():

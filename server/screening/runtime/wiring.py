@@ -20,11 +20,13 @@ from screening.api.monitoring_rpcs import rescreen_monitored
 from screening.api.ratelimit import RateLimiter
 from screening.api.repeat import KnownAnswer
 from screening.api.validation import Limits
+from screening.api.workload import Workload
 from screening.casework.acceptlist import AcceptCache, AcceptStore, sweep
 from screening.casework.audit.journal import Journal
 from screening.casework.audit.trail import AuditTrail, spool_directory
 from screening.casework.monitoring import MonitoringJob, MonitorStore
 from screening.casework.settle import Casework
+from screening.casework.watching import AlertFeed
 from screening.config import Settings
 from screening.index.freshness import DataAgeWatch
 from screening.index.holder import IndexHolder, LoadedIndex
@@ -53,6 +55,7 @@ def build_deps(
     cache: ResultCache[KnownAnswer] | None = None,
     casework: Casework | None = None,
     stopping: asyncio.Event | None = None,
+    alert_feed: AlertFeed | None = None,
 ) -> Deps:
     """The handlers' Deps. Without `casework`: no accept-list, audit trail or monitoring."""
     thresholds = party_thresholds(settings)
@@ -66,6 +69,14 @@ def build_deps(
             max_name_length=settings.max_name_length,
             max_aliases=settings.max_aliases,
             max_identifiers=settings.max_identifiers,
+            max_party_characters=settings.max_party_characters,
+            max_shipment_characters=settings.max_shipment_characters,
+            max_compare_pairs=settings.max_compare_pairs,
+        ),
+        workload=Workload(
+            settings.call_cpu_seconds,
+            settings.inline_match_characters,
+            settings.max_waiting_large_calls,
         ),
         thresholds=thresholds,
         alert_threshold=settings.alert_threshold,
@@ -81,6 +92,7 @@ def build_deps(
             settings.max_results,
         ),
         stopping=stopping or asyncio.Event(),
+        alert_feed=alert_feed,
     )
 
 
@@ -93,6 +105,7 @@ class WorkerWiring:
     keys: Keys
     interceptors: list[grpc.aio.ServerInterceptor] = field(default_factory=list)
     tokens: TokenTable | None = None
+    alert_feed: AlertFeed | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -102,7 +115,11 @@ class WorkerWiring:
         use_certificate_names(settings.tls_client_ca_file is not None)
         audit = None
         if settings.audit_enabled:
-            directory = spool_directory(settings.audit_spool_dir, redis_url, settings.redis_prefix)
+            directory = spool_directory(
+                settings.audit_spool_dir or settings.data_dir / "audit",
+                settings.redis_url or f"embedded:{settings.data_dir.resolve()}",
+                settings.redis_prefix,
+            )
             journal = Journal(
                 directory,
                 max_unshipped_bytes=settings.audit_spool_max_bytes,
@@ -118,6 +135,16 @@ class WorkerWiring:
             monitors=MonitorStore(client, keys),
         )
         runtime = cls(settings, casework, server_credentials(settings), client, keys)
+        # Open WatchAlerts streams read through one feed on connections of their own: they
+        # never take the connections that screening, acceptances and audit shipping use.
+        runtime.alert_feed = AlertFeed(
+            MonitorStore(
+                connect_async(redis_url, max_connections=settings.watch_redis_connections),
+                keys,
+            ),
+            max_streams=settings.watch_max_streams,
+            max_per_client=settings.watch_max_streams_per_client,
+        )
         if settings.auth_enabled:
             runtime.tokens = TokenTable.from_settings(settings)
             runtime.interceptors.append(
@@ -130,6 +157,8 @@ class WorkerWiring:
         loop = asyncio.get_running_loop()
         if work.audit is not None:
             self._tasks.append(loop.create_task(work.audit.run(stop)))
+        if self.alert_feed is not None:
+            self._tasks.append(loop.create_task(self.alert_feed.run(stop)))
         if work.acceptances is not None:
             self._tasks.append(loop.create_task(work.acceptances.follow(ACCEPT_POLL_SECONDS, stop)))
         if self.tokens is not None:
@@ -168,3 +197,6 @@ class WorkerWiring:
             self.casework.audit.close()
         with contextlib.suppress(Exception):
             await self.client.aclose()
+        if self.alert_feed is not None:
+            with contextlib.suppress(Exception):
+                await self.alert_feed.store.redis.aclose()

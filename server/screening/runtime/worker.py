@@ -8,6 +8,8 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
+import time
 from collections.abc import Coroutine
 from typing import Any
 
@@ -31,6 +33,7 @@ from screening.observability.metrics import (
 )
 from screening.runtime.grpc_metrics import GrpcMetricsInterceptor
 from screening.runtime.interceptors import WrappingRegistrar
+from screening.runtime.lifeline import beat, die_with_parent
 from screening.runtime.message_size import TRANSPORT_FACTOR, MessageSizeInterceptor
 from screening.runtime.reflection import enable_reflection
 from screening.runtime.reuseport import Balancing, attach_round_robin
@@ -44,6 +47,7 @@ log = logging.getLogger(__name__)
 
 SERVICE_NAME = screening_pb2.DESCRIPTOR.services_by_name["ScreeningService"].full_name
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+SWITCH_INTERVAL_SECONDS = 0.0005
 
 
 def server_options(
@@ -67,9 +71,21 @@ def server_options(
     return options
 
 
-async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -> None:
+async def serve_worker(
+    settings: Settings, redis_url: str, worker_id: int = 0, heartbeat: Any = None
+) -> None:
     identify_worker(worker_id)
     init_worker_series(("party", "shipment", "batch"))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    # Beats from the start (waiting for an index included) to the end (draining included).
+    beating = (
+        asyncio.create_task(beat(heartbeat, settings.worker_heartbeat_seconds))
+        if heartbeat is not None and settings.worker_heartbeat_seconds > 0
+        else None
+    )
     store = ListStore(connect(redis_url), settings.redis_prefix)
     cache: ResultCache[KnownAnswer] = ResultCache(
         connect_async(redis_url, timeout=settings.result_cache_timeout_seconds),
@@ -94,7 +110,7 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
         store,
         poll_seconds=settings.poll_seconds,
         on_swap=on_swap,
-        files=IndexFiles(settings.index_dir),
+        files=IndexFiles(settings.effective_index_dir),
         redis_url=redis_url,
     )
     await _set_serving(health_servicer, False)
@@ -114,18 +130,31 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
         options=server_options(settings.max_message_bytes, settings.max_connection_age_seconds),
     )
     registrar = WrappingRegistrar(server, [] if per_call else [metrics, size_check])
-    stop = asyncio.Event()
-    deps = build_deps(settings, holder, store, cache=cache, casework=wiring.casework, stopping=stop)
+    deps = build_deps(
+        settings,
+        holder,
+        store,
+        cache=cache,
+        casework=wiring.casework,
+        stopping=stop,
+        alert_feed=wiring.alert_feed,
+    )
     servicer = ScreeningServicer(deps)
     screening_pb2_grpc.add_ScreeningServiceServicer_to_server(servicer, registrar)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, registrar)
     enable_reflection(registrar, SERVICE_NAME)  # type: ignore[arg-type]
     address = f"{settings.host}:{settings.port}"
-    await _load_first_index(holder, worker_id)
+    if not await _load_first_index(holder, worker_id, stop):
+        # Stopped before it had an index: it never listened.
+        await cache.aclose()
+        await wiring.close()
+        await _stop_beating(beating)
+        log.info("worker stopped before serving", extra={"worker": worker_id})
+        return
     # Bind only now: grpc listens as soon as the port is added, and with SO_REUSEPORT the
     # kernel queues connections on every listening worker, so a worker still building its
-    # index (a replacement for one that died) would hold its share of new clients for
-    # seconds without answering.
+    # index (a replacement for one that died), or without one (Redis away), would hold its
+    # share of new clients without answering them, or answer NOT_SERVING.
     if wiring.credentials is not None:
         port = server.add_secure_port(address, wiring.credentials)
     else:
@@ -142,10 +171,6 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
         },
     )
 
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-
     watcher = asyncio.create_task(holder.watch(connect_async(redis_url), stop))
     monitor = asyncio.create_task(cache.monitor(stop))
     flusher = asyncio.create_task(flush_periodically(stop))
@@ -161,8 +186,17 @@ async def serve_worker(settings: Settings, redis_url: str, worker_id: int = 0) -
     await cache.aclose()
     await flusher
     await wiring.close()
+    deps.workload.close()
     flush_buffered()  # the calls drained after stop
+    await _stop_beating(beating)
     log.info("worker stopped", extra={"worker": worker_id})
+
+
+async def _stop_beating(beating: asyncio.Task[None] | None) -> None:
+    if beating is not None:
+        beating.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await beating
 
 
 def spread_connections(port: int, settings: Settings) -> Balancing:
@@ -179,16 +213,37 @@ def spread_connections(port: int, settings: Settings) -> Balancing:
     return balancing
 
 
-async def _load_first_index(holder: IndexHolder, worker_id: int) -> None:
-    """Build the index of the current snapshot before taking calls. Without a snapshot yet
-    (or without Redis) the worker starts NOT_SERVING and the watcher loads one later."""
-    try:
-        loaded = await holder.refresh()
-    except (redis.RedisError, OSError, LookupError) as exc:
-        log.warning("no index at start", extra={"worker": worker_id, "error": str(exc)})
-        return
-    if not loaded:
-        log.warning("no snapshot in Redis yet; serving NOT_SERVING", extra={"worker": worker_id})
+async def _load_first_index(holder: IndexHolder, worker_id: int, stop: asyncio.Event) -> bool:
+    """Build the index of the current snapshot before taking calls. Without a snapshot yet,
+    or without Redis, wait for one (the port is left to the workers that have one); False if
+    stopped first."""
+    backoff = 0.5
+    waiting_since = 0.0
+    while not stop.is_set():
+        try:
+            if await holder.refresh() or holder.current is not None:
+                if waiting_since:
+                    log.info(
+                        "index loaded; listening",
+                        extra={
+                            "worker": worker_id,
+                            "waited_seconds": round(time.monotonic() - waiting_since, 1),
+                        },
+                    )
+                return True
+            reason = "no snapshot in Redis yet"
+        except (redis.RedisError, OSError, LookupError) as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+        if not waiting_since:
+            waiting_since = time.monotonic()
+            log.warning(
+                "no index to serve yet; not listening until one is loaded",
+                extra={"worker": worker_id, "reason": reason},
+            )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=backoff)
+        backoff = min(backoff * 2, 2.0)
+    return False
 
 
 async def _set_serving(servicer: health_aio.HealthServicer, serving: bool) -> None:
@@ -211,10 +266,21 @@ def run_event_loop(main: Coroutine[Any, Any, None], kind: str = "uvloop") -> Non
         asyncio.run(main)
 
 
-def run_worker(settings: Settings, redis_url: str, worker_id: int) -> None:
+def run_worker(
+    settings: Settings,
+    redis_url: str,
+    worker_id: int,
+    supervisor_pid: int | None = None,
+    heartbeat: Any = None,
+) -> None:
     """Process entry point (multiprocessing spawn target)."""
     from screening.config import log_level
     from screening.observability.logging import setup_logging
 
     setup_logging(log_level(settings.log_level))
-    run_event_loop(serve_worker(settings, redis_url, worker_id), settings.event_loop)
+    # A large request matched on the worker's matching thread hands the interpreter back to
+    # the event loop within this (default 5 ms): ordinary calls keep their latency beside it.
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
+    if supervisor_pid is not None:
+        die_with_parent(supervisor_pid, settings.grace_seconds + 10)
+    run_event_loop(serve_worker(settings, redis_url, worker_id, heartbeat), settings.event_loop)

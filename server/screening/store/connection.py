@@ -177,14 +177,20 @@ def connect(url: str) -> SyncRedis:
     )
 
 
-def connect_async(url: str, *, timeout: float | None = None) -> AsyncRedis:
+def connect_async(
+    url: str, *, timeout: float | None = None, max_connections: int | None = None
+) -> AsyncRedis:
     """An asyncio client (workers). Short timeouts: screening never waits on Redis.
 
     With `timeout`, every command fails after that long and is not retried: for callers
-    (the result cache) that would rather go without than wait.
+    (the result cache) that would rather go without than wait. With `max_connections`, the
+    client never opens more than that many connections (per node); a standalone client's
+    commands then wait their turn for one (up to the socket timeout).
     """
     target = RedisTarget.parse(url)
     common = target._common()
+    if max_connections is not None:
+        common["max_connections"] = max_connections
     retry = _async_retry()
     if timeout is not None:
         common.update(socket_timeout=timeout, socket_connect_timeout=timeout)
@@ -202,6 +208,16 @@ def connect_async(url: str, *, timeout: float | None = None) -> AsyncRedis:
             retry=retry,
             **common,
         )
+    if max_connections is not None:
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url,
+            max_connections=max_connections,
+            timeout=timeout or SOCKET_TIMEOUT_SECONDS,
+            socket_timeout=timeout or SOCKET_TIMEOUT_SECONDS,
+            socket_connect_timeout=timeout or SOCKET_TIMEOUT_SECONDS,
+            health_check_interval=30,
+        )
+        return aioredis.Redis(connection_pool=pool, retry=retry)
     if timeout is not None:
         return aioredis.Redis.from_url(
             url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=retry

@@ -25,6 +25,7 @@ from screening.model import errors
         ),
         (errors.NotFound("no acceptance a-1"), "NOT_FOUND", "no acceptance a-1"),
         (errors.Conflict("acceptance a-1 is revoked, not active"), "FAILED_PRECONDITION", None),
+        (errors.Exhausted("too many streams"), "RESOURCE_EXHAUSTED", "too many streams"),
     ],
 )
 def test_each_domain_error_has_one_status(error, code, message):
@@ -35,5 +36,6 @@ def test_each_domain_error_has_one_status(error, code, message):
 
 def test_every_domain_error_but_invalid_is_in_the_table():
     kinds = {errors.NotReady, errors.Unavailable, errors.AuditUnavailable}
-    kinds |= {errors.NotFound, errors.Conflict}
+    kinds |= {errors.NotFound, errors.Conflict, errors.Exhausted}
+    kinds |= {errors.DeadlineExceeded, errors.Cancelled}
     assert set(ERRORS) == kinds

@@ -40,7 +40,7 @@ def test_the_default_listens_on_loopback_only() -> None:
 
 def test_plaintext_beyond_loopback_is_refused_naming_the_way_out() -> None:
     with pytest.raises(InsecureExposure) as refused:
-        check_exposure(Settings(host="0.0.0.0", metrics_port=9464))
+        check_exposure(Settings(host="0.0.0.0", metrics_host="0.0.0.0", metrics_port=9464))
     message = str(refused.value)
     assert "gRPC on 0.0.0.0:50051" in message and "metrics on 0.0.0.0:9464" in message
     assert "SCREENING_ALLOW_INSECURE_NETWORK=1" in message and "SCREENING_TLS_CERT_FILE" in message
@@ -61,6 +61,8 @@ def test_a_tls_port_may_listen_anywhere(tmp_path: Path) -> None:
         host="0.0.0.0", metrics_port=0, tls_cert_file=tmp_path / "c", tls_key_file=tmp_path / "k"
     )
     assert check_exposure(tls) == []
-    # Its metrics, plain HTTP beside it, are not TLS: they need the setting too.
+    # Its metrics stay on loopback unless asked for elsewhere (SCREENING_METRICS_HOST)...
+    assert check_exposure(tls.model_copy(update={"metrics_port": 9464})) == []
+    # ...and there, plain HTTP beside a TLS port, they need the setting too.
     with pytest.raises(InsecureExposure, match=re.escape("metrics on 0.0.0.0:9464")):
-        check_exposure(tls.model_copy(update={"metrics_port": 9464}))
+        check_exposure(tls.model_copy(update={"metrics_port": 9464, "metrics_host": "0.0.0.0"}))

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -68,10 +67,12 @@ def audit_writers_key(keys: Keys) -> str:
     return f"{keys.tag}:audit:writers"
 
 
-def spool_directory(base: Path | None, redis_url: str, prefix: str) -> Path:
-    """One spool per Redis and prefix: a journal is only ever shipped where it belongs."""
-    root = base if base is not None else Path(tempfile.gettempdir()) / "screening-audit"
-    namespace = hashlib.sha256(f"{redis_url}|{prefix}".encode()).hexdigest()[:16]
+def spool_directory(root: Path, redis_identity: str, prefix: str) -> Path:
+    """One spool per Redis and prefix: a journal is only ever shipped where it belongs.
+    `redis_identity` must stay the same across restarts (the URL of an external Redis; the
+    data directory of the embedded one, whose socket path is not a name to rely on), so
+    that a start finds, adopts and ships what an earlier one left."""
+    namespace = hashlib.sha256(f"{redis_identity}|{prefix}".encode()).hexdigest()[:16]
     return root / f"{prefix}-{namespace}"
 
 

@@ -1,0 +1,152 @@
+"""Redis as a process (issue 25, failure 5).
+
+- The embedded redis-server killed (SIGKILL) under load: it used to stay a zombie and never
+  come back. The supervisor reaps it, starts it again on its data directory (which it
+  reloads), and the service answers every screening meanwhile; every answer is in the audit
+  trail once.
+- A worker restarted while Redis is away used to bind the port without an index: every
+  second new connection got NOT_SERVING / UNAVAILABLE "no list data loaded yet" for as long
+  as Redis was away. It now waits for an index before it listens: new connections all go to
+  the worker that has one, and the replacement serves once Redis is back.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import time
+from collections import Counter
+from pathlib import Path
+
+import redis
+
+from tests.conftest import copy_lists, start_redis, start_service
+from tests.faults.load import (
+    UN_LIST,
+    ConnectionProbe,
+    Load,
+    audit_ids_when_shipped,
+    exported_ids,
+    log_entries,
+    start_fault_service,
+)
+
+
+def _state(pid: int) -> str:
+    """The process state letter (Z: zombie), or '' when the process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return ""
+
+
+def test_embedded_redis_killed_is_reaped_restarted_and_reloaded(lists_dir, tmp_path, fault_report):
+    prefix = "fault-embedded"
+    data_dir = tmp_path / "data"
+    service = start_service(
+        None,
+        prefix,
+        lists_dir=copy_lists(lists_dir, tmp_path / "lists", UN_LIST),
+        workers=2,
+        env={"SCREENING_DATA_DIR": str(data_dir)},
+    )
+    try:
+        (started,) = log_entries(service, "embedded redis started")
+        socket_path, victim = str(started["socket"]), int(started["redis_pid"])  # type: ignore[call-overload]
+        load = Load(service.target, threads=4).start()
+        time.sleep(3)
+        os.kill(victim, signal.SIGKILL)
+        killed_at = time.monotonic()
+        deadline = killed_at + 30
+        while not log_entries(service, "embedded redis-server restarted"):
+            assert time.monotonic() < deadline, service.logs()[-3000:]
+            time.sleep(0.05)
+        restarted_in = time.monotonic() - killed_at
+        assert _state(victim) == "", f"redis-server {victim} left as {_state(victim)!r}"
+        client = redis.Redis(unix_socket_path=socket_path)
+        # Its data is back: reloaded from the append-only file (or put back by a worker).
+        deadline = time.monotonic() + 30
+        while client.get("{" + prefix + "}:current") is None:
+            assert time.monotonic() < deadline, "snapshot not back"
+            time.sleep(0.1)
+        time.sleep(3)  # load on the restarted Redis too
+        load.stop()
+        answered = Counter(load.answered)
+        recorded = Counter(audit_ids_when_shipped(client, prefix, answered, timeout=60))
+        exported = exported_ids(f"unix://{socket_path}", prefix)
+        fault_report(
+            screenings=len(answered),
+            failures=load.failed,
+            audit_records=sum(recorded.values()),
+            exported=len(exported),
+            missing=len(set(answered) - set(recorded)),
+            redis_restarted_in_seconds=round(restarted_in, 2),
+        )
+        assert load.failed == 0, load.failures
+        assert max(answered.values()) == 1
+        assert set(answered) <= set(recorded), "an answered screening has no audit record"
+        assert max(recorded.values()) == 1, "an audit record arrived twice"
+        assert Counter(exported) == recorded
+    finally:
+        service.stop()
+
+
+def test_a_worker_restarted_while_redis_is_away_listens_only_with_an_index(
+    lists_dir, tmp_path, fault_report
+):
+    prefix = "fault-noindex"
+    redis_server = start_redis()
+    port = redis_server.port
+    service = start_fault_service(redis_server.url, prefix, lists_dir, tmp_path, workers=2)
+    try:
+        load = Load(service.target, threads=3).start()
+        probe = ConnectionProbe(service.target).start()
+        time.sleep(2)
+        redis_server.proc.kill()
+        redis_server.proc.wait()
+        time.sleep(1)
+        victim = service.worker_pids()[0]
+        os.kill(victim, signal.SIGKILL)
+        # The replacement starts, cannot load an index, and must not listen.
+        deadline = time.monotonic() + 60
+        while not log_entries(service, "no index to serve yet; not listening until one is loaded"):
+            assert time.monotonic() < deadline, service.logs()[-3000:]
+            time.sleep(0.1)
+        away_from = time.monotonic()
+        time.sleep(8)  # Redis away, one worker serving, the other waiting
+        away_until = time.monotonic()
+        redis_server = start_redis(port)  # back, empty: the serving worker republishes
+        back_at = time.monotonic()
+        deadline = back_at + 60
+        while not log_entries(service, "index loaded; listening"):
+            assert time.monotonic() < deadline, service.logs()[-3000:]
+            time.sleep(0.1)
+        recovered_in = time.monotonic() - back_at
+        time.sleep(2)
+        probe.stop()
+        load.stop()
+        answered = Counter(load.answered + probe.answered)
+        recorded = Counter(
+            audit_ids_when_shipped(redis_server.client(), prefix, answered, timeout=60)
+        )
+        probe_failures = Counter(o for t, o in probe.outcomes if o != "OK")
+        fault_report(
+            screenings=sum(answered.values()),
+            load_failures=load.failed,
+            new_connections_while_redis_away=probe.count(away_from, away_until),
+            failed_while_redis_away=probe.failures(away_from, away_until),
+            probe_failures=dict(probe_failures),
+            audit_records=sum(recorded.values()),
+            missing=len(set(answered) - set(recorded)),
+            replacement_serving_after_redis_back_seconds=round(recovered_in, 2),
+        )
+        assert probe.count(away_from, away_until) > 20
+        assert probe.failures(away_from, away_until) == 0, probe_failures
+        assert load.failed == 0, load.failures
+        assert set(answered) <= set(recorded), "an answered screening has no audit record"
+        assert max(recorded.values()) == 1, "an audit record arrived twice"
+    finally:
+        service.stop()
+        redis_server.stop()
+        shutil.rmtree(redis_server.workdir, ignore_errors=True)
