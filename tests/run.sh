@@ -40,6 +40,17 @@ if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev
   fi
 fi
 
+# The batch report's browser test (tests/e2e/test_batch_report.py): Debian's chromium, driven
+# by Playwright (dev extra) through its executable path.
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
+  sudo_cmd=""
+  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  echo "== installing chromium (apt-get)"
+  { $sudo_cmd apt-get update -qq \
+    && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null; } \
+    || echo "chromium could not be installed: the report's browser test will skip" >&2
+fi
+
 echo "== ruff"
 .venv/bin/ruff check server clients tests proto deploy
 .venv/bin/ruff format --check server clients tests proto deploy
@@ -48,4 +59,4 @@ echo "== mypy"
 echo "== import-linter: layers and no cycles (contracts in pyproject.toml)"
 .venv/bin/lint-imports
 echo "== pytest"
-exec .venv/bin/pytest -q "$@"
+exec .venv/bin/pytest -q -rs "$@"

@@ -17,6 +17,8 @@ if [ "$dev" = 1 ]; then
   command -v redis-cli >/dev/null 2>&1 || need_apt+=(redis-tools)
   # tests/e2e/test_prometheus.py runs a real Prometheus against the service.
   command -v prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
+  # pyicu (for rigour, which rebuilds the legal-form table) compiles against ICU.
+  dpkg -s libicu-dev >/dev/null 2>&1 || need_apt+=(libicu-dev pkg-config)
 fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
   sudo_cmd=""

@@ -99,10 +99,12 @@ def test_eval_json_with_progress(service: Service, tmp_path: Path) -> None:
     run = screening("eval", str(cases), "--target", service.target, "--json", "--progress")
     assert run.returncode == Exit.OK, run.stderr
     summary = json.loads(run.stdout)
-    assert summary["name_pairs"]["cases"] == 20 and "f1" in summary["name_pairs"]
+    # Figures per half (tuning, checking) and both together.
+    assert summary["name_pairs"]["all"]["cases"] == 20 and "f1" in summary["name_pairs"]["all"]
     assert "evaluating" in run.stderr and "/20" in run.stderr
     table = screening("eval", str(cases), "--target", service.target)
-    assert "name_pairs" in table.stdout and " ms" in table.stdout and "F1 " in table.stdout
+    assert "name_pairs" in table.stdout and " ms" in table.stdout and "f1 " in table.stdout
+    assert "tuning" in table.stdout and "checking" in table.stdout
 
 
 def test_bench_table_and_json(un_lists: Path) -> None:

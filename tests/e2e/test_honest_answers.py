@@ -205,7 +205,9 @@ def test_min_score_never_changes_decision_or_risk(stub, name):
             assert reply.risk_score == 0
         else:
             assert reply.risk_score >= 80
-    low = screen(stub, pb.Party(name="Maria Schneider"), min_score=0.5)
+    # Below-alert matches shown on request change nothing either. (Two common names score
+    # little: the evidence ceiling of issue 22; "Olga Petrova" meets "Olga Petrovna" at 0.45.)
+    low = screen(stub, pb.Party(name="Olga Petrova"), min_score=0.3)
     assert low.matches and low.decision == pb.DECISION_CLEAR and low.risk_score == 0
 
 

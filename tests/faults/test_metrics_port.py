@@ -56,6 +56,8 @@ def test_metrics_bind_loopback_when_grpc_binds_every_interface(
         "fault-metrics-host",
         lists_dir=copy_lists(lists_dir, tmp_path / "lists", UN_LIST),
         extra_args=("--host", "0.0.0.0"),
+        # Plaintext beyond loopback is refused unless asked for by name (runtime/exposure.py).
+        env={"SCREENING_ALLOW_INSECURE_NETWORK": "1"},
     )
     try:
         screen_once(service)

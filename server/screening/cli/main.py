@@ -1,4 +1,4 @@
-"""The `screening` command: serve, ingest, refresh, eval, status, screen.
+"""The `screening` command: serve, ingest, refresh, eval, eval-data, status, screen.
 
 Every command but `serve` prints a table for people, or JSON with --json; long ones show a
 progress bar on standard error when it is a terminal. Exit codes: harness/console.py."""
@@ -310,7 +310,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from screening.harness.evaluate import run_evaluation
 
     return run_evaluation(
-        Path(args.dir),
+        [Path(d) for d in args.dir],
         args.target,
         concurrency=args.concurrency,
         json_out=args.json,
@@ -320,6 +320,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         access=ClientAccess.from_args(args),
         show_progress=args.progress,
     )
+
+
+def cmd_eval_data(args: argparse.Namespace) -> int:
+    from screening.harness.eval_data import run_generate
+
+    return run_generate(Path(args.out), seed=args.seed, people=args.people, orgs=args.orgs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -458,7 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
         "run evaluation cases against a running server",
         "exit codes: 0 done, 1 calls failed (other than INVALID_ARGUMENT), 2 usage",
     )
-    evaluate.add_argument("dir", help="directory of *.jsonl case files")
+    evaluate.add_argument("dir", nargs="+", help="directories of *.jsonl case files")
     add_target_flag(evaluate)
     evaluate.add_argument("--concurrency", type=int, default=8)
     evaluate.add_argument(
@@ -474,6 +480,15 @@ def build_parser() -> argparse.ArgumentParser:
     console.add_progress_flag(evaluate)
     add_access_flags(evaluate)
     evaluate.set_defaults(func=cmd_eval)
+
+    eval_data = command(
+        "eval-data", "write generated evaluation sets (innocent people and companies)"
+    )
+    eval_data.add_argument("out", help="directory to write the *.jsonl files to")
+    eval_data.add_argument("--seed", type=int, default=22, help="random seed (default 22)")
+    eval_data.add_argument("--people", type=int, default=10_000, help="innocent people")
+    eval_data.add_argument("--orgs", type=int, default=10_000, help="innocent organisations")
+    eval_data.set_defaults(func=cmd_eval_data)
 
     from screening.cli import admin, queries
 

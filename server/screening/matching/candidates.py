@@ -17,14 +17,17 @@ import numpy as np
 
 from screening.matching.names import PreparedName, prepare_name
 from screening.matching.normalize import is_legal_form, name_tokens
+from screening.matching.reference import reference_weights
 from screening.matching.tokens import SKELETON_MARK, token_similarity, translit_key
 from screening.matching.translit import ABJAD, latin_variants, script_of, skeleton
 from screening.matching.types import Query
 from screening.matching.weights import (
     CONFLICT,
     LEGAL_FORM_WEIGHT,
+    LIST_RARE_ENTRIES,
     MIN_TOKEN_WEIGHT,
     MISSING,
+    NUMBER_RARITY,
 )
 from screening.model.entities import Entity, EntityType, type_group
 
@@ -94,8 +97,15 @@ class CandidateIndex:
             if idx % BUILD_STEP == 0:
                 yield
         self._doc_freq = doc_freq
+        # How common each listed word is as a person's name, outside the lists.
+        self._reference = reference_weights()
+        yield
         self._entity_count = len(entities)
         self._log_n = math.log(len(entities) + 2)
+        # (only used for words in more than LIST_RARE_ENTRIES entries, so positive)
+        self._log_rare = math.log(
+            max(len(entities) + 2, LIST_RARE_ENTRIES + 2) / (LIST_RARE_ENTRIES + 1)
+        )
 
         self.names: list[PreparedName] = []
         self.name_weak = np.zeros(len(raw_names), dtype=bool)
@@ -129,6 +139,12 @@ class CandidateIndex:
             if n % BUILD_STEP == 0:
                 yield
         self.name_total = name_total
+        # Names by their whole token sequence: the same name as listed is always scored,
+        # however many names the search estimates as high (Mohammed, Shipping Co Ltd).
+        self._by_tokens: dict[tuple[str, ...], list[int]] = {}
+        for n, prepared in enumerate(self.names):
+            self._by_tokens.setdefault(prepared.tokens, []).append(n)
+        yield
         self.vocab_tokens = list(vocab)
         self._postings = _Postings(postings)
         yield
@@ -167,25 +183,43 @@ class CandidateIndex:
     # -- weights -------------------------------------------------------------------------
 
     def weight(self, token: str) -> float:
-        """How identifying a token is, from how many entries use it (inverse document
-        frequency, scaled to 0-1 and floored). Words the lists never use count as rare."""
+        """How identifying a token is among the listed names, from how many entries use it
+        (inverse document frequency, scaled to 0-1 and floored). Words the lists never use
+        count as rare. Weights share out a name: what did not align, and how much."""
         df = self._doc_freq.get(token, 0)
         idf = math.log((self._entity_count + 2) / (df + 1)) / self._log_n
         return max(MIN_TOKEN_WEIGHT, min(1.0, idf))
 
-    def query_weight(self, token: str, script: str = "") -> float:
-        """Weight of a query token; a spelling the lists don't use weighs like its nearest
-        listed spelling ("mohamad" like "mohammad"), an unknown word as rare."""
+    def rarity(self, token: str) -> float:
+        """What an agreement on a token proves, 0-1: the lower of how rare it is in the
+        lists (1 up to LIST_RARE_ENTRIES entries: one designation is copied into several
+        lists) and how rare it is as a person's name (names-dataset), floored."""
+        if token.isdigit():
+            return NUMBER_RARITY
+        df = self._doc_freq.get(token, 0)
+        in_lists = 1.0
+        if df > LIST_RARE_ENTRIES:
+            in_lists = math.log((self._entity_count + 2) / (df + 1)) / self._log_rare
+        as_name = self._reference.get(token, 1.0)
+        return max(MIN_TOKEN_WEIGHT, min(1.0, in_lists, as_name))
+
+    def query_weight(
+        self, token: str, script: str = "", kind: EntityType = EntityType.UNKNOWN
+    ) -> tuple[float, float]:
+        """(weight, rarity) of a query token; a spelling the lists don't use weighs like its
+        nearest listed spelling ("mohamad" like "mohammad"), an unknown word as rare."""
         if is_legal_form(token):
-            return LEGAL_FORM_WEIGHT
+            return LEGAL_FORM_WEIGHT, LEGAL_FORM_WEIGHT
         if token in self._doc_freq or (len(token) < 4 and script != ABJAD):
-            return self.weight(token)
+            return self.weight(token), self.rarity(token)
         similar = self.similar_tokens(token, script)
+        as_name = self._reference.get(token, 1.0)
         if not similar:
-            return 1.0
+            return 1.0, as_name
         # Deterministic among equally similar words (set order varies between processes).
         tid, _ = max(similar, key=lambda item: (item[1], self.vocab_tokens[item[0]]))
-        return self.weight(self.vocab_tokens[tid])
+        nearest = self.vocab_tokens[tid]
+        return self.weight(nearest), min(as_name, self.rarity(nearest))
 
     def prepare_query(self, query: Query) -> list[PreparedName]:
         """Every Latin form of every name of the query, tokenised and weighed."""
@@ -196,8 +230,10 @@ class CandidateIndex:
             for latin in latin_variants(text):
                 tokens = name_tokens(latin, kind)
                 if tokens:
-                    weights = tuple(self.query_weight(t, script) for t in tokens)
-                    prepared.append(PreparedName.of(text, tokens, weights, script))
+                    weighed = [self.query_weight(t, script, kind) for t in tokens]
+                    weights = tuple(w for w, _ in weighed)
+                    rarity = tuple(r for _, r in weighed)
+                    prepared.append(PreparedName.of(text, tokens, weights, script, rarity, kind))
         return prepared
 
     # -- candidate search -----------------------------------------------------------------
@@ -283,8 +319,9 @@ class CandidateIndex:
             if hit is not None:
                 hit_names.append(hit[0])
                 hit_gains.append(hit[1] * weight)
+        same = self._by_tokens.get(toks)
         if not hit_names:
-            return np.empty(0, dtype=np.int32)
+            return np.asarray(same or (), dtype=np.int32)
         acc = np.bincount(
             np.concatenate(hit_names),
             weights=np.concatenate(hit_gains),
@@ -301,4 +338,7 @@ class CandidateIndex:
         keep = np.flatnonzero(estimate >= floor)
         if keep.size > CANDIDATES_PER_NAME:
             keep = keep[np.argpartition(-estimate[keep], CANDIDATES_PER_NAME)[:CANDIDATES_PER_NAME]]
-        return touched[keep].astype(np.int32)
+        found = touched[keep].astype(np.int32)
+        if same:
+            found = np.union1d(found, np.asarray(same, dtype=np.int32))
+        return found

@@ -181,6 +181,7 @@ class MatchIndex:
         prepared: list[PreparedName],
         entity: Entity,
         query_extra: float = MISSING_IN_LISTED,
+        screening: bool = True,
     ) -> MatchResult:
         kind = name_kind(entity.entity_type)
         best: MatchResult | None = None
@@ -191,10 +192,11 @@ class MatchIndex:
                 result = score_pair(
                     query,
                     entity,
-                    compare_names(qname, cname, query_extra=query_extra),
+                    compare_names(qname, cname, query_extra=query_extra, screening=screening),
                     qname,
                     cname,
                     weak=name.quality == "weak",
+                    screening=screening,
                 )
                 if best is None or result.sort_key() < best.sort_key():
                     best = result
@@ -237,5 +239,5 @@ class MatchIndex:
         left = Query(left.names, left_type, left.birth_date, left.country, left.identifiers)
         # Same party or not is symmetric: extra words on either side weigh alike.
         prepared = self.candidates.prepare_query(left)
-        result = self._best_pair(left, prepared, right_entity, MISSING)
+        result = self._best_pair(left, prepared, right_entity, MISSING, screening=False)
         return result.score, result.explain().components

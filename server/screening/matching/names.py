@@ -23,7 +23,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from screening.matching.normalize import PATRONYMIC_PARTICLES, is_legal_form, name_tokens
+from rapidfuzz.distance import Indel
+
+from screening.matching.normalize import (
+    PATRONYMIC_PARTICLES,
+    is_legal_form,
+    legal_forms_of,
+    name_tokens,
+)
 from screening.matching.tokens import (
     SKELETON_MARK,
     glued_similarity,
@@ -33,13 +40,20 @@ from screening.matching.translit import ABJAD, LATIN, native_words, script_of, s
 from screening.matching.weights import (
     CONFLICT,
     INITIALS_SIMILARITY,
+    LEGAL_FORM_CONFLICT,
     LEGAL_FORM_WEIGHT,
     MIN_GLUED_SIMILARITY,
     MISSING,
     MISSING_IN_LISTED,
     PATRONYMIC_REVERSED,
+    SHORT_NAME,
+    SKELETON_INFORMATION,
     SKELETON_SIMILARITY,
+    SYLLABIC_NAME_INFORMATION,
+    SYLLABLE_INFORMATION,
+    TRANSLIT_KEY_SIMILARITY,
     TYPO,
+    WHOLE_NAME_EDITS,
     WHOLE_NAME_GLUED,
 )
 from screening.model.entities import EntityType
@@ -60,6 +74,13 @@ class PreparedName:
     total: float
     script: str = LATIN
     native: tuple[str, ...] = ()
+    # Of a query name: how rare each word is, in the lists and outside them (0-1); what an
+    # agreement on it proves. Empty for listed names: the weights stand in.
+    rarity: tuple[float, ...] = ()
+    # Its legal-person forms ("llc", "jsc"), found once.
+    forms: frozenset[str] = frozenset()
+    # A short name of an organisation (see short_name): agrees only as spelt.
+    short: bool = False
 
     @classmethod
     def of(
@@ -68,28 +89,59 @@ class PreparedName:
         tokens: tuple[str, ...],
         weights: tuple[float, ...],
         script: str | None = None,
+        rarity: tuple[float, ...] = (),
+        kind: EntityType = EntityType.UNKNOWN,
     ) -> PreparedName:
         script = script or script_of(text)
         native = native_words(text) if script != LATIN else ()
-        return cls(text, tokens, weights, sum(weights), script, native)
+        forms = legal_forms_of(tokens)
+        short = kind != EntityType.PERSON and short_name(tokens)
+        return cls(text, tokens, weights, sum(weights), script, native, rarity, forms, short)
 
     def as_skeletons(self) -> PreparedName:
         tokens = tuple(SKELETON_MARK + skeleton(t) for t in self.tokens)
-        return PreparedName(self.text, tokens, self.weights, self.total, self.script)
+        return PreparedName(
+            self.text,
+            tokens,
+            self.weights,
+            self.total,
+            self.script,
+            (),
+            self.rarity,
+            self.forms,
+            self.short,
+        )
 
     def as_native(self) -> PreparedName:
         if len(self.native) == len(self.tokens):
-            weights = self.weights
+            weights, rarity = self.weights, self.rarity
         else:
-            weights = tuple(1.0 for _ in self.native)
-        return PreparedName(self.text, self.native, weights, sum(weights), self.script)
+            weights, rarity = tuple(1.0 for _ in self.native), ()
+        return PreparedName(
+            self.text,
+            self.native,
+            weights,
+            sum(weights),
+            self.script,
+            (),
+            rarity,
+            self.forms,
+            self.short,
+        )
 
 
 def prepare_name(text: str, kind: EntityType, weigh: Callable[[str], float]) -> PreparedName:
     """Tokens of a listed name, each weighed by `weigh` (legal forms weigh little)."""
     tokens = name_tokens(text, kind)
     weights = tuple(LEGAL_FORM_WEIGHT if is_legal_form(t) else weigh(t) for t in tokens)
-    return PreparedName.of(text, tokens, weights)
+    return PreparedName.of(text, tokens, weights, kind=kind)
+
+
+def short_name(tokens: tuple[str, ...]) -> bool:
+    """One word of SHORT_NAME letters or fewer besides legal forms: a brand, a ticker, an
+    acronym, where one letter off makes another name."""
+    words = [t for t in tokens if not is_legal_form(t)]
+    return len(words) == 1 and len(words[0]) <= SHORT_NAME
 
 
 def comparable_forms(q: PreparedName, c: PreparedName) -> tuple[PreparedName, PreparedName, str]:
@@ -119,6 +171,11 @@ class Alignment:
     # (query positions, listed positions, similarity) of each aligned part
     aligned: tuple[tuple[tuple[int, ...], tuple[int, ...], float], ...] = ()
     notes: tuple[str, ...] = ()
+    # How much the agreement proves: the weight of the query words that aligned, each
+    # times its similarity (rare words weigh about 1, the commonest names about 0.1).
+    information: float = 0.0
+    # Every word of both names agreed as written, in one script: the same full name.
+    exact: bool = False
 
     @property
     def pairs(self) -> list[tuple[str, str, float]]:
@@ -180,19 +237,31 @@ class _State:
 
 
 def compare_names(
-    q: PreparedName, c: PreparedName, *, query_extra: float = MISSING_IN_LISTED
+    q: PreparedName,
+    c: PreparedName,
+    *,
+    query_extra: float = MISSING_IN_LISTED,
+    screening: bool = True,
 ) -> Alignment:
     """Align the tokens of two names and score the alignment (0-1). `query_extra` is the
-    weight of query words the listed name lacks (MISSING to compare symmetrically)."""
+    weight of query words the listed name lacks (MISSING to compare symmetrically).
+    `screening`: against the lists, where short organisation names (brands, tickers) one
+    letter apart are other names of a crowd; comparing two given parties, a typo."""
     if not q.tokens or not c.tokens:
         return Alignment(0.0, q.tokens, c.tokens)
     q, c, form = comparable_forms(q, c)
+    # A Korean, Chinese or Japanese name romanised against a Latin one: each word is a
+    # syllable, and one letter more or less makes another syllable (another name).
+    syllabic = not form and q.script != c.script and bool({q.script, c.script} & NATIVE_SCRIPTS)
+    # A short organisation name agrees only as spelt or by transliteration key too.
+    short = screening and (q.short or c.short)
+    least = TRANSLIT_KEY_SIMILARITY if syllabic or short else 0.0
     state = _State()
     scored = []
     for i, qt in enumerate(q.tokens):
         for j, ct in enumerate(c.tokens):
             sim = token_similarity(qt, ct)
-            if sim:
+            if sim and sim >= least:
                 scored.append((sim * (q.weights[i] + c.weights[j]), sim, i, j))
     scored.sort(reverse=True)
     for _, sim, i, j in scored:
@@ -202,6 +271,21 @@ def compare_names(
         _align_initials(q, c, state)
         if _glue_possible(q, c, state):
             _align_glued(q, c, state)
+    # What the agreement proves; a consonant skeleton or a syllable stands for many names.
+    rarity = q.rarity or q.weights
+    per_word = (
+        SKELETON_INFORMATION if form == "skeleton" else SYLLABLE_INFORMATION if syllabic else 1.0
+    )
+    # A word within a typo of the listed one identifies as well as an exact one: the typo
+    # costs in the name score already.
+    information = sum(
+        min(1.0, sim / TRANSLIT_KEY_SIMILARITY) * sum(min(rarity[i], per_word) for i in qi)
+        for qi, _, sim in state.pairs
+    )
+    if syllabic:
+        # Its romanisation merges many different names (homophones): alone, a name in a
+        # syllabic script is no alert against a romanised one.
+        information = min(information, SYLLABIC_NAME_INFORMATION)
     u_q = max(0.0, 1.0 - state.aligned_q / q.total) if q.total else 1.0
     u_c = max(0.0, 1.0 - state.aligned_c / c.total) if c.total else 1.0
     aligned = state.aligned_q + state.aligned_c
@@ -212,21 +296,48 @@ def compare_names(
     if u_q or u_c:
         # The same letters cut into words at other places ("AREFULLAHA REF" / "AREFULLAH
         # AREF"): compare the whole names glued together, in their written order.
-        whole = glued_similarity(_glued(q.tokens), _glued(c.tokens))
-        if whole >= WHOLE_NAME_GLUED:
+        glued_q, glued_c = _glued(q.tokens), _glued(c.tokens)
+        whole = glued_similarity(glued_q, glued_c)
+        # Nearly the same letters: in a long name a different word ("CHAD" / "CHINA")
+        # leaves the glued names similar, so the letters that differ are counted too.
+        if whole >= WHOLE_NAME_GLUED and Indel.distance(glued_q, glued_c) <= WHOLE_NAME_EDITS:
             whole *= _glue_scale(q)
             if 1.0 - TYPO * (1.0 - whole) > score:
                 score = 1.0 - TYPO * (1.0 - whole)
+                whole_information = whole * sum(min(r, per_word) for r in rarity)
+                if syllabic:
+                    whole_information = min(whole_information, SYLLABIC_NAME_INFORMATION)
+                information = max(information, whole_information)
                 notes.append(f"same letters when glued ({whole:.2f})")
     if _patronymic_reversed(q, c, state):
         score -= PATRONYMIC_REVERSED
         notes.append("patronymic chain reversed")
+    q_forms, c_forms = q.forms, c.forms
+    if q_forms and c_forms and not q_forms & c_forms:
+        # An LP is not the LLC of the same name: two legal persons.
+        score -= LEGAL_FORM_CONFLICT
+        notes.append(
+            f"legal forms differ ({' '.join(sorted(q_forms))} / {' '.join(sorted(c_forms))})"
+        )
     if form == "skeleton":
         notes.append("compared as consonant skeletons (abjad script)")
     elif form == "native":
         notes.append(f"compared in {q.script} script")
+    exact = (
+        not form
+        and not syllabic
+        and len(state.used_q) == len(q.tokens)
+        and len(state.used_c) == len(c.tokens)
+        and all(sim == 1.0 for _, _, sim in state.pairs)
+    )
     return Alignment(
-        max(0.0, min(1.0, score)), q.tokens, c.tokens, tuple(state.pairs), tuple(notes)
+        max(0.0, min(1.0, score)),
+        q.tokens,
+        c.tokens,
+        tuple(state.pairs),
+        tuple(notes),
+        information,
+        exact,
     )
 
 

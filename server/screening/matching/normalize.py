@@ -11,6 +11,9 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from pathlib import Path
+
+from rapidfuzz.distance import OSA
 
 from screening.matching.translit import to_latin
 from screening.model.entities import EntityType
@@ -115,132 +118,49 @@ _ORDINALS = {
 }
 _ORDINAL_SUFFIX = re.compile(r"^(\d+)(st|nd|rd|th)$")
 
-# Legal forms -> canonical token. Multi-word forms are matched before single tokens.
-_LEGAL_FORMS: dict[str, str] = {
-    # limited liability company
-    "limited liability company": "llc",
-    "limited liability co": "llc",
-    "obshchestvo s ogranichennoy otvetstvennostyu": "llc",
-    "obshchestvo s ogranichennoi otvetstvennostiu": "llc",
-    "obshestvo s ogranichennoj otvetstvennostju": "llc",
-    "obshchestvo s organichennoy otvetstvennostyu": "llc",
-    "tovarystvo z obmezhenoiu vidpovidalnistiu": "llc",
-    "tovarystvo z obmezhenoyu vidpovidalnistyu": "llc",
-    "societe a responsabilite limitee": "llc",
-    "sociedad de responsabilidad limitada": "llc",
-    "societa a responsabilita limitata": "llc",
-    "gesellschaft mit beschrankter haftung": "llc",
-    "llc": "llc",
-    "l l c": "llc",
-    "ooo": "llc",
-    "too": "llc",
-    "tov": "llc",
-    "gmbh": "llc",
-    "sarl": "llc",
-    "srl": "llc",
-    "s r l": "llc",
-    "sro": "llc",
-    "s r o": "llc",
-    "spzoo": "llc",
-    "sp zoo": "llc",
-    "sp z o o": "llc",
-    "kft": "llc",
-    "doo": "llc",
-    "d o o": "llc",
-    "bv": "llc",
-    "b v": "llc",
-    "fzco": "llc",
-    "fze": "llc",
-    "fzc": "llc",
-    "fz llc": "llc",
-    "pllc": "llc",
-    # joint-stock companies
-    "public joint stock company": "jsc",
-    "closed joint stock company": "jsc",
-    "open joint stock company": "jsc",
-    "joint stock company": "jsc",
-    "joint stock co": "jsc",
-    "aktsionernoe obshchestvo": "jsc",
-    "aktsionernoye obshchestvo": "jsc",
-    "publichnoe aktsionernoe obshchestvo": "jsc",
-    "publichnoye aktsionernoye obshchestvo": "jsc",
-    "zakrytoe aktsionernoe obshchestvo": "jsc",
-    "otkrytoe aktsionernoe obshchestvo": "jsc",
-    "aktiengesellschaft": "jsc",
-    "societe anonyme": "jsc",
-    "sociedad anonima": "jsc",
-    "societa per azioni": "jsc",
-    "jsc": "jsc",
-    "ojsc": "jsc",
-    "cjsc": "jsc",
-    "pjsc": "jsc",
-    "ao": "jsc",
-    "zao": "jsc",
-    "oao": "jsc",
-    "pao": "jsc",
-    "nao": "jsc",
-    "ag": "jsc",
-    "sa": "jsc",
-    "s a": "jsc",
-    "spa": "jsc",
-    "s p a": "jsc",
-    "nv": "jsc",
-    "n v": "jsc",
-    "as": "jsc",
-    "asa": "jsc",
-    "ab": "jsc",
-    "oyj": "jsc",
-    "a s": "jsc",
-    "plc": "jsc",
-    "public limited company": "jsc",
-    "tic ltd sti": "ltd",
-    "ltd sti": "ltd",
-    "sti": "ltd",
-    "as sti": "ltd",
-    # limited / company / incorporated
-    "company limited": "ltd",
-    "co ltd": "ltd",
-    "co limited": "ltd",
-    "pte ltd": "ltd",
-    "pvt ltd": "ltd",
-    "private limited": "ltd",
-    "pty ltd": "ltd",
-    "sdn bhd": "ltd",
-    "limited": "ltd",
-    "ltd": "ltd",
-    "ltda": "ltd",
-    "pte": "ltd",
-    "pvt": "ltd",
-    "bhd": "ltd",
-    "kk": "ltd",
-    "kabushiki kaisha": "ltd",
-    "incorporated": "inc",
-    "inc": "inc",
-    "corporation": "corp",
-    "corp": "corp",
+# Legal forms -> their generic form ("llc", "jsc", "lp", ...): the table built from
+# rigour's database of organisation types (screening.harness.legal_forms), plus the
+# generic words rigour leaves in names on purpose, which the lists and requests add or
+# drop at will ("X COMPANY", "X CORP"), with their Russian transliterations and the
+# English word as Russian registries write it in Cyrillic ("Компани").
+LEGAL_FORMS_FILE = Path(__file__).parent / "data" / "legal_forms.tsv"
+_GENERIC_WORDS = {
     "company": "co",
     "co": "co",
     "cie": "co",
-    "limited partnership": "lp",
-    "lp": "lp",
-    "l p": "lp",
-    "llp": "lp",
-    "gmbh co kg": "lp",
-    "kg": "lp",
-    "unitary enterprise": "enterprise",
-    "federal state unitary enterprise": "enterprise",
-    "fgup": "enterprise",
-    "gup": "enterprise",
-    "mup": "enterprise",
-    "pe": "enterprise",
+    "kompaniya": "co",
+    "kompani": "co",
+    "kampani": "co",
+    "corporation": "corp",
+    "corp": "corp",
+    "korporatsiya": "corp",
 }
 
+
+def _load_legal_forms() -> dict[str, str]:
+    forms = dict(_GENERIC_WORDS)
+    for line in LEGAL_FORMS_FILE.read_text(encoding="utf-8").splitlines():
+        phrase, form = line.split("\t")
+        forms[phrase] = form
+    return forms
+
+
+_LEGAL_FORMS = _load_legal_forms()
 LEGAL_FORM_TOKENS = frozenset(_LEGAL_FORMS.values())
 
 
 def is_legal_form(token: str) -> bool:
     """Is this token a canonical legal form ("llc", "jsc")?"""
     return token in LEGAL_FORM_TOKENS
+
+
+# The forms that make a legal person of a kind (not the generic words "co", "corp").
+_LEGAL_PERSON_FORMS = LEGAL_FORM_TOKENS - frozenset(_GENERIC_WORDS.values())
+
+
+def legal_forms_of(tokens: tuple[str, ...]) -> frozenset[str]:
+    """The legal-person forms among a name's tokens ("llc", "jsc", "lp"...)."""
+    return frozenset(t for t in tokens if t in _LEGAL_PERSON_FORMS)
 
 
 _MAX_FORM_WORDS = max(len(k.split()) for k in _LEGAL_FORMS)
@@ -261,22 +181,110 @@ def fold(text: str) -> str:
     return " ".join(_NON_WORD.split(joined)).strip()
 
 
-def canonical_legal_forms(words: list[str]) -> list[str]:
-    """Replace legal-form phrases with their canonical token (longest phrase first)."""
-    out: list[str] = []
+def _typo_index() -> tuple[dict[str, list[tuple[int, str, str]]], dict[str, set[str]]]:
+    """Where a legal form may be written with one typo: multi-word forms with one of their
+    words of 5+ letters replaced by '*' (-> position, word, phrase); single words of 6+
+    letters by their one-deletion variants (-> words)."""
+    phrases: dict[str, list[tuple[int, str, str]]] = {}
+    words: dict[str, set[str]] = {}
+    for phrase in _LEGAL_FORMS:
+        parts = phrase.split()
+        if len(parts) > 1:
+            for j, part in enumerate(parts):
+                if len(part) >= TYPO_FORM_WORD:
+                    key = " ".join([*parts[:j], "*", *parts[j + 1 :]])
+                    phrases.setdefault(key, []).append((j, part, phrase))
+        elif len(phrase) >= TYPO_FORM_ALONE:
+            for variant in {phrase} | {phrase[:k] + phrase[k + 1 :] for k in range(len(phrase))}:
+                words.setdefault(variant, set()).add(phrase)
+    return phrases, words
+
+
+# A legal-form word this long may carry one typo inside a multi-word form ("PUBLIC JOINT
+# TOCK COMPANY"); alone, a longer one ("CONPANY"); a short form one doubled letter
+# ("PJSSC"). Only at either end of a name, where legal forms stand.
+TYPO_FORM_WORD = 5
+TYPO_FORM_ALONE = 6
+_TYPO_PHRASES, _TYPO_WORDS = _typo_index()
+
+
+def _one_edit(a: str, b: str) -> bool:
+    return OSA.distance(a, b, score_cutoff=1) <= 1
+
+
+def _form_with_typo(words: list[str], i: int, size: int) -> str | None:
+    """The legal-form phrase `words[i:i+size]` spells with one typo, if any."""
+    span = words[i : i + size]
+    if size > 1:
+        for j, word in enumerate(span):
+            if len(word) < TYPO_FORM_WORD - 1:
+                continue
+            key = " ".join([*span[:j], "*", *span[j + 1 :]])
+            for position, form_word, phrase in _TYPO_PHRASES.get(key, ()):
+                if position == j and _one_edit(word, form_word):
+                    return phrase
+        return None
+    word = span[0]
+    if len(word) >= TYPO_FORM_ALONE - 1:
+        for variant in {word} | {word[:k] + word[k + 1 :] for k in range(len(word))}:
+            for form_word in _TYPO_WORDS.get(variant, ()):
+                if _one_edit(word, form_word):
+                    return form_word
+    for k in range(1, len(word)):
+        if word[k] == word[k - 1] and len(word) > 3 and word[:k] + word[k + 1 :] in _LEGAL_FORMS:
+            return word[:k] + word[k + 1 :]
+    return None
+
+
+def _exact_forms(words: list[str]) -> list[tuple[str, bool]]:
+    """(token, is a legal form): legal-form phrases replaced, longest phrase first."""
+    out: list[tuple[str, bool]] = []
     i = 0
     while i < len(words):
         for size in range(min(_MAX_FORM_WORDS, len(words) - i), 0, -1):
-            phrase = " ".join(words[i : i + size])
-            form = _LEGAL_FORMS.get(phrase)
+            form = _LEGAL_FORMS.get(" ".join(words[i : i + size]))
             if form is not None:
-                out.append(form)
+                out.append((form, True))
                 i += size
                 break
         else:
-            out.append(words[i])
+            out.append((words[i], False))
             i += 1
     return out
+
+
+def _with_typos_corrected(words: list[str]) -> list[str]:
+    """Legal forms written with one typo at either end of the name (or next to the
+    one-word forms there: "CONPANY LTD") spelled as the form."""
+    n = len(words)
+    left = 0
+    while left < n - 1 and words[left] in _LEGAL_FORMS:
+        left += 1
+    right = n - 1
+    while right > 0 and words[right] in _LEGAL_FORMS:
+        right -= 1
+    spans = {(start, size) for start in {0, left} for size in range(1, _MAX_FORM_WORDS + 1)}
+    spans |= {
+        (end - size + 1, size) for end in {n - 1, right} for size in range(1, _MAX_FORM_WORDS + 1)
+    }
+    out = list(words)
+    for start, size in sorted(spans, key=lambda span: -span[1]):
+        if start < 0 or start + size > n or size >= n:
+            continue
+        if any(out[k] != words[k] for k in range(start, start + size)):
+            continue  # already corrected
+        if " ".join(words[start : start + size]) in _LEGAL_FORMS:
+            continue
+        phrase = _form_with_typo(words, start, size)
+        if phrase is not None:
+            out[start : start + size] = [phrase] + [""] * (size - 1)
+    return " ".join(out).split()
+
+
+def canonical_legal_forms(words: list[str]) -> list[str]:
+    """Replace legal-form phrases with their generic form (longest phrase first); at either
+    end of the name, also forms written with one typo."""
+    return [token for token, _ in _exact_forms(_with_typos_corrected(words))]
 
 
 def _numbers(words: list[str]) -> list[str]:

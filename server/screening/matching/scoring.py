@@ -6,7 +6,18 @@ from __future__ import annotations
 from screening.matching.features import DECISIVE, FEATURES
 from screening.matching.names import Alignment, PreparedName
 from screening.matching.types import Component, MatchResult, Query
-from screening.matching.weights import IDENTIFIER_DECISIVE, SCORE_RESOLUTION, WEAK_ALIAS_FACTOR
+from screening.matching.weights import (
+    ALERT_THRESHOLD,
+    CEILING_SLOPE,
+    CORROBORATION,
+    DOB_EXACT,
+    DOB_NEAR_YEAR,
+    DOB_SAME_YEAR,
+    IDENTIFIER_DECISIVE,
+    INFORMATION_FOR_ALERT,
+    SCORE_RESOLUTION,
+    WEAK_ALIAS_FACTOR,
+)
 from screening.model.entities import Entity
 
 
@@ -18,8 +29,12 @@ def score_pair(
     listed_name: PreparedName,
     *,
     weak: bool = False,
+    screening: bool = True,
 ) -> MatchResult:
-    """Name score plus the other features, clamped to 0-1, with the explanation."""
+    """Name score plus the other features, clamped to 0-1, with the explanation.
+    `screening`: a party against the lists, where the score may not exceed what the
+    evidence proves (see evidence_ceiling); comparing two given parties has no such
+    ceiling, as the parties were not drawn from a crowd of innocent namesakes."""
     name_score = alignment.score * (WEAK_ALIAS_FACTOR if weak else 1.0)
     # The name's detail is spelled out by MatchResult.explain(), for returned matches only.
     components = [Component("name", round(name_score, 4), "")]
@@ -29,7 +44,17 @@ def score_pair(
             components.append(component)
     decisive = any(c.contribution >= DECISIVE for c in components[1:])
     evidence = name_score + sum(c.contribution for c in components[1:] if c.contribution < DECISIVE)
-    score = max(evidence, IDENTIFIER_DECISIVE) if decisive else evidence
+    if decisive:
+        score = max(evidence, IDENTIFIER_DECISIVE)
+    elif screening:
+        ceiling = evidence_ceiling(alignment.information, components)
+        if alignment.exact:
+            # A name alone, however common, is evidence for review when it is the same
+            # full name: an alert, never more without a rare name or corroboration.
+            ceiling = max(ceiling, ALERT_THRESHOLD)
+        score = min(evidence, ceiling)
+    else:
+        score = evidence
     score = max(0.0, min(1.0, score))
     return MatchResult(
         entity,
@@ -41,6 +66,28 @@ def score_pair(
         alignment=alignment,
         weak=weak,
     )
+
+
+def evidence_ceiling(information: float, components: list[Component]) -> float:
+    """The highest score the evidence allows. Screening meets many innocent namesakes for
+    each listed party: an agreement on common words alone (two of the commonest names,
+    one generic word) stays below the alert threshold however exact, and only a rare name
+    or corroboration (birth date, country) reaches a near-certain score. `information` is
+    what the name agreement proves; agreeing features add theirs."""
+    for component in components[1:]:
+        information += corroboration(component)
+    return ALERT_THRESHOLD + CEILING_SLOPE * (information - INFORMATION_FOR_ALERT)
+
+
+def corroboration(component: Component) -> float:
+    """What an agreeing feature proves (0 for one that does not agree)."""
+    if component.feature == "birth_date":
+        if component.contribution >= DOB_EXACT:
+            return CORROBORATION["birth_date_exact"]
+        if component.contribution >= DOB_SAME_YEAR:
+            return CORROBORATION["birth_date"]
+        return CORROBORATION["birth_date_near"] if component.contribution == DOB_NEAR_YEAR else 0.0
+    return CORROBORATION.get(component.feature, 0.0) if component.contribution > 0 else 0.0
 
 
 def settle_near_ties(results: list[MatchResult]) -> list[MatchResult]:

@@ -32,6 +32,8 @@ _KEY_RULES = [
     (re.compile(r"ts|tz"), "z"),
     (re.compile(r"kh"), "h"),
     (re.compile(r"ph"), "f"),
+    # A soft c before e (English "service", "finance") sounds s: as Cyrillic writes them.
+    (re.compile(r"c(?=e)"), "s"),
     (re.compile(r"ck|q|c(?!h)"), "k"),
     (re.compile(r"w"), "v"),
     (re.compile(r"eo|eu"), "u"),

@@ -21,6 +21,11 @@ ESTIMATE_SLACK = 0.15
 # A token's weight is its inverse document frequency over the loaded lists, scaled to
 # 0-1 and floored here: a word every entry uses still says a little.
 MIN_TOKEN_WEIGHT = 0.1
+# A word used by this many list entries or fewer is rare for the evidence ceiling: one
+# designation is copied into several lists.
+LIST_RARE_ENTRIES = 10
+# What a number proves ("7", "2007"): little, names of many kinds carry them.
+NUMBER_RARITY = 0.3
 # Weight of a legal-form token ("llc", "jsc"): present in the score, never decisive.
 LEGAL_FORM_WEIGHT = 0.08
 
@@ -35,15 +40,26 @@ SWAPPED_SHORT_SIMILARITY = 0.75
 TRANSLIT_KEY_SIMILARITY = 0.92
 # Initials of adjacent words ("jc" / "jean claude", "pla" / "peoples liberation army").
 INITIALS_SIMILARITY = 0.8
+# An organisation's name of one word this short (besides its legal form) must agree as
+# spelt or by transliteration key: brands, tickers and acronyms one letter apart are
+# other names.
+SHORT_NAME = 5
 # Lowest similarity of glued-together unaligned words that counts as an alignment.
 MIN_GLUED_SIMILARITY = 0.85
 # Whole names glued together this similar align as one word (nearly the same letters: a
 # different word inside a long name must not pass for a cut).
 WHOLE_NAME_GLUED = 0.95
+# ... and differ by at most this many letters inserted or deleted (a doubled letter, a
+# transposition).
+WHOLE_NAME_EDITS = 2
 # Consonant skeletons (abjad against Latin) are weaker evidence than spellings: an equal
 # skeleton counts as this similar, and one or two consonants must match exactly.
 SKELETON_SIMILARITY = 0.85
 SHORT_SKELETON_SIMILARITY = 0.7
+
+# Both names carry a legal form and the forms differ (an LP against an LLC): two legal
+# persons of one name.
+LEGAL_FORM_CONFLICT = 0.1
 
 # -- name score: 1 - CONFLICT*min(u_q,u_c) - missing*max(u_q,u_c) - TYPO*d -----------------
 # Both names hold identifying words the other lacks: two different people.
@@ -61,15 +77,50 @@ PATRONYMIC_REVERSED = 0.25
 # A weak alias (the list's own "low quality" mark) counts this much of its name score.
 WEAK_ALIAS_FACTOR = 0.92
 
+# -- how much the evidence proves (screening only) -----------------------------------------
+# A screening score may not exceed ALERT_THRESHOLD + CEILING_SLOPE * (I - INFORMATION_FOR_ALERT),
+# where I is what the evidence proves: the rarity of the query words that agreed (times
+# their similarity; a word rare in the lists and as a name weighs 1, the commonest names
+# about 0.1) plus what agreeing features prove. So an alert needs most of one rare word or
+# several fairly rare ones, and a near-certain score (0.95) about one rare word.
+INFORMATION_FOR_ALERT = 0.8
+CEILING_SLOPE = 1.0
+# At most what one word compared as a consonant skeleton (abjad against Latin: many names
+# share one) or as a romanised syllable of a Korean, Chinese or Japanese name proves.
+SKELETON_INFORMATION = 0.35
+SYLLABLE_INFORMATION = 0.3
+# At most what a whole name in a syllabic script proves against a romanised one: less than
+# an alert needs, as romanisation merges homophones (Korean 종/정 are both "jong").
+SYLLABIC_NAME_INFORMATION = 0.7
+# What an agreeing feature proves, on the scale of name words (a weight w is about one in
+# 5000**w): a birth date on the day (one in thirty thousand), in the year (one in
+# eighty), a year apart (one in thirty), a country (one in twenty).
+CORROBORATION = {
+    "birth_date_exact": 1.2,
+    "birth_date": 0.5,
+    "birth_date_near": 0.25,
+    "country": 0.35,
+}
+
 # -- other features, added to the name score --------------------------------------------
+# Agreement adds a little (it mostly raises the evidence ceiling, above). Disagreement
+# costs log(likelihood ratio) / log(5000), the scale of name words: the ratio of how
+# often it happens to the same party and to a different one, counted on the tuning half
+# of the dev cases (listed people against their own entries; innocent people and
+# companies against the entries they come nearest), with P(disagree | same) floored at
+# 0.05 for data-entry errors, dual nationality and second registrations (docs/matching.md).
 DOB_EXACT = 0.05
 DOB_SAME_YEAR = 0.03
 # A year apart is common noise in both lists and requests.
 DOB_NEAR_YEAR = 0.0
-DOB_MISMATCH = -0.22
+# 0.05 / 0.55: more than a year apart, log(0.09) / log(5000)
+DOB_MISMATCH = -0.28
 COUNTRY_MATCH = 0.03
-COUNTRY_MISMATCH = -0.05
+# 0.05 / 0.75: a country not among the entry's, log(0.066) / log(5000)
+COUNTRY_MISMATCH = -0.32
 TYPE_MISMATCH = -0.25
 # An equal identifier of a scheme that names one party lifts the score to at least this.
 IDENTIFIER_DECISIVE = 0.99
-IDENTIFIER_CONFLICT = -0.10
+# 0.05 / 1: another value in a scheme both hold (no identifier in the dev cases: the
+# floor against certainty), log(0.05) / log(5000)
+IDENTIFIER_CONFLICT = -0.35

@@ -75,13 +75,22 @@ def top(index: MatchIndex, name: str, kind: EntityType = EntityType.UNKNOWN, **k
         ("Vladimir Putin", "t:4"),
         ("PUTIN Wladimir", "t:4"),
         ("AREFULLAHA REF GHAZI MOHAMMAD", "t:1"),  # words cut elsewhere
-        ("김정은", "t:3"),  # Hangul, DPRK romanisation
     ],
 )
 def test_disguised_names_are_found(index, query, expected):
     hit = top(index, query)
     assert hit is not None and hit.entity.id == expected, hit
     assert hit.score >= ALERT_THRESHOLD
+
+
+def test_hangul_name_needs_corroboration(index):
+    """A Korean name in Hangul is found in its DPRK romanisation, but three common
+    syllables alone are no alert: a birth date makes one."""
+    assert top(index, "김정은") is None
+    near = index.screen(Query(["김정은"]), min_score=0.5)
+    assert near and near[0].entity.id == "t:3"
+    hit = top(index, "김정은", birth_date="1984-01-08")
+    assert hit is not None and hit.entity.id == "t:3" and hit.score >= ALERT_THRESHOLD
 
 
 def test_shared_generic_words_do_not_match(index):
@@ -175,7 +184,8 @@ def test_first_seen_basis_ranks_after_official():
         designation_date="2001-01-01",
         designation_date_basis=DateBasis.FIRST_SEEN,
     )
-    results = MatchIndex([seen, official]).screen(Query(["John Doe"]))
+    # A common name: below the alert threshold without corroboration, ordered all the same.
+    results = MatchIndex([seen, official]).screen(Query(["John Doe"]), min_score=0.5)
     assert [r.entity.id for r in results] == ["t:a", "t:b"]
 
 
@@ -228,7 +238,59 @@ def test_glued_consonant_skeletons_are_not_a_match_by_their_marks():
     )
     query = Query(["حسین موسوی"], EntityType.PERSON)
     assert "t:s" not in {r.entity.id for r in index.brute_force(query)}
-    hit = top(index, "محمد حسین", EntityType.PERSON)
-    assert hit is not None and hit.entity.id == "t:h"
+    # Two common names compared as consonant skeletons prove little: found, no alert.
+    assert top(index, "محمد حسین", EntityType.PERSON) is None
+    hit = index.screen(Query(["محمد حسین"], EntityType.PERSON), min_score=0.1)[0]
+    assert hit.entity.id == "t:h"
     detail = hit.components[0].detail
     assert "consonant skeletons" in detail and "\x00" not in detail, detail
+
+
+def test_english_words_written_in_cyrillic_are_found():
+    """Russian registries write English names in Cyrillic letters ("Сервис Компани")."""
+    index = MatchIndex(
+        [
+            entity("e1", "BALTIC FINANCE SERVICE COMPANY", EntityType.ORGANIZATION),
+            entity("e2", "BALTIC TRADING HOUSE", EntityType.ORGANIZATION),
+        ]
+    )
+    hit = top(index, "Балтик Финанс Сервис Компани", EntityType.ORGANIZATION)
+    assert hit is not None and hit.entity.id == "t:e1", hit
+
+
+def test_exact_common_full_name_alone_is_review_never_block():
+    """Class 8: the same full name, however common, is evidence for review; BLOCK needs a
+    rare name or corroboration."""
+    index = MatchIndex(
+        [
+            entity("c1", "MOHAMED OMAR MOHAMED", EntityType.PERSON, birth_dates=["1976"]),
+            entity("c2", "ZAFARULLAH QASSIMOV", EntityType.PERSON),
+        ]
+    )
+    common = top(index, "Mohamed Omar Mohamed", EntityType.PERSON)
+    assert common is not None and ALERT_THRESHOLD <= common.score < 0.95
+    dated = top(index, "Mohamed Omar Mohamed", EntityType.PERSON, birth_date="1976-05-02")
+    assert dated is not None and dated.score > common.score
+    rare = top(index, "Zafarullah Qassimov", EntityType.PERSON)
+    assert rare is not None and rare.score >= 0.95
+    # a common name that only half agrees is no alert at all
+    assert top(index, "Mohamed Omar", EntityType.PERSON) is None
+
+
+def test_short_organisation_names_agree_only_as_spelt():
+    """Brands, tickers and acronyms one letter apart are other names when screening; the
+    same spelling (or transliteration) still matches, and CompareParties reads a typo."""
+    index = MatchIndex(
+        [
+            entity("k", "KADEK", EntityType.ORGANIZATION),
+            entity("z", "LLC FORTA", EntityType.ORGANIZATION),
+        ]
+    )
+    assert top(index, "Kade", EntityType.ORGANIZATION) is None
+    assert top(index, "Forza s.r.l.", EntityType.ORGANIZATION) is None
+    hit = top(index, "Forta GmbH", EntityType.ORGANIZATION)
+    assert hit is not None and hit.entity.id == "t:z"
+    score, _ = index.compare(
+        Query(["Kade"], EntityType.ORGANIZATION), Query(["KADEK"], EntityType.ORGANIZATION)
+    )
+    assert score > 0.5

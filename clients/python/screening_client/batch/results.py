@@ -49,6 +49,16 @@ def _decision(value: int) -> str:
     return str(pb.Decision.Name(value)).removeprefix("DECISION_")
 
 
+def designation_date_basis(value: int) -> str:
+    """The basis's name without its prefix (FIRST_SEEN). A value this client's copy of the
+    proto does not know yet (a newer server) is kept as UNKNOWN_<number>, not an error."""
+    try:
+        name = str(pb.DesignationDateBasis.Name(value))
+    except ValueError:
+        return f"UNKNOWN_{value}"
+    return name.removeprefix("DESIGNATION_DATE_BASIS_")
+
+
 def designation(match: pb.Match) -> str:
     """The designation date in the service's words; composed the same way for a service that
     does not send them (designation_summary)."""
@@ -69,7 +79,6 @@ def designation(match: pb.Match) -> str:
 
 
 def hit(match: pb.Match, party: str = "") -> dict[str, Any]:
-    basis = str(pb.DesignationDateBasis.Name(match.designation_date_basis))
     out: dict[str, Any] = {
         "entity_id": match.entity_id,
         "source": match.source,
@@ -80,7 +89,7 @@ def hit(match: pb.Match, party: str = "") -> dict[str, Any]:
         "score": round(match.score, 4),
         "programs": list(match.programs),
         "designation_date": match.designation_date,
-        "designation_date_basis": basis.removeprefix("DESIGNATION_DATE_BASIS_"),
+        "designation_date_basis": designation_date_basis(match.designation_date_basis),
         "designation": designation(match),
         "countries": list(match.countries),
         "explanation": [
