@@ -22,7 +22,7 @@ import json
 import statistics
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,11 @@ from screening.v1 import screening_pb2 as pb
 
 
 class _Context:
-    """What the handlers ask of a gRPC context on a valid call."""
+    """What the handlers ask of a gRPC context on a valid call: one per call, ended with
+    `end()` as gRPC ends a call (the handlers keep per-call state until then)."""
+
+    def __init__(self) -> None:
+        self._done: list[Callable[[Any], None]] = []
 
     def peer(self) -> str:
         return "ipv4:127.0.0.1:50000"
@@ -41,11 +45,21 @@ class _Context:
     def auth_context(self) -> dict[str, list[bytes]]:
         return {}
 
+    def time_remaining(self) -> float | None:
+        return None
+
+    def add_done_callback(self, callback: Callable[[Any], None]) -> None:
+        self._done.append(callback)
+
+    def end(self) -> None:
+        for callback in self._done:
+            callback(self)
+
 
 async def _party_stages(servicer: Any, raws: Sequence[bytes]) -> list[dict[str, int]]:
-    context = _Context()
     per_call = []
     for raw in raws:
+        context = _Context()
         stages.start()
         request = pb.ScreenPartyRequest.FromString(raw)
         stages.mark("decode")
@@ -54,16 +68,18 @@ async def _party_stages(servicer: Any, raws: Sequence[bytes]) -> list[dict[str, 
             response.SerializeToString()
         stages.mark("encode")
         per_call.append(stages.stop())
+        context.end()
     return per_call
 
 
 async def _compare_cpu(servicer: Any, requests: Sequence[pb.ComparePartiesRequest]) -> list[int]:
-    context = _Context()
     spent = []
     for request in requests:
+        context = _Context()
         started = time.thread_time_ns()
         await servicer.CompareParties(request, context)
         spent.append(time.thread_time_ns() - started)
+        context.end()
     return spent
 
 
