@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import numpy as np
 
@@ -37,6 +38,11 @@ CANDIDATES_PER_NAME = 64
 BUILD_STEP = 256
 # Distinct query words whose index hits a worker keeps (cleared when full).
 HITS_CACHE_SIZE = 20000
+# Rounding room when an estimate bound decides that names need not be gathered.
+ESTIMATE_MARGIN = 1e-9
+# Postings entries of a query name gathered at once; beyond, the commonest words' postings
+# are only probed for the names the rarer ones reach, when that loses nothing.
+GATHER_ALL = 4096
 
 
 def name_kind(entity_type: EntityType) -> EntityType:
@@ -178,7 +184,7 @@ class CandidateIndex:
             if tid % BUILD_STEP == 0:
                 yield
         self.name_count = len(self.names)
-        self._hits_cache: dict[tuple[str, str, bool], tuple[np.ndarray, np.ndarray] | None] = {}
+        self._hits_cache: dict[tuple[str, str, bool], _Hits | None] = {}
 
     # -- weights -------------------------------------------------------------------------
 
@@ -267,11 +273,9 @@ class CandidateIndex:
                     )
         return [(tid, sim) for tid, sim in found.items() if sim > 0]
 
-    def _token_hits(
-        self, token: str, script: str, with_glued: bool
-    ) -> tuple[np.ndarray, np.ndarray] | None:
-        """Names holding a word similar to `token`, each with its best similarity. Cached:
-        the same words come back in query after query."""
+    def _token_hits(self, token: str, script: str, with_glued: bool) -> _Hits | None:
+        """Names holding a word similar to `token`, each with its best similarity (sorted by
+        name). Cached: the same words come back in query after query."""
         key = (token, script, with_glued)
         hit = self._hits_cache.get(key)
         if hit is not None or key in self._hits_cache:
@@ -284,17 +288,19 @@ class CandidateIndex:
             ):
                 if post is not None and post.size:
                     posts.append((sim, post))
-        result: tuple[np.ndarray, np.ndarray] | None = None
+        result: _Hits | None = None
         if len(posts) == 1:
             sim, names = posts[0]
-            result = (names, np.full(names.size, sim, dtype=np.float32))
+            result = _Hits(names, np.full(names.size, sim, dtype=np.float32), sim, 0.0)
         elif posts:
             # A name reached through several similar words counts the best one once.
             posts.sort(key=lambda item: -item[0])
             names = np.concatenate([p for _, p in posts])
             sims = np.concatenate([np.full(p.size, g, dtype=np.float32) for g, p in posts])
             names, first = np.unique(names, return_index=True)
-            result = (names, sims[first])
+            result = _Hits(names, sims[first], posts[0][0], 0.0)
+        if result is not None:
+            result = result._replace(least_total=float(self.name_total[result.names].min()))
         if len(self._hits_cache) >= HITS_CACHE_SIZE:
             self._hits_cache.clear()
         self._hits_cache[key] = result
@@ -302,7 +308,14 @@ class CandidateIndex:
 
     def candidates(self, query: PreparedName, floor: float) -> np.ndarray:
         """Names worth scoring exactly for one query name: those whose estimated name score
-        reaches `floor`, the best CANDIDATES_PER_NAME of them."""
+        reaches `floor`, the best CANDIDATES_PER_NAME of them.
+
+        The work depends on the postings of the query's words, not on the size of the index:
+        names are gathered from the rarer words' postings only, as many as it takes to prove
+        that a name reached by none of them could not rank among the best (its estimate,
+        from the commoner words alone, stays under the CANDIDATES_PER_NAME-th estimate
+        found); the commoner words' postings are then only probed for the names gathered.
+        """
         if not query.tokens:
             return np.empty(0, dtype=np.int32)
         toks = query.tokens
@@ -312,29 +325,32 @@ class CandidateIndex:
             (toks[i] + toks[i + 1], query.weights[i] + query.weights[i + 1], False)
             for i in range(len(toks) - 1)
         ]
-        hit_names: list[np.ndarray] = []
-        hit_gains: list[np.ndarray] = []
+        hits: list[tuple[_Hits, float]] = []
         for token, weight, with_glued in lookups:
             hit = self._token_hits(token, query.script, with_glued)
             if hit is not None:
-                hit_names.append(hit[0])
-                hit_gains.append(hit[1] * weight)
+                hits.append((hit, weight))
         same = self._by_tokens.get(toks)
-        if not hit_names:
+        if not hits:
             return np.asarray(same or (), dtype=np.int32)
-        acc = np.bincount(
-            np.concatenate(hit_names),
-            weights=np.concatenate(hit_gains),
-            minlength=self.name_count,
-        )
-        touched = np.flatnonzero(acc)
-        acc = acc[touched]
-        # Optimistic estimate of the name score (see names.py): the listed name aligns about
-        # as much weight as the query did, and what did not align may still align as glued
-        # or cut words, so it counts as missing, not as a conflict.
-        u_q = np.clip(1.0 - acc / max(query.total, 1e-6), 0.0, 1.0)
-        u_c = np.clip(1.0 - acc / np.maximum(self.name_total[touched], 1e-6), 0.0, 1.0)
-        estimate = 1.0 - CONFLICT * np.minimum(u_q, u_c) * 0.5 - MISSING * np.maximum(u_q, u_c)
+        total = max(query.total, 1e-6)
+        if sum(hit.names.size for hit, _ in hits) <= GATHER_ALL:
+            touched, estimate = self._gather(hits, [], total)
+        else:
+            # Rarest first, until the names only the words left reach cannot rank among
+            # the best found (nor reach the floor while fewer than the best are found).
+            hits.sort(key=lambda item: item[0].names.size)
+            for split in range(1, len(hits) + 1):
+                reach = _reach(hits[split:], total)
+                if reach >= floor and sum(h.names.size for h, _ in hits[:split]) < GATHER_ALL:
+                    continue
+                touched, estimate = self._gather(hits[:split], hits[split:], total)
+                if reach < floor - ESTIMATE_MARGIN:
+                    break
+                if np.count_nonzero(estimate >= floor) >= CANDIDATES_PER_NAME:
+                    bar = np.partition(estimate, -CANDIDATES_PER_NAME)[-CANDIDATES_PER_NAME]
+                    if reach < bar - ESTIMATE_MARGIN:
+                        break
         keep = np.flatnonzero(estimate >= floor)
         if keep.size > CANDIDATES_PER_NAME:
             keep = keep[np.argpartition(-estimate[keep], CANDIDATES_PER_NAME)[:CANDIDATES_PER_NAME]]
@@ -342,3 +358,58 @@ class CandidateIndex:
         if same:
             found = np.union1d(found, np.asarray(same, dtype=np.int32))
         return found
+
+    def _gather(
+        self,
+        gather: list[tuple[_Hits, float]],
+        probe: list[tuple[_Hits, float]],
+        total: float,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The names `gather` reach (sorted ids) and their estimates, with what the words of
+        `probe` add to them (looked up for those names only)."""
+        if len(gather) == 1:
+            hit, weight = gather[0]
+            touched = hit.names
+            acc: np.ndarray = hit.sims.astype(np.float64) * weight
+        else:
+            touched, slot = np.unique(
+                np.concatenate([hit.names for hit, _ in gather]), return_inverse=True
+            )
+            gains = np.concatenate([hit.sims * weight for hit, weight in gather])
+            acc = np.bincount(slot, weights=gains, minlength=touched.size)
+        for hit, weight in probe:
+            at = np.searchsorted(hit.names, touched)
+            np.minimum(at, hit.names.size - 1, out=at)
+            present = hit.names[at] == touched
+            acc[present] += hit.sims[at[present]] * weight
+        return touched, _estimate(acc, total, self.name_total[touched])
+
+
+class _Hits(NamedTuple):
+    """The names a query word reaches: sorted ids, each one's best similarity, the best
+    similarity, and the least weight of a name among them."""
+
+    names: np.ndarray
+    sims: np.ndarray
+    best: float
+    least_total: float
+
+
+def _estimate(aligned: np.ndarray, query_total: float, name_total: np.ndarray) -> np.ndarray:
+    """Optimistic estimate of a name score from the weight aligned: the listed name aligns
+    about as much weight as the query did, and what did not align may still align as glued
+    or cut words, so it counts as missing, not as a conflict (see names.py)."""
+    u_q = np.clip(1.0 - aligned / query_total, 0.0, 1.0)
+    u_c = np.clip(1.0 - aligned / np.maximum(name_total, 1e-6), 0.0, 1.0)
+    return 1.0 - CONFLICT * np.minimum(u_q, u_c) * 0.5 - MISSING * np.maximum(u_q, u_c)
+
+
+def _reach(hits: list[tuple[_Hits, float]], query_total: float) -> float:
+    """The highest estimate of a name that only `hits` reach: every one of them aligned at
+    its best similarity, on the lightest name any of them reaches (the estimate falls as
+    the weight left unaligned on either side grows)."""
+    if not hits:
+        return -1.0
+    aligned = sum(hit.best * weight for hit, weight in hits)
+    least = min(hit.least_total for hit, _ in hits)
+    return float(_estimate(np.asarray([aligned]), query_total, np.asarray([least]))[0])
