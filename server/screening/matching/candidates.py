@@ -40,8 +40,8 @@ BUILD_STEP = 256
 HITS_CACHE_SIZE = 20000
 # Rounding room when an estimate bound decides that names need not be gathered.
 ESTIMATE_MARGIN = 1e-9
-# Postings entries of a query name gathered at once; beyond, the commonest words' postings
-# are only probed for the names the rarer ones reach, when that loses nothing.
+# Names reached by a query name beyond which the commonest words' postings are only
+# probed, when a bound shows that this loses none of the best estimates.
 GATHER_ALL = 4096
 
 
@@ -291,16 +291,18 @@ class CandidateIndex:
         result: _Hits | None = None
         if len(posts) == 1:
             sim, names = posts[0]
-            result = _Hits(names, np.full(names.size, sim, dtype=np.float32), sim, 0.0)
+            result = _Hits(names, np.full(names.size, sim, dtype=np.float32), sim, names, names)
         elif posts:
             # A name reached through several similar words counts the best one once.
             posts.sort(key=lambda item: -item[0])
             names = np.concatenate([p for _, p in posts])
             sims = np.concatenate([np.full(p.size, g, dtype=np.float32) for g, p in posts])
             names, first = np.unique(names, return_index=True)
-            result = _Hits(names, sims[first], posts[0][0], 0.0)
+            result = _Hits(names, sims[first], posts[0][0], names, names)
         if result is not None:
-            result = result._replace(least_total=float(self.name_total[result.names].min()))
+            totals = self.name_total[result.names]
+            order = np.argsort(totals, kind="stable")
+            result = result._replace(by_total=result.names[order], totals=totals[order])
         if len(self._hits_cache) >= HITS_CACHE_SIZE:
             self._hits_cache.clear()
         self._hits_cache[key] = result
@@ -334,23 +336,12 @@ class CandidateIndex:
         if not hits:
             return np.asarray(same or (), dtype=np.int32)
         total = max(query.total, 1e-6)
-        if sum(hit.names.size for hit, _ in hits) <= GATHER_ALL:
-            touched, estimate = self._gather(hits, [], total)
-        else:
-            # Rarest first, until the names only the words left reach cannot rank among
-            # the best found (nor reach the floor while fewer than the best are found).
-            hits.sort(key=lambda item: item[0].names.size)
-            for split in range(1, len(hits) + 1):
-                reach = _reach(hits[split:], total)
-                if reach >= floor and sum(h.names.size for h, _ in hits[:split]) < GATHER_ALL:
-                    continue
-                touched, estimate = self._gather(hits[:split], hits[split:], total)
-                if reach < floor - ESTIMATE_MARGIN:
-                    break
-                if np.count_nonzero(estimate >= floor) >= CANDIDATES_PER_NAME:
-                    bar = np.partition(estimate, -CANDIDATES_PER_NAME)[-CANDIDATES_PER_NAME]
-                    if reach < bar - ESTIMATE_MARGIN:
-                        break
+        touched, estimate = self._gather(hits, total, floor)
+        # Still many: a name must also rank among the CANDIDATES_PER_NAME best estimates.
+        passing = estimate[estimate >= floor]
+        if touched.size > GATHER_ALL and passing.size > CANDIDATES_PER_NAME:
+            bar = float(np.partition(passing, -CANDIDATES_PER_NAME)[-CANDIDATES_PER_NAME])
+            touched, estimate = self._gather(hits, total, bar)
         keep = np.flatnonzero(estimate >= floor)
         if keep.size > CANDIDATES_PER_NAME:
             keep = keep[np.argpartition(-estimate[keep], CANDIDATES_PER_NAME)[:CANDIDATES_PER_NAME]]
@@ -360,24 +351,34 @@ class CandidateIndex:
         return found
 
     def _gather(
-        self,
-        gather: list[tuple[_Hits, float]],
-        probe: list[tuple[_Hits, float]],
-        total: float,
+        self, hits: list[tuple[_Hits, float]], total: float, bar: float
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The names `gather` reach (sorted ids) and their estimates, with what the words of
-        `probe` add to them (looked up for those names only)."""
-        if len(gather) == 1:
-            hit, weight = gather[0]
-            touched = hit.names
-            acc: np.ndarray = hit.sims.astype(np.float64) * weight
-        else:
-            touched, slot = np.unique(
-                np.concatenate([hit.names for hit, _ in gather]), return_inverse=True
-            )
-            gains = np.concatenate([hit.sims * weight for hit, weight in gather])
-            acc = np.bincount(slot, weights=gains, minlength=touched.size)
-        for hit, weight in probe:
+        """The names the query's words reach that may estimate at `bar` or above (sorted
+        ids; a superset), and their estimates.
+
+        The commonest words are only probed (looked up for the names the other words
+        reach) as far as a name that only they reach cannot estimate at `bar` unless its
+        own weight is at most `light`: of their postings, only such light names are
+        gathered. So a legal form or a common given name brings in the few listed names
+        that hold little else, not the thousands that hold it."""
+        by_size = sorted(hits, key=lambda item: -item[0].names.size)
+        probed = 0
+        light = 0.0
+        aligned = 0.0
+        while probed < len(by_size) - 1:
+            hit, weight = by_size[probed]
+            limit = _light_limit(aligned + hit.best * weight, total, bar - ESTIMATE_MARGIN)
+            if limit is None:
+                break
+            aligned += hit.best * weight
+            light = limit
+            probed += 1
+        parts = [hit.names for hit, _ in by_size[probed:]]
+        for hit, _ in by_size[:probed]:
+            parts.append(hit.by_total[: np.searchsorted(hit.totals, light * (1 + 1e-6), "right")])
+        touched = np.unique(np.concatenate(parts)) if len(parts) > 1 else parts[0]
+        acc = np.zeros(touched.size)
+        for hit, weight in hits:  # in the query's order, as a full accumulation adds
             at = np.searchsorted(hit.names, touched)
             np.minimum(at, hit.names.size - 1, out=at)
             present = hit.names[at] == touched
@@ -387,12 +388,13 @@ class CandidateIndex:
 
 class _Hits(NamedTuple):
     """The names a query word reaches: sorted ids, each one's best similarity, the best
-    similarity, and the least weight of a name among them."""
+    similarity; and the same names ordered by their weight."""
 
     names: np.ndarray
     sims: np.ndarray
     best: float
-    least_total: float
+    by_total: np.ndarray  # names, lightest first
+    totals: np.ndarray  # their weights (name_total), ascending
 
 
 def _estimate(aligned: np.ndarray, query_total: float, name_total: np.ndarray) -> np.ndarray:
@@ -404,12 +406,18 @@ def _estimate(aligned: np.ndarray, query_total: float, name_total: np.ndarray) -
     return 1.0 - CONFLICT * np.minimum(u_q, u_c) * 0.5 - MISSING * np.maximum(u_q, u_c)
 
 
-def _reach(hits: list[tuple[_Hits, float]], query_total: float) -> float:
-    """The highest estimate of a name that only `hits` reach: every one of them aligned at
-    its best similarity, on the lightest name any of them reaches (the estimate falls as
-    the weight left unaligned on either side grows)."""
-    if not hits:
-        return -1.0
-    aligned = sum(hit.best * weight for hit, weight in hits)
-    least = min(hit.least_total for hit, _ in hits)
-    return float(_estimate(np.asarray([aligned]), query_total, np.asarray([least]))[0])
+def _light_limit(aligned: float, query_total: float, bar: float) -> float | None:
+    """The largest weight of a listed name that may still estimate at `bar` or above when
+    it aligns at most `aligned` of the query's weight `query_total` (heavier names leave
+    more of their own weight unaligned); None when any name may."""
+    c, m = CONFLICT * 0.5, MISSING
+    u_q = min(max(1.0 - aligned / query_total, 0.0), 1.0)
+    if 1.0 - c * u_q - m >= bar:
+        return None  # even a name aligning nothing of its own would
+    # The unaligned share of the name's weight above which its estimate is under `bar`
+    # (the estimate falls with it, at rate c while it is under u_q and m above).
+    if 1.0 - (c + m) * u_q < bar:
+        u_c = max(0.0, (1.0 - bar - m * u_q) / c)
+    else:
+        u_c = (1.0 - bar - c * u_q) / m
+    return aligned / (1.0 - u_c)
