@@ -22,6 +22,7 @@ import logging
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -164,6 +165,7 @@ class IndexHolder:
             started = time.perf_counter()
             matcher = await self._from_file(self.files, manifest)
             if matcher is not None:
+                _say_read(manifest, matcher, self.files, time.perf_counter() - started)
                 return LoadedIndex._of(manifest, matcher.entities, matcher, started)
         started = time.perf_counter()
         blobs = await asyncio.to_thread(self.store.blobs, manifest)
@@ -315,3 +317,23 @@ class IndexHolder:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=backoff)
             backoff = min(backoff * 2, 10.0)
+
+
+def _say_read(manifest: Manifest, matcher: MatchIndex, files: IndexFiles, seconds: float) -> None:
+    """Start-up progress of a worker that read the host's index file: what it holds, source
+    by source, as a worker that builds its own says it."""
+    per_source = Counter(entity.source for entity in matcher.entities)
+    for source in sorted(manifest.sources):
+        log.info(
+            "list data loaded",
+            extra={"source": source, "entities": per_source[source], "from": "index file"},
+        )
+    log.info(
+        "index file read",
+        extra={
+            "data_version": manifest.version,
+            "entities": len(matcher.entities),
+            "file": str(files.path(manifest)),
+            "seconds": round(seconds, 2),
+        },
+    )
