@@ -185,6 +185,8 @@ class CandidateIndex:
                 yield
         self.name_count = len(self.names)
         self._hits_cache: dict[tuple[str, str, bool], _Hits | None] = {}
+        # (word, script) -> (weight, rarity) of a query word: as often met again.
+        self._weights_cache: dict[tuple[str, str], tuple[float, float]] = {}
 
     # -- weights -------------------------------------------------------------------------
 
@@ -214,6 +216,15 @@ class CandidateIndex:
     ) -> tuple[float, float]:
         """(weight, rarity) of a query token; a spelling the lists don't use weighs like its
         nearest listed spelling ("mohamad" like "mohammad"), an unknown word as rare."""
+        key = (token, script)
+        weighed = self._weights_cache.get(key)
+        if weighed is None:
+            if len(self._weights_cache) >= HITS_CACHE_SIZE:
+                self._weights_cache.clear()
+            weighed = self._weights_cache[key] = self._query_weight(token, script)
+        return weighed
+
+    def _query_weight(self, token: str, script: str) -> tuple[float, float]:
         if is_legal_form(token):
             return LEGAL_FORM_WEIGHT, LEGAL_FORM_WEIGHT
         if token in self._doc_freq or (len(token) < 4 and script != ABJAD):
@@ -344,7 +355,12 @@ class CandidateIndex:
             touched, estimate = self._gather(hits, total, bar)
         keep = np.flatnonzero(estimate >= floor)
         if keep.size > CANDIDATES_PER_NAME:
-            keep = keep[np.argpartition(-estimate[keep], CANDIDATES_PER_NAME)[:CANDIDATES_PER_NAME]]
+            # The best estimates; among names tied at the cut, the first listed (the same
+            # choice however many other names were gathered).
+            cut = np.partition(estimate[keep], -CANDIDATES_PER_NAME)[-CANDIDATES_PER_NAME]
+            above = keep[estimate[keep] > cut]
+            at_cut = keep[estimate[keep] == cut][: CANDIDATES_PER_NAME - above.size]
+            keep = np.concatenate([above, at_cut])
         found = touched[keep].astype(np.int32)
         if same:
             found = np.union1d(found, np.asarray(same, dtype=np.int32))
