@@ -229,6 +229,11 @@ class Settings(BaseSettings):
 
     # -- trust: audit trail, access control, limits, accept-list, monitoring (issue 6) --
     audit_enabled: bool = Field(True, description="Record every screening in the audit trail")
+    index_dir: Path | None = Field(
+        None,
+        description="Where a host keeps the match indexes it built (one file per snapshot, "
+        "read by every worker; default: <data_dir>/index)",
+    )
     audit_spool_dir: Path | None = Field(
         None, description="Local audit journal directory (default: <data_dir>/audit)"
     )
@@ -291,6 +296,10 @@ class Settings(BaseSettings):
         """The maximum age of `source`'s data, in days (configured, else the default)."""
         limits = {**DEFAULT_MAX_DATA_AGE_DAYS, **self.max_data_age_days}
         return float(limits.get(source, limits["*"]))
+
+    @property
+    def effective_index_dir(self) -> Path:
+        return self.index_dir if self.index_dir is not None else self.data_dir / "index"
 
     @property
     def effective_list_state_dir(self) -> Path:

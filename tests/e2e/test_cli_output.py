@@ -119,6 +119,20 @@ def test_bench_table_and_json(un_lists: Path) -> None:
     assert "CompareParties" in printed.stderr  # its progress bar
 
 
+def test_bench_stages_add_up_an_uncached_call(un_lists: Path) -> None:
+    run = screening("bench", "--stages", "--lists-dir", str(un_lists), "--passes", "1", "--json")
+    assert run.returncode == Exit.OK, run.stderr
+    figures = json.loads(run.stdout)
+    stages = figures["stages"]
+    assert set(stages) == {
+        *("decode", "normalise", "candidates", "score", "decide", "audit", "encode", "total")
+    }
+    assert stages["candidates"]["mean_us"] > 0 and stages["score"]["mean_us"] > 0
+    parts = sum(row["mean_us"] for name, row in stages.items() if name != "total")
+    assert parts == pytest.approx(stages["total"]["mean_us"], rel=0.01, abs=1.0)
+    assert figures["CompareParties"]["mean_us"] > 0 and figures["pairs"] > 0
+
+
 def test_refresh_reports_a_failed_source_as_an_error(
     redis_server: RedisServer, prefix: str
 ) -> None:

@@ -1,6 +1,6 @@
 """What `screening serve` says while it starts (JSON lines): each list file parsed, each
-source loaded into every worker's index, and `serving` only once the port answers, with the
-seconds since the command started."""
+source loaded into every worker's index (built there, or read from the host's index file),
+and `serving` only once the port answers, with the seconds since the command started."""
 
 from __future__ import annotations
 
@@ -30,7 +30,12 @@ def test_progress_per_file_and_per_source(service: Service) -> None:
         loaded = [e for e in lines if e["msg"] == "list data loaded" and e["pid"] == pid]
         assert {e["source"] for e in loaded} == SOURCES
         assert sum(int(e["entities"]) for e in loaded) > 30000
-        assert any(e["msg"] == "building index" and e["pid"] == pid for e in lines)
+        # Built in the worker, or read from the host's index file (built once per host).
+        assert any(
+            e["msg"] in ("building index", "index file read") and e["pid"] == pid for e in lines
+        )
+    built = [str(e["data_version"]) for e in lines if e["msg"] == "index file built"]
+    assert len(built) == len(set(built)), built  # once per host, not once per worker
 
 
 def test_serving_is_said_once_the_port_answers_with_the_time_it_took(service: Service) -> None:

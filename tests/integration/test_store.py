@@ -180,3 +180,56 @@ def test_publication_dropping_half_is_rejected(store, lists_dir, tmp_path):
     result = ingest_directory(store, half_dir)
     assert any("drops" in r for r in result.rejected)
     assert store.current_version() == before.version
+
+
+def test_unchanged_files_are_not_parsed_again(store, lists_dir, tmp_path):
+    """A second ingest of the same files parses nothing: every file's content is held (the
+    live publication or history), so the snapshot stays as it was."""
+    d = lists_subset(
+        tmp_path,
+        lists_dir,
+        "un/UN_consolidated_2025-04-19.xml",
+        "un/UN_consolidated_2026-02-27.xml",
+    )
+    first = ingest_directory(store, d)
+    assert sorted(f.outcome for f in first.files) == ["live", "superseded"]
+    second = ingest_directory(store, d)
+    assert second.manifest.version == first.manifest.version
+    outcomes = {f.file: (f.outcome, f.entities, f.seconds) for f in second.files}
+    assert outcomes == {
+        "UN_consolidated_2025-04-19.xml": ("unchanged", 0, 0.0),
+        "UN_consolidated_2026-02-27.xml": ("unchanged", 1003, 0.0),
+    }
+    # A new file beside them is parsed and applied; the others still are not.
+    shutil.copy(lists_dir / "ofac/cons_prim_2025-12.csv", d)
+    for name in ("cons_add_2025-12.csv", "cons_alt_2025-12.csv", "cons_comments_2025-12.csv"):
+        shutil.copy(lists_dir / "ofac" / name, d)
+    third = ingest_directory(store, d)
+    assert {f.file: f.outcome for f in third.files} == {
+        "UN_consolidated_2025-04-19.xml": "unchanged",
+        "UN_consolidated_2026-02-27.xml": "unchanged",
+        "cons_prim_2025-12.csv": "live",
+    }
+
+
+def test_publications_parsed_side_by_side_give_the_same_snapshot(redis_server, lists_dir, tmp_path):
+    """Parsing in several processes changes nothing in what is stored (snapshot versions
+    are content hashes)."""
+    from screening.sources.ingest import apply_filesets
+    from screening.sources.registry import discover
+
+    d = lists_subset(
+        tmp_path,
+        lists_dir,
+        "un/UN_consolidated_2025-04-19.xml",
+        "un/UN_consolidated_2026-02-27.xml",
+        "bis/dpl_2022-09.txt",
+        "canada/sema_autonomous_2025.xml",
+    )
+    versions = []
+    for processes in (1, 2):
+        store = ListStore(connect(redis_server.url), f"parallel-{processes}-{tmp_path.name}")
+        result = apply_filesets(store, discover(d), processes=processes)
+        assert not result.rejected
+        versions.append(result.manifest.version)
+    assert versions[0] == versions[1]

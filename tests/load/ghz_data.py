@@ -143,7 +143,16 @@ def party_mix(entities: list[Entity], rng: random.Random) -> dict:
 
 
 def screen_party_requests(entities: list[Entity], rng: random.Random, n: int) -> list[dict]:
-    return [{"party": party_mix(entities, rng)} for _ in range(n)]
+    """`n` parties of distinct names: a run without the result cache screens `n` names."""
+    seen: set[str] = set()
+    out = []
+    while len(out) < n:
+        party = party_mix(entities, rng)
+        key = " ".join(party["name"].casefold().split())
+        if key not in seen:
+            seen.add(key)
+            out.append({"party": party})
+    return out
 
 
 def compare_requests(entities: list[Entity], rng: random.Random, n: int) -> list[dict]:
@@ -198,9 +207,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--lists-dir", type=Path, default=DEFAULT_LISTS)
     parser.add_argument("--out", type=Path, default=OUT_DIR)
-    parser.add_argument("--parties", type=int, default=1000)
+    parser.add_argument("--parties", type=int, default=2000)
     parser.add_argument("--pairs", type=int, default=500)
     parser.add_argument("--shipments", type=int, default=300)
+    parser.add_argument(
+        "--only", choices=("screen_party", "compare_parties", "screen_shipment"), help="one file"
+    )
     args = parser.parse_args()
     entities = load_entities(args.lists_dir)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -210,6 +222,8 @@ def main() -> None:
         "screen_shipment.json": shipment_requests(entities, random.Random(7), args.shipments),
     }
     for name, requests in sets.items():
+        if args.only and name != f"{args.only}.json":
+            continue
         path = args.out / name
         lines = ",\n".join(json.dumps(r, ensure_ascii=False) for r in requests)
         path.write_text(f"[\n{lines}\n]\n")

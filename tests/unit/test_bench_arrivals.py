@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from tests.load.bench import arrival_pattern
+from tests.load.loadgen import arrival_pattern
 
 
 def test_bursts_of_every_connection_every_10_ms() -> None:

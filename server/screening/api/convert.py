@@ -4,6 +4,7 @@ domain -> protobuf conversions (requests are parsed and checked in api/validatio
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterable
 
 from google.protobuf import timestamp_pb2
@@ -96,6 +97,12 @@ def timestamp(value: dt.datetime) -> timestamp_pb2.Timestamp:
     ts = timestamp_pb2.Timestamp()
     ts.FromDatetime(value)
     return ts
+
+
+def now_timestamp() -> timestamp_pb2.Timestamp:
+    """The time now; set directly: Timestamp.FromDatetime is Python code, ten times slower."""
+    seconds, nanos = divmod(time.time_ns(), 1_000_000_000)
+    return timestamp_pb2.Timestamp(seconds=seconds, nanos=nanos)
 
 
 def component_pb(component: Component) -> pb.ScoreComponent:

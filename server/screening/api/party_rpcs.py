@@ -9,7 +9,6 @@ Redis GET. Acceptances and the audit record come after the cache: they are per c
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from dataclasses import dataclass
 
@@ -33,6 +32,7 @@ from screening.index.holder import LoadedIndex
 from screening.matching.types import MatchResult, Query
 from screening.model.errors import Invalid
 from screening.model.ids import new_screening_id
+from screening.observability import stages
 from screening.observability.metrics import record_screening
 from screening.risk.party import decide_party, evidence_and_listed
 from screening.v1 import screening_pb2 as pb
@@ -92,6 +92,7 @@ async def screen_party(
         convert.DECISION_NAME.get(response.decision, "unspecified"),
         [(m.source, m.score) for m in response.matches],
     )
+    stages.mark("audit")  # the call's metrics, beside its audit record
     return response
 
 
@@ -134,6 +135,7 @@ def settle(
     )
     if settled.accepted or len(settled.matches) != len(response.matches):
         convert.mark_accepted(response, settled)
+    stages.mark("decide")
 
 
 async def _screen_cached(
@@ -152,6 +154,7 @@ async def _screen_cached(
     check = check_party(deps, request, index, errors)
     if check is None:
         raise Invalid(errors.items)
+    stages.mark("normalise")
     cache = deps.cache
     if cache is None or not exact:
         return await _screen_checked(deps, request, index, check, ages, context)
@@ -255,6 +258,7 @@ def _match(deps: Deps, index: LoadedIndex, check: PartyCheck) -> list[MatchResul
         sources=check.sources,
         limit=check.limit if floor >= check.min_score else 0,
     )
+    stages.mark("score")
     return evidence_and_listed(
         results, min_score=check.min_score, limit=check.limit, thresholds=deps.thresholds
     )
@@ -269,17 +273,20 @@ def _answer(
     results: list[MatchResult],
 ) -> pb.ScreenPartyResponse:
     decision, risk_score = decide_party([r.score for r in results], deps.thresholds)
-    return pb.ScreenPartyResponse(
+    stages.mark("decide")
+    response = pb.ScreenPartyResponse(
         screening_id=new_screening_id(),
         decision=convert.DECISION_PB[decision],
         risk_score=risk_score,
         matches=[convert.match_pb(r) for r in results],
         data_version=index.version,
-        screened_at=convert.timestamp(dt.datetime.now(dt.UTC)),
+        screened_at=convert.now_timestamp(),
         client_ref=request.client_ref,
         min_score=check.min_score,
         data_age=deps.ages.message(ages, check.sources),
     )
+    stages.mark("encode")
+    return response
 
 
 def _exact_key(request: pb.ScreenPartyRequest) -> bytes:

@@ -16,6 +16,7 @@ from screening.casework.monitoring import MonitorStore
 from screening.index.holder import LoadedIndex
 from screening.matching.types import MatchResult
 from screening.model.errors import NotReady
+from screening.observability import stages
 from screening.risk.party import PartyThresholds, decide_party
 
 AUDIT_REFUSAL = (
@@ -112,8 +113,10 @@ def settle_party(
             accepted=accepted,
             matches=listed if unlisted else answer.matches,
         )
+    stages.mark("decide")
     if work.audit is not None:
         work.audit.record(party_record(call(), answer, policy_version=work.policy_version))
+    stages.mark("audit")
     return answer
 
 

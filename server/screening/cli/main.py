@@ -101,6 +101,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from screening.harness.bench import RPCS, run_benchmark
 
     settings = _settings(args)
+    if args.stages:
+        from screening.harness.stages import run_stages
+
+        return run_stages(
+            settings,
+            redis_url=settings.redis_url,
+            lists_dir=settings.lists_dir,
+            passes=args.passes,
+            data_dir=args.data_dir,
+            json_out=args.json or "",
+        )
     rpcs = RPCS if args.rpc == "all" else (args.rpc,)
     return run_benchmark(
         settings,
@@ -408,6 +419,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--target", help="also time the round trip to this running server")
     console.add_output_flags(bench, json_file=True)
     console.add_progress_flag(bench)
+    bench.add_argument(
+        "--stages",
+        action="store_true",
+        help="instead: CPU time of an uncached ScreenParty per stage, CompareParties per pair",
+    )
+    bench.add_argument("--passes", type=int, default=3, help="--stages: timed passes")
     bench.set_defaults(func=cmd_bench)
 
     ingest = command(

@@ -17,13 +17,14 @@ word lists (a few are listed names, so matches, findings and evidence are exerci
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
 import statistics
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -213,6 +214,16 @@ def _load_index(
 ) -> tuple[IndexHolder, ListStore]:
     """The index a worker would build: from `redis_url`'s snapshot, or from `lists_dir`
     ingested into a throw-away embedded Redis."""
+    with loaded_index(settings, redis_url, lists_dir, show_progress) as (holder, store, _):
+        return holder, store
+
+
+@contextlib.contextmanager
+def loaded_index(
+    settings: Settings, redis_url: str, lists_dir: Path | None, show_progress: bool | None = None
+) -> Iterator[tuple[IndexHolder, ListStore, str]]:
+    """As _load_index, the embedded Redis (if any) kept running until the block ends; yields
+    the holder, the store and the Redis URL."""
     from screening.index.holder import IndexHolder
     from screening.sources.ingest import ingest_directory
     from screening.store.connection import connect
@@ -241,7 +252,7 @@ def _load_index(
         if loaded is None:
             raise SystemExit("no list snapshot in Redis")
         holder.swap(loaded)
-        return holder, store
+        yield holder, store, redis_url
     finally:
         if embedded is not None:
             embedded.stop()

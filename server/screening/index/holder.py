@@ -1,10 +1,15 @@
-"""The worker's in-memory index: built from the current snapshot, swapped in atomically.
+"""The worker's in-memory index: loaded for the current snapshot, swapped in atomically.
 
 Screening reads `holder.current` (one attribute read, so a request sees one whole index
 from start to end) and never waits on Redis. A watcher follows the reload channel, and
 polls the `current` pointer in case a message was missed; when Redis is unreachable it
 keeps the last good index and retries. When Redis comes back empty (restarted without
 data), it republishes the snapshot it holds.
+
+An index is built once per host (index/files.py): a worker reads the host's file of the
+snapshot; if there is none, the first worker to ask starts a builder process (index/build.py)
+and the others wait for its file, answering calls meanwhile. Where no file can be written,
+the worker builds its own on its event loop, in slices.
 """
 
 from __future__ import annotations
@@ -14,12 +19,16 @@ import contextlib
 import datetime as dt
 import gc
 import logging
+import os
+import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import redis
 
+from screening.index.files import IndexFiles
 from screening.matching.matcher import MatchIndex
 from screening.model.entities import Entity
 from screening.store.connection import AsyncRedis, open_pubsub
@@ -87,9 +96,14 @@ class IndexHolder:
         *,
         poll_seconds: float = 5.0,
         on_swap: Callable[[LoadedIndex], None] | None = None,
+        files: IndexFiles | None = None,
+        redis_url: str = "",
     ) -> None:
         self.store = store
         self.poll_seconds = poll_seconds
+        # The host's index files, and the Redis a builder process reads the snapshot from.
+        self.files = files if redis_url else None
+        self.redis_url = redis_url
         self.current: LoadedIndex | None = None
         self._on_swap = on_swap
         self._lock = asyncio.Lock()
@@ -147,6 +161,12 @@ class IndexHolder:
         manifest = await asyncio.to_thread(self.store.manifest, version)
         if manifest is None:
             return None
+        if self.files is not None:
+            started = time.perf_counter()
+            matcher = await self._from_file(self.files, manifest)
+            if matcher is not None:
+                _say_read(manifest, matcher, self.files, time.perf_counter() - started)
+                return LoadedIndex._of(manifest, matcher.entities, matcher, started)
         started = time.perf_counter()
         blobs = await asyncio.to_thread(self.store.blobs, manifest)
         log.info(
@@ -180,6 +200,59 @@ class IndexHolder:
             return await LoadedIndex.build_async(manifest, entities)
         finally:
             ticker.cancel()
+
+    async def _from_file(self, files: IndexFiles, manifest: Manifest) -> MatchIndex | None:
+        """The host's index of `manifest`: read, or built first by a builder process this
+        worker starts, or by one another process started. None where no file can be had."""
+        try:
+            while True:
+                matcher = await asyncio.to_thread(files.read, manifest)
+                if matcher is not None:
+                    return matcher
+                lock = files.try_lock(manifest)
+                if lock is None:
+                    await asyncio.sleep(0.05)  # another process builds it
+                    continue
+                try:
+                    if not files.path(manifest).exists() and not await self._build(manifest):
+                        return None
+                finally:
+                    os.close(lock)
+        except OSError as exc:
+            log.warning(
+                "no index file; building in this worker",
+                extra={"data_version": manifest.version, "error": str(exc)},
+            )
+            return None
+
+    async def _build(self, manifest: Manifest) -> bool:
+        """Run a builder process for `manifest` (the caller holds the lock)."""
+        assert self.files is not None
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "screening.index.build",
+            "--redis-url",
+            self.redis_url,
+            "--prefix",
+            self.store.prefix,
+            "--version",
+            manifest.version,
+            "--dir",
+            str(self.files.directory),
+        )
+        try:
+            code = await proc.wait()
+        except asyncio.CancelledError:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            raise
+        if code != 0:
+            log.error(
+                "index builder failed; building in this worker",
+                extra={"data_version": manifest.version, "exitcode": code},
+            )
+        return code == 0
 
     async def _restore_if_lost(self) -> None:
         """Redis has no snapshot (restarted empty?): put back the one we serve."""
@@ -244,3 +317,23 @@ class IndexHolder:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=backoff)
             backoff = min(backoff * 2, 10.0)
+
+
+def _say_read(manifest: Manifest, matcher: MatchIndex, files: IndexFiles, seconds: float) -> None:
+    """Start-up progress of a worker that read the host's index file: what it holds, source
+    by source, as a worker that builds its own says it."""
+    per_source = Counter(entity.source for entity in matcher.entities)
+    for source in sorted(manifest.sources):
+        log.info(
+            "list data loaded",
+            extra={"source": source, "entities": per_source[source], "from": "index file"},
+        )
+    log.info(
+        "index file read",
+        extra={
+            "data_version": manifest.version,
+            "entities": len(matcher.entities),
+            "file": str(files.path(manifest)),
+            "seconds": round(seconds, 2),
+        },
+    )

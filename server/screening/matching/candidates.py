@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import numpy as np
 
@@ -37,6 +38,11 @@ CANDIDATES_PER_NAME = 64
 BUILD_STEP = 256
 # Distinct query words whose index hits a worker keeps (cleared when full).
 HITS_CACHE_SIZE = 20000
+# Rounding room when an estimate bound decides that names need not be gathered.
+ESTIMATE_MARGIN = 1e-9
+# Names reached by a query name beyond which the commonest words' postings are only
+# probed, when a bound shows that this loses none of the best estimates.
+GATHER_ALL = 4096
 
 
 def name_kind(entity_type: EntityType) -> EntityType:
@@ -178,7 +184,9 @@ class CandidateIndex:
             if tid % BUILD_STEP == 0:
                 yield
         self.name_count = len(self.names)
-        self._hits_cache: dict[tuple[str, str, bool], tuple[np.ndarray, np.ndarray] | None] = {}
+        self._hits_cache: dict[tuple[str, str, bool], _Hits | None] = {}
+        # (word, script) -> (weight, rarity) of a query word: as often met again.
+        self._weights_cache: dict[tuple[str, str], tuple[float, float]] = {}
 
     # -- weights -------------------------------------------------------------------------
 
@@ -208,6 +216,15 @@ class CandidateIndex:
     ) -> tuple[float, float]:
         """(weight, rarity) of a query token; a spelling the lists don't use weighs like its
         nearest listed spelling ("mohamad" like "mohammad"), an unknown word as rare."""
+        key = (token, script)
+        weighed = self._weights_cache.get(key)
+        if weighed is None:
+            if len(self._weights_cache) >= HITS_CACHE_SIZE:
+                self._weights_cache.clear()
+            weighed = self._weights_cache[key] = self._query_weight(token, script)
+        return weighed
+
+    def _query_weight(self, token: str, script: str) -> tuple[float, float]:
         if is_legal_form(token):
             return LEGAL_FORM_WEIGHT, LEGAL_FORM_WEIGHT
         if token in self._doc_freq or (len(token) < 4 and script != ABJAD):
@@ -267,11 +284,9 @@ class CandidateIndex:
                     )
         return [(tid, sim) for tid, sim in found.items() if sim > 0]
 
-    def _token_hits(
-        self, token: str, script: str, with_glued: bool
-    ) -> tuple[np.ndarray, np.ndarray] | None:
-        """Names holding a word similar to `token`, each with its best similarity. Cached:
-        the same words come back in query after query."""
+    def _token_hits(self, token: str, script: str, with_glued: bool) -> _Hits | None:
+        """Names holding a word similar to `token`, each with its best similarity (sorted by
+        name). Cached: the same words come back in query after query."""
         key = (token, script, with_glued)
         hit = self._hits_cache.get(key)
         if hit is not None or key in self._hits_cache:
@@ -284,17 +299,21 @@ class CandidateIndex:
             ):
                 if post is not None and post.size:
                     posts.append((sim, post))
-        result: tuple[np.ndarray, np.ndarray] | None = None
+        result: _Hits | None = None
         if len(posts) == 1:
             sim, names = posts[0]
-            result = (names, np.full(names.size, sim, dtype=np.float32))
+            result = _Hits(names, np.full(names.size, sim, dtype=np.float32), sim, names, names)
         elif posts:
             # A name reached through several similar words counts the best one once.
             posts.sort(key=lambda item: -item[0])
             names = np.concatenate([p for _, p in posts])
             sims = np.concatenate([np.full(p.size, g, dtype=np.float32) for g, p in posts])
             names, first = np.unique(names, return_index=True)
-            result = (names, sims[first])
+            result = _Hits(names, sims[first], posts[0][0], names, names)
+        if result is not None:
+            totals = self.name_total[result.names]
+            order = np.argsort(totals, kind="stable")
+            result = result._replace(by_total=result.names[order], totals=totals[order])
         if len(self._hits_cache) >= HITS_CACHE_SIZE:
             self._hits_cache.clear()
         self._hits_cache[key] = result
@@ -302,7 +321,14 @@ class CandidateIndex:
 
     def candidates(self, query: PreparedName, floor: float) -> np.ndarray:
         """Names worth scoring exactly for one query name: those whose estimated name score
-        reaches `floor`, the best CANDIDATES_PER_NAME of them."""
+        reaches `floor`, the best CANDIDATES_PER_NAME of them.
+
+        The work depends on the postings of the query's words, not on the size of the index:
+        names are gathered from the rarer words' postings only, as many as it takes to prove
+        that a name reached by none of them could not rank among the best (its estimate,
+        from the commoner words alone, stays under the CANDIDATES_PER_NAME-th estimate
+        found); the commoner words' postings are then only probed for the names gathered.
+        """
         if not query.tokens:
             return np.empty(0, dtype=np.int32)
         toks = query.tokens
@@ -312,33 +338,102 @@ class CandidateIndex:
             (toks[i] + toks[i + 1], query.weights[i] + query.weights[i + 1], False)
             for i in range(len(toks) - 1)
         ]
-        hit_names: list[np.ndarray] = []
-        hit_gains: list[np.ndarray] = []
+        hits: list[tuple[_Hits, float]] = []
         for token, weight, with_glued in lookups:
             hit = self._token_hits(token, query.script, with_glued)
             if hit is not None:
-                hit_names.append(hit[0])
-                hit_gains.append(hit[1] * weight)
+                hits.append((hit, weight))
         same = self._by_tokens.get(toks)
-        if not hit_names:
+        if not hits:
             return np.asarray(same or (), dtype=np.int32)
-        acc = np.bincount(
-            np.concatenate(hit_names),
-            weights=np.concatenate(hit_gains),
-            minlength=self.name_count,
-        )
-        touched = np.flatnonzero(acc)
-        acc = acc[touched]
-        # Optimistic estimate of the name score (see names.py): the listed name aligns about
-        # as much weight as the query did, and what did not align may still align as glued
-        # or cut words, so it counts as missing, not as a conflict.
-        u_q = np.clip(1.0 - acc / max(query.total, 1e-6), 0.0, 1.0)
-        u_c = np.clip(1.0 - acc / np.maximum(self.name_total[touched], 1e-6), 0.0, 1.0)
-        estimate = 1.0 - CONFLICT * np.minimum(u_q, u_c) * 0.5 - MISSING * np.maximum(u_q, u_c)
+        total = max(query.total, 1e-6)
+        touched, estimate = self._gather(hits, total, floor)
+        # Still many: a name must also rank among the CANDIDATES_PER_NAME best estimates.
+        passing = estimate[estimate >= floor]
+        if touched.size > GATHER_ALL and passing.size > CANDIDATES_PER_NAME:
+            bar = float(np.partition(passing, -CANDIDATES_PER_NAME)[-CANDIDATES_PER_NAME])
+            touched, estimate = self._gather(hits, total, bar)
         keep = np.flatnonzero(estimate >= floor)
         if keep.size > CANDIDATES_PER_NAME:
-            keep = keep[np.argpartition(-estimate[keep], CANDIDATES_PER_NAME)[:CANDIDATES_PER_NAME]]
+            # The best estimates; among names tied at the cut, the first listed (the same
+            # choice however many other names were gathered).
+            cut = np.partition(estimate[keep], -CANDIDATES_PER_NAME)[-CANDIDATES_PER_NAME]
+            above = keep[estimate[keep] > cut]
+            at_cut = keep[estimate[keep] == cut][: CANDIDATES_PER_NAME - above.size]
+            keep = np.concatenate([above, at_cut])
         found = touched[keep].astype(np.int32)
         if same:
             found = np.union1d(found, np.asarray(same, dtype=np.int32))
         return found
+
+    def _gather(
+        self, hits: list[tuple[_Hits, float]], total: float, bar: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The names the query's words reach that may estimate at `bar` or above (sorted
+        ids; a superset), and their estimates.
+
+        The commonest words are only probed (looked up for the names the other words
+        reach) as far as a name that only they reach cannot estimate at `bar` unless its
+        own weight is at most `light`: of their postings, only such light names are
+        gathered. So a legal form or a common given name brings in the few listed names
+        that hold little else, not the thousands that hold it."""
+        by_size = sorted(hits, key=lambda item: -item[0].names.size)
+        probed = 0
+        light = 0.0
+        aligned = 0.0
+        while probed < len(by_size) - 1:
+            hit, weight = by_size[probed]
+            limit = _light_limit(aligned + hit.best * weight, total, bar - ESTIMATE_MARGIN)
+            if limit is None:
+                break
+            aligned += hit.best * weight
+            light = limit
+            probed += 1
+        parts = [hit.names for hit, _ in by_size[probed:]]
+        for hit, _ in by_size[:probed]:
+            parts.append(hit.by_total[: np.searchsorted(hit.totals, light * (1 + 1e-6), "right")])
+        touched = np.unique(np.concatenate(parts)) if len(parts) > 1 else parts[0]
+        acc = np.zeros(touched.size)
+        for hit, weight in hits:  # in the query's order, as a full accumulation adds
+            at = np.searchsorted(hit.names, touched)
+            np.minimum(at, hit.names.size - 1, out=at)
+            present = hit.names[at] == touched
+            acc[present] += hit.sims[at[present]] * weight
+        return touched, _estimate(acc, total, self.name_total[touched])
+
+
+class _Hits(NamedTuple):
+    """The names a query word reaches: sorted ids, each one's best similarity, the best
+    similarity; and the same names ordered by their weight."""
+
+    names: np.ndarray
+    sims: np.ndarray
+    best: float
+    by_total: np.ndarray  # names, lightest first
+    totals: np.ndarray  # their weights (name_total), ascending
+
+
+def _estimate(aligned: np.ndarray, query_total: float, name_total: np.ndarray) -> np.ndarray:
+    """Optimistic estimate of a name score from the weight aligned: the listed name aligns
+    about as much weight as the query did, and what did not align may still align as glued
+    or cut words, so it counts as missing, not as a conflict (see names.py)."""
+    u_q = np.clip(1.0 - aligned / query_total, 0.0, 1.0)
+    u_c = np.clip(1.0 - aligned / np.maximum(name_total, 1e-6), 0.0, 1.0)
+    return 1.0 - CONFLICT * np.minimum(u_q, u_c) * 0.5 - MISSING * np.maximum(u_q, u_c)
+
+
+def _light_limit(aligned: float, query_total: float, bar: float) -> float | None:
+    """The largest weight of a listed name that may still estimate at `bar` or above when
+    it aligns at most `aligned` of the query's weight `query_total` (heavier names leave
+    more of their own weight unaligned); None when any name may."""
+    c, m = CONFLICT * 0.5, MISSING
+    u_q = min(max(1.0 - aligned / query_total, 0.0), 1.0)
+    if 1.0 - c * u_q - m >= bar:
+        return None  # even a name aligning nothing of its own would
+    # The unaligned share of the name's weight above which its estimate is under `bar`
+    # (the estimate falls with it, at rate c while it is under u_q and m above).
+    if 1.0 - (c + m) * u_q < bar:
+        u_c = max(0.0, (1.0 - bar - m * u_q) / c)
+    else:
+        u_c = (1.0 - bar - c * u_q) / m
+    return aligned / (1.0 - u_c)

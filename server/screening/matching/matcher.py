@@ -33,6 +33,7 @@ from screening.matching.weights import (
     MISSING_IN_LISTED,
 )
 from screening.model.entities import Entity, EntityType, Name
+from screening.observability import stages
 
 # Order of lists among matches that tie on score and evidence: the UN designation, which
 # member states implement, first; then the lists in the order compliance teams read them.
@@ -123,16 +124,19 @@ class MatchIndex:
         `limit`; 0: all). `exhaustive` scores every listed name instead of candidates."""
         index = self.candidates
         prepared = index.prepare_query(query)
+        stages.mark("normalise")
         allowed = self._source_mask(sources)
         best: dict[int, MatchResult] = {}
         floor = min_score - ESTIMATE_SLACK
         for qname in prepared:
             spend()
+            stages.mark("score")
             names = (
                 np.arange(index.name_count, dtype=np.int32)
                 if exhaustive
                 else index.candidates(qname, floor)
             )
+            stages.mark("candidates")
             # Many entries share a spelling (one person on several lists): align it once.
             aligned: dict[tuple[str, ...], Alignment] = {}
             for n in names.tolist():

@@ -1,4 +1,5 @@
-"""`screening serve`: Redis (embedded or given), initial ingest, metrics, worker processes.
+"""`screening serve`: Redis (embedded or given), initial ingest and the host's index (in a
+process of their own: runtime/prepare.py), metrics, worker processes.
 
 Workers are spawned (not forked: gRPC does not survive fork) and share the port with
 SO_REUSEPORT, once the supervisor has made sure nobody else serves it (runtime/port_guard.py).
@@ -11,6 +12,7 @@ calls before exiting.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import multiprocessing.process
@@ -46,6 +48,7 @@ class Supervisor:
         self._beats: dict[int, tuple[Any, float]] = {}  # worker id -> (shared double, started)
         self._restarts: list[float] = []
         self._ctx = multiprocessing.get_context("spawn")
+        self._prepare: multiprocessing.process.BaseProcess | None = None
         self._redis_retry_at = 0.0
         self._redis_backoff = 0.5
 
@@ -81,8 +84,7 @@ class Supervisor:
             if not redis_url:
                 embedded = EmbeddedRedis(data_dir=self.settings.data_dir).start()
                 redis_url = embedded.url
-            if self.settings.lists_dir is not None:
-                self._ingest(redis_url)
+            self._prepare_data(redis_url)
             scheduler = self._start_refresh(redis_url)
             if self.settings.metrics_port:
                 from screening.observability.metrics import supervisor_registry
@@ -128,43 +130,36 @@ class Supervisor:
 
                 cleanup_multiprocess_dir(metrics_dir)
 
-    def _ingest(self, redis_url: str) -> None:
-        from screening.sources.ingest import ingest_directory
-        from screening.sources.last_good import LastGoodStore
-        from screening.sources.limits import ParseLimits
-        from screening.store.connection import connect
-        from screening.store.snapshots import ListStore
+    def _prepare_data(self, redis_url: str) -> None:
+        """Ingest --lists-dir and build the host's index of the current snapshot, in a
+        process of its own (runtime/prepare.py); return once the workers may start."""
+        import random
 
-        assert self.settings.lists_dir is not None
-        store = ListStore(connect(redis_url), self.settings.redis_prefix)
-        started = time.perf_counter()
-        before = store.manifest()
-        result = ingest_directory(
-            store,
-            self.settings.lists_dir,
-            max_drop_share=self.settings.max_drop_share,
-            limits=ParseLimits.from_settings(self.settings),
-            last_good=LastGoodStore(
-                self.settings.effective_list_state_dir, self.settings.redis_prefix
-            ),
+        from screening.runtime.prepare import run_prepare
+
+        # One str hash seed for every process of this service: the host's index files key
+        # their lookups by hash() (index/files.py).
+        os.environ.setdefault("PYTHONHASHSEED", str(random.randrange(1, 2**32)))
+        receiving, sending = self._ctx.Pipe(duplex=False)
+        proc = self._ctx.Process(
+            target=run_prepare,
+            args=(self.settings, redis_url, sending),
+            name="screening-prepare",
+            daemon=False,  # it starts parsing processes
         )
-        _record_refresh_outcomes(before, store.manifest(), result.rejected)
-        log.info(
-            "ingest finished",
-            extra={
-                "seconds": round(time.perf_counter() - started, 2),
-                "data_version": result.manifest.version if result.manifest else None,
-                "notes": result.notes,
-                "rejected": result.rejected,
-            },
-        )
+        proc.start()
+        sending.close()
+        self._prepare = proc
+        while not self._stopping and proc.is_alive():
+            if receiving.poll(0.05):
+                with contextlib.suppress(EOFError):
+                    receiving.recv()
+                break
+        receiving.close()
 
     def _start_refresh(self, redis_url: str) -> RefreshScheduler | None:
         """The periodic refresh from the official URLs (a thread of the supervisor)."""
         from screening.observability.metrics import PUBLICATION_AGE
-        from screening.sources.last_good import LastGoodStore
-        from screening.sources.limits import ParseLimits
-        from screening.sources.refresh import RefreshOptions, RefreshScheduler, targets
         from screening.store.connection import connect
         from screening.store.snapshots import ListStore
 
@@ -178,6 +173,11 @@ class Supervisor:
         if interval <= 0:
             log.info("list refresh off", extra={"lists_dir": str(self.settings.lists_dir)})
             return None
+        # Imported only now: the parsers and their libraries cost the supervisor ~15 MB.
+        from screening.sources.last_good import LastGoodStore
+        from screening.sources.limits import ParseLimits
+        from screening.sources.refresh import RefreshOptions, RefreshScheduler, targets
+
         to_fetch = targets(self.settings.refresh_formats, self.settings.refresh_urls)
         options = RefreshOptions(
             max_drop_share=self.settings.max_drop_share,
@@ -284,6 +284,8 @@ class Supervisor:
         )
 
     def _stop_workers(self) -> None:
+        if self._prepare is not None and self._prepare.is_alive():
+            self._prepare.terminate()  # still building the host's index: the next start will
         for proc in self._procs.values():
             if proc.is_alive() and proc.pid:
                 os.kill(proc.pid, signal.SIGTERM)
@@ -295,23 +297,6 @@ class Supervisor:
                 proc.kill()
                 proc.join(5)
         self._procs.clear()
-
-
-def _record_refresh_outcomes(
-    before: Manifest | None, after: Manifest | None, rejected: list[str]
-) -> None:
-    """Refresh metrics for the start-up ingest of --lists-dir (a refresh from files): each
-    live source published or unchanged, each rejected publication (noted as
-    '<source> <file>: rejected: ...') rejected."""
-    from screening.observability.metrics import record_refresh
-
-    previous = before.sources if before else {}
-    for source, state in (after.sources if after else {}).items():
-        old = previous.get(source)
-        same = old is not None and old.version == state.version
-        record_refresh(source, "unchanged" if same else "published")
-    for note in rejected:
-        record_refresh(note.split(" ", 1)[0], "rejected")
 
 
 def _data_ages(store: ListStore, manifest: Manifest, settings: Settings) -> dict[str, SourceAge]:

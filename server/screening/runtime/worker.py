@@ -22,6 +22,7 @@ from screening.api.cache import ResultCache
 from screening.api.repeat import KnownAnswer
 from screening.api.servicer import ScreeningServicer
 from screening.config import Settings
+from screening.index.files import IndexFiles
 from screening.index.holder import IndexHolder, LoadedIndex
 from screening.observability.metrics import (
     flush_buffered,
@@ -105,7 +106,13 @@ async def serve_worker(
         background.add(task)
         task.add_done_callback(background.discard)
 
-    holder = IndexHolder(store, poll_seconds=settings.poll_seconds, on_swap=on_swap)
+    holder = IndexHolder(
+        store,
+        poll_seconds=settings.poll_seconds,
+        on_swap=on_swap,
+        files=IndexFiles(settings.effective_index_dir),
+        redis_url=redis_url,
+    )
     await _set_serving(health_servicer, False)
 
     # Audit trail, accept-list, monitoring, tokens and rate limits, TLS (runtime/wiring.py).

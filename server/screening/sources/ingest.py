@@ -1,15 +1,20 @@
 """Ingest list files into Redis: discover, parse, check, publish a snapshot.
 
-Only one replica ingests at a time (a Redis lock with expiry). Files are parsed in a child
-process under caps (sources/sandbox.py). A file that fails in any way is rejected whole and
-reported; the other sources publish, and the last good data of its source stays live (from
-Redis, or from the copy kept on disk when Redis is empty).
+Only one replica ingests at a time (a Redis lock with expiry). Files are parsed in child
+processes under caps (sources/sandbox.py), one per core, side by side; a file whose content
+the store already holds (the live publication, or one applied before as history) is not
+parsed again. A file that fails in any way is rejected whole and reported; the other sources
+publish, and the last good data of its source stays live (from Redis, or from the copy kept
+on disk when Redis is empty).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,12 +22,12 @@ from pathlib import Path
 from redis.lock import Lock
 
 from screening.model.entities import Publication
-from screening.sources.common import display_name
+from screening.sources.common import display_name, sha256_files
 from screening.sources.last_good import LastGoodStore
 from screening.sources.limits import ParseLimits
 from screening.sources.registry import FileSet, UnreadableFile, discover_all
 from screening.sources.sandbox import ParseOutcome, ParseSandbox
-from screening.store.snapshots import ListStore, Manifest, StageOutcome
+from screening.store.snapshots import ListStore, Manifest, SourceState, StageOutcome
 
 log = logging.getLogger(__name__)
 
@@ -151,74 +156,194 @@ def apply_filesets(
     limits: ParseLimits | None = None,
     last_good: LastGoodStore | None = None,
     progress: Progress | None = None,
+    processes: int = 0,
 ) -> IngestResult:
-    """Parse (in a child process, under `limits`), stage and publish. The caller holds the
-    ingest lock. A publication that fails in any way is rejected alone: the other files
-    and sources go on, and the source keeps its live data (or its last good one on disk)."""
+    """Parse (in child processes, under `limits`; `processes` of them side by side, 0: one
+    per core), stage and publish. The caller holds the ingest lock. A publication that fails
+    in any way is rejected alone: the other files and sources go on, and the source keeps
+    its live data (or its last good one on disk). Each source is staged as soon as its files
+    are parsed; files the store already holds are not parsed."""
     result = IngestResult(manifest=None)
     base = store.manifest()
     sources = dict(base.sources) if base else {}
     by_source: dict[str, list[FileSet]] = {}
     for fs in filesets:
         by_source.setdefault(fs.source, []).append(fs)
-    attempted = 0
-    with ParseSandbox(limits) as sandbox:
-        for source, group in sorted(by_source.items()):
-            publications: list[Publication] = []
-            parsed: dict[str, ParseOutcome] = {}
-            for fs in group:
-                outcome = sandbox.parse(fs)
-                report_parse(outcome)
-                attempted += 1
-                if progress is not None:
-                    progress(attempted, len(filesets), f"{source} {display_name(fs.main)}")
-                if outcome.publication is None:
-                    message = f"{source} {display_name(fs.main)}: rejected: {outcome.error}"
-                    result.rejected.append(message)
-                    result.notes.append(message)
-                    result.files.append(
-                        FileOutcome(
-                            source=source,
-                            format=fs.format,
-                            file=display_name(fs.main),
-                            publication_date=fs.publication_date,
-                            entities=0,
-                            outcome="rejected",
-                            detail=outcome.error,
-                            seconds=outcome.seconds,
-                            peak_rss_bytes=outcome.peak_rss_bytes,
-                        )
-                    )
-                    continue
-                publications.append(outcome.publication)
-                parsed[outcome.publication.files[0]] = outcome
-            kept = last_good.load(source) if last_good and source not in sources else None
-            if not publications and kept is None:
-                continue
-            staged = store.stage(
-                publications, sources, base, max_drop_share=max_drop_share, last_good=kept
+    # What each source reports, in source order whatever order the parses finish in.
+    reports: dict[str, SourceReport] = {source: SourceReport() for source in by_source}
+    todo: list[FileSet] = []
+    for source, group in by_source.items():
+        live = sources.get(source)
+        held = store.held_hashes(source) | {live.sha256} if live is not None else set()
+        for fs in group:
+            sha = sha256_files(fs.paths) if held else ""
+            if sha and sha in held:
+                assert live is not None
+                reports[source].files.append(_unchanged(fs, live if sha == live.sha256 else None))
+            else:
+                todo.append(fs)
+    waiting = {source: sum(fs.source == source for fs in todo) for source in by_source}
+    parsed: dict[str, list[ParseOutcome]] = {source: [] for source in by_source}
+    attempted = len(filesets) - len(todo)
+    for source in sorted(by_source):
+        if not waiting[source]:
+            _stage_source(store, source, [], sources, base, max_drop_share, last_good, reports)
+    for outcome in parse_side_by_side(todo, limits, processes):
+        fs = outcome.fileset
+        report_parse(outcome)
+        attempted += 1
+        if progress is not None:
+            progress(attempted, len(filesets), f"{fs.source} {display_name(fs.main)}")
+        parsed[fs.source].append(outcome)
+        waiting[fs.source] -= 1
+        if not waiting[fs.source]:
+            _stage_source(
+                store,
+                fs.source,
+                parsed.pop(fs.source),
+                sources,
+                base,
+                max_drop_share,
+                last_good,
+                reports,
             )
-            for staged_outcome, pub in zip(staged, _by_date(publications), strict=True):
-                result.notes.append(staged_outcome.note)
-                if staged_outcome.outcome == "rejected":
-                    result.rejected.append(staged_outcome.note)
-                result.files.append(_file_outcome(staged_outcome, parsed.get(pub.files[0])))
-            if kept is not None and not any(o.outcome == "live" for o in staged):
-                note = (
-                    f"{source} {kept[0].publication_date}: the last good publication kept "
-                    "on disk stays live"
-                )
-                result.notes.append(note)
-                log.warning(
-                    "last good publication restored from disk",
-                    extra={"source": source, "publication": kept[0].publication_date},
-                )
+    for source in sorted(reports):
+        report = reports[source]
+        result.notes += report.notes
+        result.rejected += report.rejected
+        result.files += report.files
     result.manifest = store.publish(sources) or store.manifest()
     if last_good is not None:
         last_good.remember(store, result.manifest)
     if describe_dates:
         _describe_dates(store, result)
     return result
+
+
+@dataclass
+class SourceReport:
+    notes: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    files: list[FileOutcome] = field(default_factory=list)
+
+
+def _stage_source(
+    store: ListStore,
+    source: str,
+    outcomes: list[ParseOutcome],
+    sources: dict[str, SourceState],
+    base: Manifest | None,
+    max_drop_share: float,
+    last_good: LastGoodStore | None,
+    reports: dict[str, SourceReport],
+) -> None:
+    """Stage the parsed publications of one source into `sources` (not yet published)."""
+    report = reports[source]
+    publications: list[Publication] = []
+    parsed: dict[str, ParseOutcome] = {}
+    for outcome in sorted(outcomes, key=lambda o: str(o.fileset.main)):
+        fs = outcome.fileset
+        if outcome.publication is None:
+            message = f"{source} {display_name(fs.main)}: rejected: {outcome.error}"
+            report.rejected.append(message)
+            report.notes.append(message)
+            report.files.append(
+                FileOutcome(
+                    source=source,
+                    format=fs.format,
+                    file=display_name(fs.main),
+                    publication_date=fs.publication_date,
+                    entities=0,
+                    outcome="rejected",
+                    detail=outcome.error,
+                    seconds=outcome.seconds,
+                    peak_rss_bytes=outcome.peak_rss_bytes,
+                )
+            )
+            continue
+        publications.append(outcome.publication)
+        parsed[outcome.publication.files[0]] = outcome
+    kept = last_good.load(source) if last_good and source not in sources else None
+    if not publications and kept is None:
+        return
+    staged = store.stage(publications, sources, base, max_drop_share=max_drop_share, last_good=kept)
+    for staged_outcome, pub in zip(staged, _by_date(publications), strict=True):
+        report.notes.append(staged_outcome.note)
+        if staged_outcome.outcome == "rejected":
+            report.rejected.append(staged_outcome.note)
+        report.files.append(_file_outcome(staged_outcome, parsed.get(pub.files[0])))
+    if kept is not None and not any(o.outcome == "live" for o in staged):
+        note = (
+            f"{source} {kept[0].publication_date}: the last good publication kept "
+            "on disk stays live"
+        )
+        report.notes.append(note)
+        log.warning(
+            "last good publication restored from disk",
+            extra={"source": source, "publication": kept[0].publication_date},
+        )
+
+
+def _unchanged(fs: FileSet, live: SourceState | None) -> FileOutcome:
+    """A file whose content the store holds: the live publication, or one applied before."""
+    return FileOutcome(
+        source=fs.source,
+        format=fs.format,
+        file=display_name(fs.main),
+        publication_date=fs.publication_date,
+        entities=live.entity_count if live is not None else 0,
+        outcome="unchanged",
+        detail=("live; " if live is not None else "")
+        + "content already ingested, not parsed again",
+    )
+
+
+def parse_side_by_side(
+    filesets: list[FileSet], limits: ParseLimits | None, processes: int = 0
+) -> Iterator[ParseOutcome]:
+    """Each publication parsed (or rejected), as it is done: `processes` parsing children
+    side by side (0: one per core), each fed by a thread of this process, largest files
+    first."""
+    workers = min(processes or os.cpu_count() or 1, len(filesets))
+    if workers <= 1:
+        with ParseSandbox(limits) as sandbox:
+            for fs in filesets:
+                yield sandbox.parse(fs)
+        return
+    todo: queue.SimpleQueue[FileSet] = queue.SimpleQueue()
+    for fs in sorted(filesets, key=_size, reverse=True):
+        todo.put(fs)
+    done: queue.SimpleQueue[ParseOutcome] = queue.SimpleQueue()
+
+    def feed() -> None:
+        with ParseSandbox(limits) as sandbox:
+            while True:
+                try:
+                    fs = todo.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    done.put(sandbox.parse(fs))
+                except Exception as exc:  # the sandbox itself failed: this file only
+                    done.put(ParseOutcome(fs, error=f"{display_name(fs.main)}: {exc}"))
+
+    threads = [threading.Thread(target=feed, name=f"parse-{n}") for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in filesets:
+            yield done.get()
+    finally:
+        for thread in threads:
+            thread.join()
+
+
+def _size(fs: FileSet) -> int:
+    total = 0
+    for path in fs.paths:
+        with contextlib.suppress(OSError):
+            total += path.stat().st_size
+    return total
 
 
 def report_parse(outcome: ParseOutcome) -> None:

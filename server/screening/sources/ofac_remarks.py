@@ -69,6 +69,19 @@ _ID_LABELS: list[tuple[str, str]] = [
     ("Driver's License No.", "drivers_license"),
 ]
 _ID_LABELS.sort(key=lambda item: -len(item[0]))
+# A part starting with a label and a space or colon starts with the label's first word (up to
+# a space or colon): the labels to try for a part, by that word, longest first.
+_FIRST_WORD = re.compile(r"[^ :]*")
+
+
+def _first_word(text: str) -> str:
+    found = _FIRST_WORD.match(text)
+    return found[0] if found else ""
+
+
+_ID_LABELS_BY_WORD: dict[str, list[tuple[str, str]]] = {}
+for _label, _scheme in _ID_LABELS:
+    _ID_LABELS_BY_WORD.setdefault(_first_word(_label), []).append((_label, _scheme))
 
 _PROPERTY_LABELS = {
     "Gender": "gender",
@@ -90,22 +103,27 @@ _ALIAS_KIND = {"a.k.a.": "aka", "f.k.a.": "fka", "n.k.a.": "nka"}
 _COUNTRY_SUFFIX = re.compile(r"^(?P<value>.*?)\s*\((?P<country>[^()]*)\)\s*(?P<rest>.*)$")
 
 
+_SPLIT_MARKS = re.compile(r"[();]")
+
+
 def split_remarks(remarks: str) -> list[str]:
     """Split on ';' outside parentheses; strip the trailing full stop of each part."""
-    parts: list[str] = []
-    buf: list[str] = []
-    depth = 0
-    for ch in remarks:
-        if ch == "(":
-            depth += 1
-        elif ch == ")" and depth:
-            depth -= 1
-        if ch == ";" and depth == 0:
-            parts.append("".join(buf))
-            buf = []
-        else:
-            buf.append(ch)
-    parts.append("".join(buf))
+    if "(" not in remarks:
+        parts = remarks.split(";")
+    else:
+        parts = []
+        start = depth = 0
+        for mark in _SPLIT_MARKS.finditer(remarks):
+            ch = mark.group()
+            if ch == "(":
+                depth += 1
+            elif ch == ")":
+                if depth:
+                    depth -= 1
+            elif depth == 0:
+                parts.append(remarks[start : mark.start()])
+                start = mark.end()
+        parts.append(remarks[start:])
     return [p.strip().removesuffix(".").strip() for p in parts if p.strip()]
 
 
@@ -142,7 +160,7 @@ def _parse_part(part: str, facts: RemarkFacts) -> None:
         if part.startswith(label):
             facts.properties[key] = part[len(label) :].strip(" :")
             return
-    for label, scheme in _ID_LABELS:
+    for label, scheme in _ID_LABELS_BY_WORD.get(_first_word(part), ()):
         if part.startswith(label + " ") or part.startswith(label + ":"):
             ident = _identifier(scheme, part[len(label) :].strip(" :"))
             if ident:

@@ -146,7 +146,8 @@ def encode_entities(entities: Sequence[Entity]) -> bytes:
         ENTITY_ENCODER.encode(items[i : i + ENTITY_CHUNK])
         for i in range(0, len(items), ENTITY_CHUNK)
     ]
-    return zlib.compress(ENTITY_ENCODER.encode(chunks), 6)
+    # Level 1: a fifth larger than level 6 and about three times faster to write.
+    return zlib.compress(ENTITY_ENCODER.encode(chunks), 1)
 
 
 def entity_chunks(blob: bytes) -> Iterator[list[Entity]]:
@@ -234,6 +235,7 @@ class ListStore:
 
     def __init__(self, client: SyncRedis, prefix: str = "screening") -> None:
         self.redis = client
+        self.prefix = prefix
         self.keys = Keys(prefix)
 
     # -- reading -------------------------------------------------------------------------
@@ -537,6 +539,16 @@ class ListStore:
     def _hash_values(self, key: str, entities: list[Entity]) -> list[str]:
         raw = self.redis.hmget(key, [e.source_ref for e in entities])
         return [(v.decode() if isinstance(v, bytes) else v) or "" for v in raw]
+
+    def held_hashes(self, source: str) -> set[str]:
+        """Content hashes of the publications of `source` already applied (live, superseded
+        or history): a file with one of them brings nothing new."""
+        hashes = {
+            v.decode() if isinstance(v, bytes) else str(v)
+            for v in self.redis.hvals(self.keys.held(source))
+        }
+        hashes.discard("")
+        return hashes
 
     def held_publications(self, source: str) -> list[str]:
         """Dates of every publication of `source` ingested so far, oldest first."""

@@ -1,0 +1,142 @@
+"""Match indexes built once per host: one file per snapshot content, which every worker of
+the host reads instead of building its own.
+
+A file is named by what it holds: a digest of the snapshot's entity blobs (the content, not
+the version name: a snapshot republished under another version reuses it) and of the code
+that shapes an index (FORMAT). It is written to a temporary name and renamed into place, so a
+reader sees a whole file or none. One builder per file: whoever builds holds its lock (an
+advisory lock on a file beside it, released by the kernel if the holder dies); the others
+wait for the lock and read what it wrote. Old files are pruned.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import functools
+import hashlib
+import logging
+import os
+import pickle
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from screening.matching.matcher import MatchIndex
+from screening.store.snapshots import Manifest
+
+log = logging.getLogger(__name__)
+
+MAGIC = b"screening-index 1\n"
+# Index files kept per directory (the newest): a worker still serving an older snapshot
+# keeps reading its file even after it is removed.
+FILES_KEPT = 4
+
+
+@functools.cache
+def code_format() -> str:
+    """A digest of the code that shapes an index: a file built by other code is not read."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256(MAGIC)
+    sources = [*package.joinpath("matching").rglob("*"), package / "model" / "entities.py"]
+    for path in sorted(sources):
+        if path.is_file() and path.suffix in (".py", ".tsv", ".gz", ".json"):
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    # The candidate index keys its lookups by str hash(), which differs between processes
+    # unless they share PYTHONHASHSEED (the supervisor gives its children one).
+    digest.update(str(hash("screening-index")).encode())
+    return digest.hexdigest()[:12]
+
+
+def content_key(manifest: Manifest) -> str:
+    """What an index of this snapshot holds: its sources' entity blobs."""
+    digest = hashlib.sha256()
+    for name, state in sorted(manifest.sources.items()):
+        digest.update(f"{name}={state.blob};".encode())
+    return digest.hexdigest()[:20]
+
+
+class IndexFiles:
+    """The index files of one host (a directory)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def path(self, manifest: Manifest) -> Path:
+        return self.directory / f"{content_key(manifest)}-{code_format()}.idx"
+
+    def _lock_path(self, manifest: Manifest) -> Path:
+        return self.path(manifest).with_suffix(".lock")
+
+    def _open_lock(self, manifest: Manifest) -> int:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        return os.open(self._lock_path(manifest), os.O_RDWR | os.O_CREAT, 0o600)
+
+    @contextlib.contextmanager
+    def locked(self, manifest: Manifest) -> Iterator[None]:
+        """Hold the file's build lock (blocking until it is free)."""
+        fd = self._open_lock(manifest)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def try_lock(self, manifest: Manifest) -> int | None:
+        """The build lock's descriptor if it was free (close it to release), else None."""
+        fd = self._open_lock(manifest)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        return fd
+
+    def write(self, manifest: Manifest, matcher: MatchIndex) -> Path:
+        """Write the index of `manifest` (the caller holds its lock)."""
+        path = self.path(manifest)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as fh:
+            fh.write(MAGIC)
+            pickle.dump(matcher, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.rename(path)
+        self.prune(keep=path)
+        return path
+
+    def read(self, manifest: Manifest) -> MatchIndex | None:
+        """The index of `manifest` if this host has it."""
+        path = self.path(manifest)
+        try:
+            with path.open("rb") as fh:
+                if fh.read(len(MAGIC)) != MAGIC:
+                    return None
+                matcher = pickle.load(fh)
+        except FileNotFoundError:
+            return None
+        with contextlib.suppress(OSError):
+            os.utime(path)  # in use: pruned last
+        assert isinstance(matcher, MatchIndex)
+        return matcher
+
+    def prune(self, keep: Path) -> None:
+        """Remove all but the newest FILES_KEPT index files, and leftovers of dead builders."""
+        now = time.time()
+        try:
+            entries = list(self.directory.iterdir())
+        except OSError:
+            return
+        indexes = []
+        for entry in entries:
+            with contextlib.suppress(OSError):
+                if entry.suffix == ".idx":
+                    indexes.append((entry.stat().st_mtime, entry))
+                elif entry.suffix == ".tmp" and now - entry.stat().st_mtime > 3600:
+                    entry.unlink()
+        indexes.sort(reverse=True)
+        for _, entry in indexes[FILES_KEPT:]:
+            if entry != keep:
+                with contextlib.suppress(OSError):
+                    entry.unlink()
+                    entry.with_suffix(".lock").unlink(missing_ok=True)

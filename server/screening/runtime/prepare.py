@@ -1,0 +1,103 @@
+"""What comes before the workers: the list files ingested (with --lists-dir) and the match
+index of the current snapshot built once for the host (index/files.py), in a process of its
+own, so the supervisor keeps none of that memory.
+
+The process tells the supervisor when the snapshot is published and it holds the index's
+build lock; the supervisor then starts the workers, which start up while the index is built
+and read it when it is written.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING
+
+from screening.config import Settings
+
+if TYPE_CHECKING:
+    from screening.store.snapshots import Manifest
+
+log = logging.getLogger(__name__)
+
+
+def run_prepare(settings: Settings, redis_url: str, ready: Connection) -> None:
+    """Process entry point (multiprocessing spawn target). Sends the snapshot version (or
+    None) on `ready` once the workers may start."""
+    from screening.config import log_level
+    from screening.index.build import build_file
+    from screening.index.files import IndexFiles
+    from screening.observability.logging import setup_logging
+    from screening.store.connection import connect
+    from screening.store.snapshots import ListStore
+
+    setup_logging(log_level(settings.log_level))
+    sent = False
+    try:
+        store = ListStore(connect(redis_url), settings.redis_prefix)
+        if settings.lists_dir is not None:
+            ingest(settings, store)
+        manifest = store.manifest()
+        if manifest is None:
+            return
+        files = IndexFiles(settings.effective_index_dir)
+        try:
+            with files.locked(manifest):
+                ready.send(manifest.version)
+                sent = True
+                if not files.path(manifest).exists():
+                    build_file(store, manifest, files)
+        except OSError as exc:
+            # The workers build their own (index/holder.py).
+            log.warning("no index file for this host", extra={"error": str(exc)})
+    finally:
+        if not sent:
+            ready.send(None)
+        ready.close()
+
+
+def ingest(settings: Settings, store: object) -> None:
+    """Ingest --lists-dir (the start-up ingest of `screening serve`)."""
+    from screening.sources.ingest import ingest_directory
+    from screening.sources.last_good import LastGoodStore
+    from screening.sources.limits import ParseLimits
+    from screening.store.snapshots import ListStore
+
+    assert isinstance(store, ListStore) and settings.lists_dir is not None
+    started = time.perf_counter()
+    before = store.manifest()
+    result = ingest_directory(
+        store,
+        settings.lists_dir,
+        max_drop_share=settings.max_drop_share,
+        limits=ParseLimits.from_settings(settings),
+        last_good=LastGoodStore(settings.effective_list_state_dir, settings.redis_prefix),
+    )
+    record_refresh_outcomes(before, store.manifest(), result.rejected)
+    log.info(
+        "ingest finished",
+        extra={
+            "seconds": round(time.perf_counter() - started, 2),
+            "data_version": result.manifest.version if result.manifest else None,
+            "notes": result.notes,
+            "rejected": result.rejected,
+        },
+    )
+
+
+def record_refresh_outcomes(
+    before: Manifest | None, after: Manifest | None, rejected: list[str]
+) -> None:
+    """Refresh metrics for the start-up ingest of --lists-dir (a refresh from files): each
+    live source published or unchanged, each rejected publication (noted as
+    '<source> <file>: rejected: ...') rejected."""
+    from screening.observability.metrics import record_refresh
+
+    previous = before.sources if before else {}
+    for source, state in (after.sources if after else {}).items():
+        old = previous.get(source)
+        same = old is not None and old.version == state.version
+        record_refresh(source, "unchanged" if same else "published")
+    for note in rejected:
+        record_refresh(note.split(" ", 1)[0], "rejected")
