@@ -31,6 +31,7 @@ from screening.matching.normalize import (
     legal_forms_of,
     name_tokens,
 )
+from screening.matching.structure import Reading, readings, unit_similarity
 from screening.matching.tokens import (
     SKELETON_MARK,
     glued_similarity,
@@ -61,6 +62,10 @@ from screening.model.entities import EntityType
 # Scripts whose romanisation merges different names (Korean 종/정 are both "jong"; Chinese
 # homophones): two names in one of them compare in that script.
 NATIVE_SCRIPTS = frozenset({"hangul", "han", "kana"})
+# Scripts a Chinese or Korean name is read in as family and given names (structure.py):
+# Latin letters, or its own characters, which write the family name first.
+NATIVE_SYLLABIC = frozenset({"hangul", "han"})
+READ_SCRIPTS = NATIVE_SYLLABIC | {LATIN}
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +86,9 @@ class PreparedName:
     forms: frozenset[str] = frozenset()
     # A short name of an organisation (see short_name): agrees only as spelt.
     short: bool = False
+    # Of a person's name whose words are all Chinese or Korean syllables: its readings as
+    # family and given names (structure.py). Empty for any other name.
+    structure: tuple[Reading, ...] = ()
 
     @classmethod
     def of(
@@ -96,7 +104,14 @@ class PreparedName:
         native = native_words(text) if script != LATIN else ()
         forms = legal_forms_of(tokens)
         short = kind != EntityType.PERSON and short_name(tokens)
-        return cls(text, tokens, weights, sum(weights), script, native, rarity, forms, short)
+        structure = (
+            readings(text, tokens, script in NATIVE_SYLLABIC)
+            if kind in (EntityType.PERSON, EntityType.UNKNOWN) and script in READ_SCRIPTS
+            else ()
+        )
+        return cls(
+            text, tokens, weights, sum(weights), script, native, rarity, forms, short, structure
+        )
 
     def as_skeletons(self) -> PreparedName:
         tokens = tuple(SKELETON_MARK + skeleton(t) for t in self.tokens)
@@ -250,6 +265,8 @@ def compare_names(
     if not q.tokens or not c.tokens:
         return Alignment(0.0, q.tokens, c.tokens)
     q, c, form = comparable_forms(q, c)
+    if not form and q.structure and c.structure:
+        return compare_structured(q, c, query_extra, typos=not screening)
     # A Korean, Chinese or Japanese name romanised against a Latin one: each word is a
     # syllable, and one letter more or less makes another syllable (another name).
     syllabic = not form and q.script != c.script and bool({q.script, c.script} & NATIVE_SCRIPTS)
@@ -336,6 +353,102 @@ def compare_names(
         c.tokens,
         tuple(state.pairs),
         tuple(notes),
+        information,
+        exact,
+    )
+
+
+def compare_structured(
+    q: PreparedName, c: PreparedName, query_extra: float, *, typos: bool
+) -> Alignment:
+    """Two Chinese or Korean names compared as family and given names (structure.py): a
+    family name aligns with a family name and a given name with a given name, each whole;
+    the best of their readings counts. `typos`: a syllable one letter off is a typo
+    (comparing two given parties); screening, it is another name of a crowd of namesakes
+    ("SHIH-HAN" / "SHIH HUAN"), and only the same sound in another romanisation agrees.
+    A name that agrees by sound, not as spelt (another romanisation, or against Hangul or
+    Han characters), proves at most SYLLABLE_INFORMATION a syllable and
+    SYLLABIC_NAME_INFORMATION in all, as in compare_names: romanisation merges many
+    names."""
+    best: Alignment | None = None
+    for q_reading in q.structure:
+        for c_reading in c.structure:
+            alignment = _align_readings(q, q_reading, c, c_reading, query_extra, typos)
+            if best is None or (alignment.score, alignment.information) > (
+                best.score,
+                best.information,
+            ):
+                best = alignment
+    assert best is not None
+    return best
+
+
+def _unit_weights(name: PreparedName, reading: Reading, of: tuple[float, ...]) -> list[float]:
+    """Each unit's share of `of` (weights or rarities) of the words it is written in."""
+    return [sum(of[k] * n / count for k, n, count in unit.words) for unit in reading]
+
+
+def _align_readings(
+    q: PreparedName,
+    q_reading: Reading,
+    c: PreparedName,
+    c_reading: Reading,
+    query_extra: float,
+    typos: bool,
+) -> Alignment:
+    syllabic = q.script != c.script
+    weights_q = _unit_weights(q, q_reading, q.weights)
+    weights_c = _unit_weights(c, c_reading, c.weights)
+    rarity_q = _unit_weights(q, q_reading, q.rarity or q.weights)
+    scored = []
+    for i, q_unit in enumerate(q_reading):
+        for j, c_unit in enumerate(c_reading):
+            if q_unit.role == c_unit.role:
+                sim = unit_similarity(q_unit.glued, c_unit.glued, typos and not syllabic)
+                if sim:
+                    scored.append((sim * (weights_q[i] + weights_c[j]), sim, i, j))
+    scored.sort(reverse=True)
+    used_q: set[int] = set()
+    used_c: set[int] = set()
+    pairs: list[tuple[tuple[int, ...], tuple[int, ...], float]] = []
+    aligned_q = aligned_c = deficit = information = 0.0
+    by_sound = False
+    for _, sim, i, j in scored:
+        if i in used_q or j in used_c:
+            continue
+        used_q.add(i)
+        used_c.add(j)
+        pairs.append(((i,), (j,), sim))
+        aligned_q += weights_q[i]
+        aligned_c += weights_c[j]
+        deficit += (1.0 - sim) * (weights_q[i] + weights_c[j])
+        if syllabic or sim < 1.0:
+            # Agreement by sound: each syllable stands for many names.
+            by_sound = True
+            proof = len(q_reading[i].syllables) * SYLLABLE_INFORMATION
+        else:
+            proof = rarity_q[i]
+        information += min(1.0, sim / TRANSLIT_KEY_SIMILARITY) * proof
+    if by_sound:
+        information = min(information, SYLLABIC_NAME_INFORMATION)
+    total_q, total_c = sum(weights_q), sum(weights_c)
+    u_q = max(0.0, 1.0 - aligned_q / total_q) if total_q else 1.0
+    u_c = max(0.0, 1.0 - aligned_c / total_c) if total_c else 1.0
+    aligned = aligned_q + aligned_c
+    distance = deficit / aligned if aligned else 0.0
+    missing = query_extra if u_q > u_c else MISSING
+    score = 1.0 - CONFLICT * min(u_q, u_c) - missing * max(u_q, u_c) - TYPO * distance
+    exact = (
+        not syllabic
+        and len(pairs) == len(q_reading) == len(c_reading)
+        and all(sim == 1.0 for _, _, sim in pairs)
+    )
+    return Alignment(
+        max(0.0, min(1.0, score)),
+        tuple(u.glued for u in q_reading),
+        tuple(u.glued for u in c_reading),
+        tuple(pairs),
+        ("compared as family and given names",),
         information,
         exact,
     )

@@ -14,6 +14,7 @@ from rapidfuzz.distance import OSA, Indel
 
 from screening.matching.weights import (
     INITIAL_SIMILARITY,
+    MAX_WORD_EDITS,
     MIN_TOKEN_SIMILARITY,
     SHORT_SKELETON_SIMILARITY,
     SKELETON_SIMILARITY,
@@ -57,14 +58,13 @@ def translit_key(token: str) -> str:
 
 
 def max_edits(length: int) -> int:
-    """Edits a word of this length may differ by and still be the same word."""
+    """Edits a word of this length may differ by and still be the same word: none in a
+    word of three letters, one up to five, then MAX_WORD_EDITS however long."""
     if length <= 3:
         return 0
     if length <= 5:
         return 1
-    if length <= 9:
-        return 2
-    return 3
+    return MAX_WORD_EDITS
 
 
 @functools.lru_cache(maxsize=524288)

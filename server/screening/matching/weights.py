@@ -38,6 +38,10 @@ INITIAL_SIMILARITY = 0.75
 SWAPPED_SHORT_SIMILARITY = 0.75
 # Equal transliteration keys (Yuriy / Iouri): the same sound, another spelling.
 TRANSLIT_KEY_SIMILARITY = 0.92
+# A typo is a letter or two: a word more letters off, in its spelling or in its
+# transliteration key, is another word however long ("Maroghashvili" / "Margoshvili",
+# "constructors" / "construction").
+MAX_WORD_EDITS = 2
 # Initials of adjacent words ("jc" / "jean claude", "pla" / "peoples liberation army").
 INITIALS_SIMILARITY = 0.8
 # An organisation's name of one word this short (besides its legal form) must agree as

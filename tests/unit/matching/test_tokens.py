@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from screening.matching.tokens import token_similarity, translit_key
+from screening.matching.weights import MIN_TOKEN_SIMILARITY
 
 
 def test_token_similarity():
@@ -16,3 +17,14 @@ def test_token_similarity():
 def test_translit_key_merges_romanisations():
     assert translit_key("yuriy") == translit_key("yuri") == translit_key("iouri")
     assert token_similarity("mohammed", "muhammad") >= 0.75
+
+
+def test_a_typo_is_a_letter_or_two_however_long_the_word():
+    # Two letters off in a long word: a typo.
+    assert token_similarity("lindenberg", "lyndenburg") >= 0.8
+    assert token_similarity("khurelchukh", "khurelsukh") >= 0.8
+    # Three letters off, in spelling and in transliteration key: another word.
+    assert token_similarity("maroghashvili", "margoshvili") == 0.0
+    assert token_similarity("constructors", "construction") == 0.0
+    # Spellings of one sound stay within two letters of key (Alexander / Aleksandr).
+    assert token_similarity("alexander", "aleksandr") >= MIN_TOKEN_SIMILARITY
