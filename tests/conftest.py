@@ -3,12 +3,18 @@
 Nothing is mocked. The session starts one redis-server (TCP, random port) and, for tests
 that need it, one service with every shared list ingested. Tests isolate their Redis data
 with a key prefix of their own (`prefix` fixture) rather than flushing shared state.
+
+Under pytest-xdist (tests/run.sh) each worker is a session of its own: its own redis-server,
+session service, list-state directory and block of ports, so workers never share a key, a
+file or a port. Tests marked `serial` (timing-sensitive, or killing and restarting
+processes) run in a stage of their own, one at a time, with nothing else beside them.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -30,12 +36,37 @@ LISTS_DIR = Path(
     os.environ.get("SCREENING_TEST_LISTS_DIR", ROOT.parent / "shared" / "data" / "lists")
 )
 EVAL_DIR = Path(os.environ.get("SCREENING_TEST_EVAL_DIR", ROOT.parent / "shared" / "eval" / "dev"))
+# The xdist worker this process is ("gw0", "gw1"...), or "" when pytest runs alone.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 # The last good publications a service or an ingest keeps on disk: the session's own, never
-# the user's (each service started below gets a directory of its own besides).
-os.environ.setdefault("SCREENING_LIST_STATE_DIR", tempfile.mkdtemp(prefix="test-list-state-"))
+# the user's (each service started below gets a directory of its own besides). An xdist
+# worker inherits the controller's directory, so each worker makes one of its own.
+_OWN_STATE_DIR = "SCREENING_TEST_OWN_LIST_STATE_DIR"
+if "SCREENING_LIST_STATE_DIR" not in os.environ or (
+    XDIST_WORKER and os.environ.get(_OWN_STATE_DIR) == os.environ["SCREENING_LIST_STATE_DIR"]
+):
+    os.environ["SCREENING_LIST_STATE_DIR"] = os.environ[_OWN_STATE_DIR] = tempfile.mkdtemp(
+        prefix=f"test-list-state-{XDIST_WORKER}-"
+    )
+
+# Ports for xdist workers: each worker draws from a block of its own below the ephemeral
+# range, so no two workers are handed the same port while a service builds its index before
+# it binds (services bind with SO_REUSEPORT: a shared port would be split silently).
+_PORT_BLOCK_START, _PORT_BLOCK_SIZE, _PORT_BLOCKS = 20_000, 1_500, 8
+# Its own generator: tests (hypothesis) may seed the module's.
+_port_draw = random.SystemRandom()
 
 
 def free_port() -> int:
+    if XDIST_WORKER.startswith("gw") and XDIST_WORKER[2:].isdigit():
+        low = _PORT_BLOCK_START + (int(XDIST_WORKER[2:]) % _PORT_BLOCKS) * _PORT_BLOCK_SIZE
+        for port in _port_draw.sample(range(low, low + _PORT_BLOCK_SIZE), 200):
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
