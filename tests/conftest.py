@@ -72,6 +72,25 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# The user property under which a fault test reports its figures (tests/faults/conftest.py).
+FAULT_FIGURES = "fault figures"
+_fault_figures: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # Under xdist this runs in the controller too, with the reports the workers send. The
+    # teardown report repeats the call's properties.
+    if report.when == "call":
+        _fault_figures.extend(str(v) for k, v in report.user_properties if k == FAULT_FIGURES)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _fault_figures:
+        terminalreporter.section("fault test figures")
+        for line in _fault_figures:
+            terminalreporter.write_line(line)
+
+
 @dataclass
 class RedisServer:
     port: int

@@ -3,9 +3,9 @@
 # seconds. Set-up and tools, stub drift and buf lint, ruff lint and format, mypy and the
 # import contracts; then pytest against a real redis-server and real gRPC servers on loopback:
 #   unit    tests/unit, on parallel workers (pytest-xdist)
-#   e2e     tests/integration, tests/e2e and the deployment checks, on parallel workers, each
-#           worker with a redis-server and a session service of its own
-#   serial  tests marked `serial` (tests/faults, timing-sensitive ones), one at a time
+#   e2e     tests/integration, tests/e2e, tests/faults and the deployment checks, on parallel
+#           workers, each with a redis-server and a session service of its own
+#   serial  tests marked `serial` (most of tests/faults, timing-sensitive ones), one at a time
 #   image   tests/deploy/test_image.py: builds the container image and runs it (minutes)
 # Every stage runs even when one before it failed; the command fails if any did. Arguments
 # replace the pytest stages with one plain pytest run: ./tests/run.sh -k name tests/e2e
@@ -121,7 +121,7 @@ else
   # tests is started once.
   parallel=("${pytest[@]}" -n "$workers" --dist loadfile -m "not serial")
   shown "unit" "${parallel[@]}" tests/unit
-  shown "e2e" "${parallel[@]}" tests/integration tests/e2e tests/deploy \
+  shown "e2e" "${parallel[@]}" tests/integration tests/e2e tests/faults tests/deploy \
     --ignore=tests/deploy/test_image.py
   shown "serial" "${pytest[@]}" -m serial tests/integration tests/e2e tests/faults tests/unit
   shown "image" "${pytest[@]}" tests/deploy/test_image.py
