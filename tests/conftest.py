@@ -5,13 +5,15 @@ that need it, one service with every shared list ingested. Tests isolate their R
 with a key prefix of their own (`prefix` fixture) rather than flushing shared state.
 
 Under pytest-xdist (tests/run.sh) each worker is a session of its own: its own redis-server,
-session service, list-state directory and block of ports, so workers never share a key, a
-file or a port. Tests marked `serial` (timing-sensitive, or killing and restarting
-processes) run in a stage of their own, one at a time, with nothing else beside them.
+list-state directory and block of ports, so workers never share a key, a file or a port. The
+session service alone is shared: the first worker to need it starts it, the others use it.
+Tests marked `serial` (timing-sensitive, or killing and restarting processes) run in a stage
+of their own, one at a time, with nothing else beside them.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import random
@@ -24,8 +26,10 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import grpc
 import pytest
@@ -173,11 +177,66 @@ def lists_dir() -> Path:
     return LISTS_DIR
 
 
+class ServiceProcess(Protocol):
+    """What tests ask of a service's process: a Popen, or another worker's process."""
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def send_signal(self, sig: int) -> None: ...
+
+    def kill(self) -> None: ...
+
+
+class OtherWorkersProcess:
+    """The session service's process as seen from an xdist worker that did not start it:
+    watched by its pid. Only its own worker stops it."""
+
+    def __init__(self, pid: int) -> None:
+        self._pid = pid
+
+    @property
+    def pid(self) -> int:
+        return self._pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self.poll()
+
+    def poll(self) -> int | None:
+        try:
+            state = Path(f"/proc/{self._pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return -1  # gone; its exit status is its parent's to know
+        return -1 if state == "Z" else None
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
+        while (code := self.poll()) is None:
+            if time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(f"pid {self._pid}", timeout or 0)
+            time.sleep(0.1)
+        return code
+
+    def send_signal(self, sig: int) -> None:
+        raise RuntimeError("the session service belongs to the xdist worker that started it")
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
 @dataclass
 class Service:
     port: int
     metrics_port: int
-    proc: subprocess.Popen[bytes]
+    proc: ServiceProcess
     log_path: Path
     redis_url: str
     prefix: str
@@ -214,8 +273,7 @@ class Service:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-                self.proc.wait()
-        return int(self.proc.returncode)
+        return self.proc.wait()
 
 
 def wait_serving(
@@ -335,12 +393,62 @@ def start_service(
     return service
 
 
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _alive(pid: int) -> bool:
+    return OtherWorkersProcess(pid).poll() is None
+
+
 @pytest.fixture(scope="session")
-def service(redis_server: RedisServer, lists_dir: Path) -> Iterator[Service]:
-    """One service with every shared list loaded, for the whole session."""
-    svc = start_service(redis_server.url, "session", lists_dir=lists_dir, workers=2)
+def service(
+    redis_server: RedisServer, lists_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
+    """One service with every shared list loaded, for the whole session.
+
+    Under xdist one for every worker of the run (it takes tens of seconds of both cores to start):
+    the first worker to need it starts it on its Redis and stops it once every worker that
+    used it is done. Tests use it as a client would; none stops or changes it."""
+    if not XDIST_WORKER:
+        svc = start_service(redis_server.url, "session", lists_dir=lists_dir, workers=2)
+        yield svc
+        svc.stop()
+        return
+    shared = tmp_path_factory.getbasetemp().parent / "session-service"
+    shared.mkdir(exist_ok=True)
+    described, user = shared / "service.json", shared / f"user-{XDIST_WORKER}"
+    with _file_lock(shared / "lock"):
+        owner = not described.exists()
+        if owner:
+            svc = start_service(redis_server.url, "session", lists_dir=lists_dir, workers=2)
+            fields = {"port": svc.port, "metrics_port": svc.metrics_port, "pid": svc.proc.pid}
+            fields |= {"log_path": str(svc.log_path), "redis_url": svc.redis_url}
+            described.write_text(json.dumps(fields))
+        else:
+            fields = json.loads(described.read_text())
+            svc = Service(
+                int(fields["port"]),
+                int(fields["metrics_port"]),
+                OtherWorkersProcess(int(fields["pid"])),
+                Path(fields["log_path"]),
+                str(fields["redis_url"]),
+                "session",
+            )
+        user.write_text(str(os.getpid()))
     yield svc
-    svc.stop()
+    user.unlink()
+    if owner:
+        # Other workers may still be screening through it (a worker that died says nothing).
+        while any(_alive(int(u.read_text() or 0)) for u in shared.glob("user-*")):
+            time.sleep(0.5)
+        svc.stop()
 
 
 @pytest.fixture(scope="session")

@@ -118,10 +118,11 @@ if [ "$#" -gt 0 ]; then
 else
   workers=${SCREENING_TEST_WORKERS:-$(($(nproc) > 1 ? 2 : 1))}
   # A module's tests stay on one worker (--dist loadfile): a server a module starts for its
-  # tests is started once.
+  # tests is started once. Modules are handed out in the order given: the longest folders
+  # first, so no worker is left with a long module at the end while the other waits.
   parallel=("${pytest[@]}" -n "$workers" --dist loadfile -m "not serial")
   shown "unit" "${parallel[@]}" tests/unit
-  shown "e2e" "${parallel[@]}" tests/integration tests/e2e tests/faults tests/deploy \
+  shown "e2e" "${parallel[@]}" tests/faults tests/integration tests/e2e tests/deploy \
     --ignore=tests/deploy/test_image.py
   shown "serial" "${pytest[@]}" -m serial tests/integration tests/e2e tests/faults tests/unit
   shown "image" "${pytest[@]}" tests/deploy/test_image.py
