@@ -3,10 +3,12 @@ run, in the terminal summary, so CI logs show them (tests/conftest.py prints the
 test reports, as xdist workers send them to the controller).
 
 Fault tests are `serial` (tests/run.sh runs them one at a time with nothing beside them):
-they kill and restart processes, hold ports, load the service and time what follows. The
-exceptions below run beside other tests: each has a Redis (or an embedded one) of its own,
-kills nothing, and asserts what was ingested, rejected or refused, not how fast (their one
-bound in time, a hostile file rejected within 60 s, is generous beside the seconds it takes)."""
+they load the service while they kill, stop or starve its processes and count the calls that
+failed meanwhile, or time calls, so a busy machine could fail them. The exceptions below run
+beside other tests: each has a Redis (or an embedded one) and ports of its own, kills only
+its own processes, and asserts what was ingested, rejected, refused, bound or recorded, never
+how fast or how many calls failed (their bounds in time, such as a hostile file rejected
+within 60 s or records shipped within 30 s, are generous beside the seconds it takes)."""
 
 from __future__ import annotations
 
@@ -28,8 +30,10 @@ def fault_report(request: pytest.FixtureRequest) -> Callable[..., None]:
 
 
 NOT_SERIAL = {
+    "test_embedded_restart.py",
     "test_list_files_hostile.py",
     "test_list_text_strict.py",
+    "test_metrics_port.py",
     "test_monitor_scope.py",
     "test_refresh_bad_source.py",
     "test_shrink_on_empty_redis.py",
