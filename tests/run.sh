@@ -94,45 +94,53 @@ buf_lint() {
   fi
 }
 
-py=.venv/bin/python
-checked="server clients tests proto deploy"
+# The whole run in one function, read before it starts: bash reads a script as it runs, so a
+# script edited meanwhile (a branch checked out) would otherwise run from a shifted offset.
+main() {
+  py=.venv/bin/python
+  checked="server clients tests proto deploy"
 
-stage "set-up" setup
-if [ "${#failed[@]}" -gt 0 ]; then
-  echo "set-up failed: nothing else can run" >&2
-  exit 1
-fi
-stage "tools" tools
-stage "stub drift" $py proto/generate.py --check
-stage "buf lint" buf_lint
-# shellcheck disable=SC2086  # the checked folders are separate arguments
-stage "lint" .venv/bin/ruff check $checked
-# shellcheck disable=SC2086
-stage "format" .venv/bin/ruff format --check $checked
-stage "mypy" .venv/bin/mypy
-stage "import contracts" .venv/bin/lint-imports
+  stage "set-up" setup
+  if [ "${#failed[@]}" -gt 0 ]; then
+    echo "set-up failed: nothing else can run" >&2
+    exit 1
+  fi
+  stage "tools" tools
+  stage "stub drift" $py proto/generate.py --check
+  stage "buf lint" buf_lint
+  # shellcheck disable=SC2086  # the checked folders are separate arguments
+  stage "lint" .venv/bin/ruff check $checked
+  # shellcheck disable=SC2086
+  stage "format" .venv/bin/ruff format --check $checked
+  stage "mypy" .venv/bin/mypy
+  stage "import contracts" .venv/bin/lint-imports
 
-pytest=(.venv/bin/pytest -q -rs)
-if [ "$#" -gt 0 ]; then
-  shown "pytest" "${pytest[@]}" "$@"
-else
-  workers=${SCREENING_TEST_WORKERS:-$(($(nproc) > 1 ? 2 : 1))}
-  # A module's tests stay on one worker (--dist loadfile): a server a module starts for its
-  # tests is started once. Modules are handed out in the order given: the longest folders
-  # first, so no worker is left with a long module at the end while the other waits.
-  parallel=("${pytest[@]}" -n "$workers" --dist loadfile -m "not serial")
-  shown "unit" "${parallel[@]}" tests/unit
-  shown "e2e" "${parallel[@]}" tests/faults tests/integration tests/e2e tests/deploy \
-    --ignore=tests/deploy/test_image.py
-  shown "serial" "${pytest[@]}" -m serial tests/integration tests/e2e tests/faults tests/unit
-  shown "image" "${pytest[@]}" tests/deploy/test_image.py
-fi
+  pytest=(.venv/bin/pytest -q -rs)
+  if [ "$#" -gt 0 ]; then
+    shown "pytest" "${pytest[@]}" "$@"
+  else
+    workers=${SCREENING_TEST_WORKERS:-$(($(nproc) > 1 ? 2 : 1))}
+    # A module's tests stay on one worker (--dist loadfile): a server a module starts for its
+    # tests is started once. Modules are handed out in the order given: the longest folders
+    # first, so no worker is left with a long module at the end while the other waits.
+    parallel=("${pytest[@]}" -n "$workers" --dist loadfile -m "not serial")
+    local tests_started=$SECONDS
+    shown "unit" "${parallel[@]}" tests/unit
+    shown "e2e" "${parallel[@]}" tests/faults tests/integration tests/e2e tests/deploy \
+      --ignore=tests/deploy/test_image.py
+    shown "serial" "${pytest[@]}" -m serial tests --ignore=tests/deploy/test_image.py
+    summary+=("$(printf '%-17s %-6s %5d s' "(tests but image)" "" $((SECONDS - tests_started)))")
+    shown "image" "${pytest[@]}" tests/deploy/test_image.py
+  fi
 
-echo "== stages"
-printf '   %s\n' "${summary[@]}"
-printf '   %-17s %-6s %5d s\n' "whole suite" "$([ "${#failed[@]}" -eq 0 ] && echo ok || echo FAILED)" \
-  $((SECONDS - suite_started))
-if [ "${#failed[@]}" -gt 0 ]; then
-  echo "failed: ${failed[*]}" >&2
-  exit 1
-fi
+  echo "== stages"
+  printf '   %s\n' "${summary[@]}"
+  printf '   %-17s %-6s %5d s\n' "whole suite" "$([ "${#failed[@]}" -eq 0 ] && echo ok || echo FAILED)" \
+    $((SECONDS - suite_started))
+  if [ "${#failed[@]}" -gt 0 ]; then
+    echo "failed: ${failed[*]}" >&2
+    exit 1
+  fi
+}
+
+main "$@"
