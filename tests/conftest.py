@@ -3,12 +3,20 @@
 Nothing is mocked. The session starts one redis-server (TCP, random port) and, for tests
 that need it, one service with every shared list ingested. Tests isolate their Redis data
 with a key prefix of their own (`prefix` fixture) rather than flushing shared state.
+
+Under pytest-xdist (tests/run.sh) each worker is a session of its own: its own redis-server,
+list-state directory and block of ports, so workers never share a key, a file or a port. The
+session service alone is shared: the first worker to need it starts it, the others use it.
+Tests marked `serial` (timing-sensitive, or killing and restarting processes) run in a stage
+of their own, one at a time, with nothing else beside them.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -18,8 +26,10 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import grpc
 import pytest
@@ -30,15 +40,59 @@ LISTS_DIR = Path(
     os.environ.get("SCREENING_TEST_LISTS_DIR", ROOT.parent / "shared" / "data" / "lists")
 )
 EVAL_DIR = Path(os.environ.get("SCREENING_TEST_EVAL_DIR", ROOT.parent / "shared" / "eval" / "dev"))
+# The xdist worker this process is ("gw0", "gw1"...), or "" when pytest runs alone.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 # The last good publications a service or an ingest keeps on disk: the session's own, never
-# the user's (each service started below gets a directory of its own besides).
-os.environ.setdefault("SCREENING_LIST_STATE_DIR", tempfile.mkdtemp(prefix="test-list-state-"))
+# the user's (each service started below gets a directory of its own besides). An xdist
+# worker inherits the controller's directory, so each worker makes one of its own.
+_OWN_STATE_DIR = "SCREENING_TEST_OWN_LIST_STATE_DIR"
+if "SCREENING_LIST_STATE_DIR" not in os.environ or (
+    XDIST_WORKER and os.environ.get(_OWN_STATE_DIR) == os.environ["SCREENING_LIST_STATE_DIR"]
+):
+    os.environ["SCREENING_LIST_STATE_DIR"] = os.environ[_OWN_STATE_DIR] = tempfile.mkdtemp(
+        prefix=f"test-list-state-{XDIST_WORKER}-"
+    )
+
+# Ports for xdist workers: each worker draws from a block of its own below the ephemeral
+# range, so no two workers are handed the same port while a service builds its index before
+# it binds (services bind with SO_REUSEPORT: a shared port would be split silently).
+_PORT_BLOCK_START, _PORT_BLOCK_SIZE, _PORT_BLOCKS = 20_000, 1_500, 8
+# Its own generator: tests (hypothesis) may seed the module's.
+_port_draw = random.SystemRandom()
 
 
 def free_port() -> int:
+    if XDIST_WORKER.startswith("gw") and XDIST_WORKER[2:].isdigit():
+        low = _PORT_BLOCK_START + (int(XDIST_WORKER[2:]) % _PORT_BLOCKS) * _PORT_BLOCK_SIZE
+        for port in _port_draw.sample(range(low, low + _PORT_BLOCK_SIZE), 200):
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+# The user property under which a fault test reports its figures (tests/faults/conftest.py).
+FAULT_FIGURES = "fault figures"
+_fault_figures: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # Under xdist this runs in the controller too, with the reports the workers send. The
+    # teardown report repeats the call's properties.
+    if report.when == "call":
+        _fault_figures.extend(str(v) for k, v in report.user_properties if k == FAULT_FIGURES)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _fault_figures:
+        terminalreporter.section("fault test figures")
+        for line in _fault_figures:
+            terminalreporter.write_line(line)
 
 
 @dataclass
@@ -123,11 +177,66 @@ def lists_dir() -> Path:
     return LISTS_DIR
 
 
+class ServiceProcess(Protocol):
+    """What tests ask of a service's process: a Popen, or another worker's process."""
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def send_signal(self, sig: int) -> None: ...
+
+    def kill(self) -> None: ...
+
+
+class OtherWorkersProcess:
+    """The session service's process as seen from an xdist worker that did not start it:
+    watched by its pid. Only its own worker stops it."""
+
+    def __init__(self, pid: int) -> None:
+        self._pid = pid
+
+    @property
+    def pid(self) -> int:
+        return self._pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self.poll()
+
+    def poll(self) -> int | None:
+        try:
+            state = Path(f"/proc/{self._pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return -1  # gone; its exit status is its parent's to know
+        return -1 if state == "Z" else None
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
+        while (code := self.poll()) is None:
+            if time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(f"pid {self._pid}", timeout or 0)
+            time.sleep(0.1)
+        return code
+
+    def send_signal(self, sig: int) -> None:
+        raise RuntimeError("the session service belongs to the xdist worker that started it")
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
 @dataclass
 class Service:
     port: int
     metrics_port: int
-    proc: subprocess.Popen[bytes]
+    proc: ServiceProcess
     log_path: Path
     redis_url: str
     prefix: str
@@ -164,8 +273,7 @@ class Service:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-                self.proc.wait()
-        return int(self.proc.returncode)
+        return self.proc.wait()
 
 
 def wait_serving(
@@ -285,12 +393,62 @@ def start_service(
     return service
 
 
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _alive(pid: int) -> bool:
+    return OtherWorkersProcess(pid).poll() is None
+
+
 @pytest.fixture(scope="session")
-def service(redis_server: RedisServer, lists_dir: Path) -> Iterator[Service]:
-    """One service with every shared list loaded, for the whole session."""
-    svc = start_service(redis_server.url, "session", lists_dir=lists_dir, workers=2)
+def service(
+    redis_server: RedisServer, lists_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
+    """One service with every shared list loaded, for the whole session.
+
+    Under xdist one for every worker of the run (it takes tens of seconds of both cores to start):
+    the first worker to need it starts it on its Redis and stops it once every worker that
+    used it is done. Tests use it as a client would; none stops or changes it."""
+    if not XDIST_WORKER:
+        svc = start_service(redis_server.url, "session", lists_dir=lists_dir, workers=2)
+        yield svc
+        svc.stop()
+        return
+    shared = tmp_path_factory.getbasetemp().parent / "session-service"
+    shared.mkdir(exist_ok=True)
+    described, user = shared / "service.json", shared / f"user-{XDIST_WORKER}"
+    with _file_lock(shared / "lock"):
+        owner = not described.exists()
+        if owner:
+            svc = start_service(redis_server.url, "session", lists_dir=lists_dir, workers=2)
+            fields = {"port": svc.port, "metrics_port": svc.metrics_port, "pid": svc.proc.pid}
+            fields |= {"log_path": str(svc.log_path), "redis_url": svc.redis_url}
+            described.write_text(json.dumps(fields))
+        else:
+            fields = json.loads(described.read_text())
+            svc = Service(
+                int(fields["port"]),
+                int(fields["metrics_port"]),
+                OtherWorkersProcess(int(fields["pid"])),
+                Path(fields["log_path"]),
+                str(fields["redis_url"]),
+                "session",
+            )
+        user.write_text(str(os.getpid()))
     yield svc
-    svc.stop()
+    user.unlink()
+    if owner:
+        # Other workers may still be screening through it (a worker that died says nothing).
+        while any(_alive(int(u.read_text() or 0)) for u in shared.glob("user-*")):
+            time.sleep(0.5)
+        svc.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,62 +1,146 @@
 #!/usr/bin/env bash
-# The whole test suite: set-up, proto drift and buf lint, ruff, mypy, import-linter, then
-# pytest against a real redis-server and real gRPC servers on loopback.
+# The whole test suite, in stages, each closing with one line: its name, ok or FAILED, and its
+# seconds. Set-up and tools, stub drift and buf lint, ruff lint and format, mypy and the
+# import contracts; then pytest against a real redis-server and real gRPC servers on loopback:
+#   unit    tests/unit, on parallel workers (pytest-xdist)
+#   e2e     tests/integration, tests/e2e, tests/faults and the deployment checks, on parallel
+#           workers, each with a redis-server and a session service of its own
+#   serial  tests marked `serial` (most of tests/faults, timing-sensitive ones), one at a time
+#   image   tests/deploy/test_image.py: builds the container image and runs it (minutes)
+# Every stage runs even when one before it failed; the command fails if any did. Arguments
+# replace the pytest stages with one plain pytest run: ./tests/run.sh -k name tests/e2e
+# SCREENING_TEST_WORKERS sets the parallel workers (default: 2, or 1 on a 1-core machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./deploy/local/setup.sh --dev
-py=.venv/bin/python
 
-echo "== proto: generated stubs match proto/"
-$py proto/generate.py --check
-if command -v npm >/dev/null 2>&1; then
-  if [ ! -x .tools/node_modules/.bin/buf ]; then
-    mkdir -p .tools
-    (cd .tools && npm install --silent --no-audit --no-fund @bufbuild/buf@1.75.0 >/dev/null)
-  fi
-  echo "== proto: buf lint (STANDARD)"
-  .tools/node_modules/.bin/buf lint proto
-else
-  echo "== proto: npm not found, buf lint skipped" >&2
-fi
+failed=()
+summary=()
+suite_started=$SECONDS
 
-# Deployment checks (tests/deploy): kubeconform from the Go module proxy (once, ~20 s), and a
-# compose implementation for `compose config` (the docker CLI plugin when present, else
-# Debian's docker-compose). A tool that cannot be installed makes its test skip, saying why.
-if [ ! -x .tools/bin/kubeconform ] && ! command -v kubeconform >/dev/null 2>&1; then
-  if command -v go >/dev/null 2>&1; then
-    echo "== installing kubeconform (go install)"
-    GOBIN="$PWD/.tools/bin" go install github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0 \
-      || echo "kubeconform could not be installed: its tests will skip" >&2
-  fi
-fi
-if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null 2>&1; then
-  if command -v apt-get >/dev/null 2>&1; then
-    sudo_cmd=""
-    [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
-    echo "== installing docker-compose (apt-get)"
-    { $sudo_cmd apt-get update -qq \
-      && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq docker-compose >/dev/null; } \
-      || echo "docker-compose could not be installed: its test will skip" >&2
-  fi
-fi
+# stage NAME COMMAND...: runs COMMAND with its output kept back unless it fails.
+stage() {
+  local name=$1 started=$SECONDS log status
+  shift
+  log=$(mktemp)
+  if "$@" >"$log" 2>&1; then status=ok; else status=FAILED; fi
+  [ "$status" = ok ] || cat "$log"
+  rm -f "$log"
+  finish "$name" "$status" "$started"
+}
 
-# The batch report's browser test (tests/e2e/test_batch_report.py): Debian's chromium, driven
-# by Playwright (dev extra) through its executable path.
-if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
-  sudo_cmd=""
+# shown NAME COMMAND...: the same, with the command's output shown as it runs (pytest).
+shown() {
+  local name=$1 started=$SECONDS status
+  shift
+  echo "-- $name"
+  if "$@"; then status=ok; else status=FAILED; fi
+  finish "$name" "$status" "$started"
+}
+
+finish() {
+  local line
+  line=$(printf '%-17s %-6s %5d s' "$1" "$2" $((SECONDS - $3)))
+  echo "== $line"
+  summary+=("$line")
+  [ "$2" = ok ] || failed+=("$1")
+}
+
+setup() {
+  ./deploy/local/setup.sh --dev
+}
+
+tools() {
+  # buf from npm, once.
+  if command -v npm >/dev/null 2>&1; then
+    if [ ! -x .tools/node_modules/.bin/buf ]; then
+      mkdir -p .tools
+      (cd .tools && npm install --silent --no-audit --no-fund @bufbuild/buf@1.75.0 >/dev/null)
+    fi
+  else
+    echo "npm not found: buf lint skipped" >&2
+  fi
+  # Deployment checks (tests/deploy): kubeconform from the Go module proxy (once, ~20 s), and
+  # a compose implementation for `compose config` (the docker CLI plugin when present, else
+  # Debian's docker-compose). A tool that cannot be installed makes its test skip, saying why.
+  if [ ! -x .tools/bin/kubeconform ] && ! command -v kubeconform >/dev/null 2>&1; then
+    if command -v go >/dev/null 2>&1; then
+      GOBIN="$PWD/.tools/bin" go install github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0 \
+        || echo "kubeconform could not be installed: its tests will skip" >&2
+    fi
+  fi
+  local sudo_cmd=""
   [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
-  echo "== installing chromium (apt-get)"
-  { $sudo_cmd apt-get update -qq \
-    && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null; } \
-    || echo "chromium could not be installed: the report's browser test will skip" >&2
-fi
+  if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1; then
+      { $sudo_cmd apt-get update -qq \
+        && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq docker-compose >/dev/null; } \
+        || echo "docker-compose could not be installed: its test will skip" >&2
+    fi
+  fi
+  # The batch report's browser test (tests/e2e/test_batch_report.py): Debian's chromium,
+  # driven by Playwright (dev extra) through its executable path.
+  if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
+    { $sudo_cmd apt-get update -qq \
+      && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null; } \
+      || echo "chromium could not be installed: the report's browser test will skip" >&2
+  fi
+}
 
-echo "== ruff"
-.venv/bin/ruff check server clients tests proto deploy
-.venv/bin/ruff format --check server clients tests proto deploy
-echo "== mypy"
-.venv/bin/mypy
-echo "== import-linter: layers and no cycles (contracts in pyproject.toml)"
-.venv/bin/lint-imports
-echo "== pytest"
-exec .venv/bin/pytest -q -rs "$@"
+buf_lint() {
+  if [ -x .tools/node_modules/.bin/buf ]; then
+    .tools/node_modules/.bin/buf lint proto
+  else
+    echo "buf not installed: buf lint skipped" >&2
+  fi
+}
+
+# The whole run in one function, read before it starts: bash reads a script as it runs, so a
+# script edited meanwhile (a branch checked out) would otherwise run from a shifted offset.
+main() {
+  py=.venv/bin/python
+  checked="server clients tests proto deploy"
+
+  stage "set-up" setup
+  if [ "${#failed[@]}" -gt 0 ]; then
+    echo "set-up failed: nothing else can run" >&2
+    exit 1
+  fi
+  stage "tools" tools
+  stage "stub drift" $py proto/generate.py --check
+  stage "buf lint" buf_lint
+  # shellcheck disable=SC2086  # the checked folders are separate arguments
+  stage "lint" .venv/bin/ruff check $checked
+  # shellcheck disable=SC2086
+  stage "format" .venv/bin/ruff format --check $checked
+  stage "mypy" .venv/bin/mypy
+  stage "import contracts" .venv/bin/lint-imports
+
+  pytest=(.venv/bin/pytest -q -rs)
+  if [ "$#" -gt 0 ]; then
+    shown "pytest" "${pytest[@]}" "$@"
+  else
+    workers=${SCREENING_TEST_WORKERS:-$(($(nproc) > 1 ? 2 : 1))}
+    # A module's tests stay on one worker (--dist loadfile): a server a module starts for its
+    # tests is started once. Modules are handed out in the order given: the longest folders
+    # first, so no worker is left with a long module at the end while the other waits.
+    parallel=("${pytest[@]}" -n "$workers" --dist loadfile -m "not serial")
+    local tests_started=$SECONDS
+    shown "unit" "${parallel[@]}" tests/unit
+    shown "e2e" "${parallel[@]}" tests/faults tests/integration tests/e2e tests/deploy \
+      --ignore=tests/deploy/test_image.py
+    shown "serial" "${pytest[@]}" -m serial tests --ignore=tests/deploy/test_image.py
+    summary+=("$(printf '%-17s %-6s %5d s' "(tests but image)" "" $((SECONDS - tests_started)))")
+    shown "image" "${pytest[@]}" tests/deploy/test_image.py
+  fi
+
+  echo "== stages"
+  printf '   %s\n' "${summary[@]}"
+  printf '   %-17s %-6s %5d s\n' "whole suite" "$([ "${#failed[@]}" -eq 0 ] && echo ok || echo FAILED)" \
+    $((SECONDS - suite_started))
+  if [ "${#failed[@]}" -gt 0 ]; then
+    echo "failed: ${failed[*]}" >&2
+    exit 1
+  fi
+}
+
+main "$@"

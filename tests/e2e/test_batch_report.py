@@ -339,7 +339,9 @@ def _eval_parties(count: int) -> list[dict[str, str]]:
     return [{**queries[i % len(queries)], "party_ref": f"P{i + 1}"} for i in range(count)]
 
 
+# Times the page's load, rendering, filter and search.
 @pytest.mark.slow
+@pytest.mark.serial
 def test_ten_thousand_parties_open_quickly(browser, service, tmp_path):
     parties = _eval_parties(10_000)
     source = tmp_path / "parties.jsonl"

@@ -64,6 +64,8 @@ def test_invalid_argument_is_not_retried_and_names_fields(service):
     assert retries == []
 
 
+# Times the retries against a 1 s deadline.
+@pytest.mark.serial
 def test_unavailable_is_retried_within_the_deadline():
     retries: list[tuple[int, grpc.StatusCode]] = []
     policy = RetryPolicy(

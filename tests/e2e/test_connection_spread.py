@@ -26,6 +26,9 @@ from screening.v1 import screening_pb2 as pb
 from screening.v1 import screening_pb2_grpc as pb_grpc
 from tests.conftest import copy_lists, start_service
 
+# Times a replacement worker's listening against its serving (0.25 s) and calls (2 s each).
+pytestmark = pytest.mark.serial
+
 TCP_ESTABLISHED = "01"
 TCP_LISTEN = "0A"
 

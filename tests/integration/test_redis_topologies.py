@@ -121,6 +121,8 @@ def test_service_on_redis_cluster(cluster, prefix, lists_dir, tmp_path):
         assert svc.stop() == 0
 
 
+# Kills the primary and counts failed screenings (5 s deadlines) while sentinels promote.
+@pytest.mark.serial
 def test_sentinel_failover_during_screenings(sentinel_group, prefix, lists_dir, tmp_path):
     group = sentinel_group
     first = copy_lists(lists_dir, tmp_path / "a", "ofac/sdn_2024-02-20.csv")
