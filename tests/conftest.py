@@ -53,6 +53,17 @@ if "SCREENING_LIST_STATE_DIR" not in os.environ or (
         prefix=f"test-list-state-{XDIST_WORKER}-"
     )
 
+# The default data directory ($XDG_STATE_HOME/screening: the embedded Redis, audit spool,
+# index files) of commands the tests start without SCREENING_DATA_DIR: the session's own,
+# one per xdist worker, never the user's and never shared between workers.
+_OWN_STATE_HOME = "SCREENING_TEST_OWN_STATE_HOME"
+if _OWN_STATE_HOME not in os.environ or (
+    XDIST_WORKER and os.environ.get(_OWN_STATE_HOME) == os.environ.get("XDG_STATE_HOME")
+):
+    os.environ["XDG_STATE_HOME"] = os.environ[_OWN_STATE_HOME] = tempfile.mkdtemp(
+        prefix=f"test-state-home-{XDIST_WORKER}-"
+    )
+
 # Ports for xdist workers: each worker draws from a block of its own below the ephemeral
 # range, so no two workers are handed the same port while a service builds its index before
 # it binds (services bind with SO_REUSEPORT: a shared port would be split silently).
