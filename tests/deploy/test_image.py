@@ -140,7 +140,9 @@ def containers(image: str, lists_dir: Path, redis_server: RedisServer) -> Iterat
         yield started, prefix
     finally:
         for container in started.values():
-            subprocess.run(["docker", "rm", "--force", container.name], capture_output=True)
+            subprocess.run(
+                ["docker", "rm", "--force", "--volumes", container.name], capture_output=True
+            )
 
 
 def wait_healthy(container: Container, timeout: float = 300) -> None:

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from screening.api import batch_rpcs as batch
-from screening.api.errors import DETAILS_BUDGET_BYTES, bad_request_status, bounded
+from screening.api.error_status import DETAILS_BUDGET_BYTES, bad_request_status, bounded
 from screening.api.ratelimit import RateLimiter
 from screening.api.validation import Violations
 from screening.config import Settings

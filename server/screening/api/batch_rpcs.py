@@ -19,7 +19,7 @@ from google.rpc import code_pb2
 
 from screening.api import convert
 from screening.api.deps import Deps
-from screening.api.errors import bounded, status_of, summary_message
+from screening.api.error_status import bounded, status_of, summary_message
 from screening.api.party_rpcs import answer_party, settle
 from screening.api.validation import Oversized, Violations
 from screening.model.errors import AuditUnavailable, ScreeningError

@@ -1,10 +1,10 @@
 """The data age every screening answer carries: the worker's view of how old each source's
-data is (index/freshness.py), as a DataAge message built once per view and source set."""
+data is (index/data_age_watch.py), as a DataAge message built once per view and source set."""
 
 from __future__ import annotations
 
 from screening.api import convert
-from screening.index.freshness import DataAges, DataAgeWatch
+from screening.index.data_age_watch import DataAges, DataAgeWatch
 from screening.index.holder import LoadedIndex
 from screening.v1 import screening_pb2 as pb
 

@@ -27,7 +27,7 @@ from screening.api.validation import (
     party_to_query,
 )
 from screening.casework.settle import settle_party
-from screening.index.freshness import DataAges
+from screening.index.data_age_watch import DataAges
 from screening.index.holder import LoadedIndex
 from screening.matching.types import MatchResult, Query
 from screening.model.errors import Invalid

@@ -1,6 +1,6 @@
 """The gRPC servicer: a routing table. Each RPC goes to the handler of its group, with the
 worker's Deps (api/deps.py); a domain error a handler raises is answered from the table in
-api/errors.py."""
+api/error_status.py."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from screening.api import (
     shipment_rpcs,
 )
 from screening.api.deps import Deps
-from screening.api.errors import streaming, unary
+from screening.api.error_status import streaming, unary
 from screening.v1 import screening_pb2_grpc as pb_grpc
 
 

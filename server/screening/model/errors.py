@@ -1,5 +1,5 @@
 """What the domain refuses, by kind. Code below api/ raises these and never sees a gRPC
-context; api/errors.py maps each kind to a status once, for every handler."""
+context; api/error_status.py maps each kind to a status once, for every handler."""
 
 from __future__ import annotations
 

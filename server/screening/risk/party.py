@@ -16,8 +16,11 @@ class Decision(enum.StrEnum):
 
 @dataclass(frozen=True)
 class PartyThresholds:
-    review: float = 0.80
-    block: float = 0.95
+    """Scores at or above which a party is REVIEW and BLOCK. No defaults here: the settings
+    (SCREENING_REVIEW_THRESHOLD, SCREENING_BLOCK_THRESHOLD) are the one place they live."""
+
+    review: float
+    block: float
 
     def evidence_floor(self, min_score: float) -> float:
         """The lowest score a screening must find: the caller's min_score may list less

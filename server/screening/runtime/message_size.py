@@ -14,7 +14,7 @@ from typing import Any
 
 import grpc
 
-from screening.api.errors import abort_invalid
+from screening.api.error_status import abort_invalid
 from screening.api.validation import Oversized
 from screening.runtime.interceptors import HandlerWrapper
 

@@ -28,7 +28,7 @@ from screening.casework.monitoring import MonitoringJob, MonitorStore
 from screening.casework.settle import Casework
 from screening.casework.watching import AlertFeed
 from screening.config import Settings
-from screening.index.freshness import DataAgeWatch
+from screening.index.data_age_watch import DataAgeWatch
 from screening.index.holder import IndexHolder, LoadedIndex
 from screening.risk.party import PartyThresholds
 from screening.risk.policy import PolicyHolder

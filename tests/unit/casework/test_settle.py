@@ -26,7 +26,7 @@ def test_the_policy_version_names_the_thresholds():
 
 
 def test_a_worker_without_an_audit_trail_never_refuses():
-    work = Casework(PartyThresholds())
+    work = Casework(PartyThresholds(review=0.8, block=0.95))
     assert not work.refusing
     work.check_recording()
     assert AUDIT_REFUSAL.startswith("audit trail unavailable")

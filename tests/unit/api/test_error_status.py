@@ -1,11 +1,11 @@
-"""The error table (api/errors.py): each domain error answered with one status and message."""
+"""The error table (api/error_status.py): each domain error answered with one status and message."""
 
 from __future__ import annotations
 
 import grpc
 import pytest
 
-from screening.api.errors import ERRORS, status_of
+from screening.api.error_status import ERRORS, status_of
 from screening.model import errors
 
 
