@@ -39,10 +39,12 @@ BUILD_STEP = 256
 # Distinct query words whose index hits a worker keeps (cleared when full).
 HITS_CACHE_SIZE = 20000
 # Rounding room when an estimate bound decides that names need not be gathered.
-ESTIMATE_MARGIN = 1e-9
+ESTIMATE_MARGIN = 1e-8
 # Names reached by a query name beyond which the commonest words' postings are only
 # probed, when a bound shows that this loses none of the best estimates.
 GATHER_ALL = 4096
+# What probing a word's postings costs, in names gathered.
+PROBE_COST = 256
 
 
 def name_kind(entity_type: EntityType) -> EntityType:
@@ -378,28 +380,49 @@ class CandidateIndex:
         gathered. So a legal form or a common given name brings in the few listed names
         that hold little else, not the thousands that hold it."""
         by_size = sorted(hits, key=lambda item: -item[0].names.size)
-        probed = 0
-        light = 0.0
+        # How many of the commonest words to probe: the split that gathers fewest names
+        # (probing one word costs about as much as gathering a few hundred).
+        best_split, best_cost = 0, sum(hit.names.size for hit, _ in by_size)
+        best_light = 0.0
         aligned = 0.0
-        while probed < len(by_size) - 1:
-            hit, weight = by_size[probed]
-            limit = _light_limit(aligned + hit.best * weight, total, bar - ESTIMATE_MARGIN)
-            if limit is None:
-                break
+        for split in range(1, len(by_size)):
+            hit, weight = by_size[split - 1]
             aligned += hit.best * weight
-            light = limit
-            probed += 1
-        parts = [hit.names for hit, _ in by_size[probed:]]
-        for hit, _ in by_size[:probed]:
-            parts.append(hit.by_total[: np.searchsorted(hit.totals, light * (1 + 1e-6), "right")])
-        touched = np.unique(np.concatenate(parts)) if len(parts) > 1 else parts[0]
-        acc = np.zeros(touched.size)
-        for hit, weight in hits:  # in the query's order, as a full accumulation adds
-            at = np.searchsorted(hit.names, touched)
-            np.minimum(at, hit.names.size - 1, out=at)
-            present = hit.names[at] == touched
-            acc[present] += hit.sims[at[present]] * weight
-        return touched, _estimate(acc, total, self.name_total[touched])
+            light = _light_limit(aligned, total, bar - ESTIMATE_MARGIN)
+            if light is None:
+                break
+            edge = light * (1 + 1e-6)
+            cost = PROBE_COST * split + sum(hit.names.size for hit, _ in by_size[split:])
+            cost += sum(int(np.searchsorted(h.totals, edge, "right")) for h, _ in by_size[:split])
+            if cost < best_cost:
+                best_split, best_cost, best_light = split, cost, light
+        gathered, probed = by_size[best_split:], by_size[:best_split]
+        names = [hit.names for hit, _ in gathered]
+        gains = [hit.sims * weight for hit, weight in gathered]
+        edge = best_light * (1 + 1e-6)
+        for hit, _ in probed:
+            light_names = hit.by_total[: np.searchsorted(hit.totals, edge, "right")]
+            names.append(light_names)
+            gains.append(np.zeros(light_names.size, dtype=np.float32))
+        acc: np.ndarray
+        if len(names) == 1:
+            touched, acc = names[0], gains[0].astype(np.float64)
+        else:
+            touched, slot = np.unique(np.concatenate(names), return_inverse=True)
+            acc = np.bincount(slot, weights=np.concatenate(gains), minlength=touched.size)
+        for hit, weight in probed:
+            if hit.names.size <= touched.size:
+                at = np.searchsorted(touched, hit.names)
+                np.minimum(at, touched.size - 1, out=at)
+                present = touched[at] == hit.names
+                acc[at[present]] += hit.sims[present] * weight
+            else:
+                at = np.searchsorted(hit.names, touched)
+                np.minimum(at, hit.names.size - 1, out=at)
+                present = hit.names[at] == touched
+                acc[present] += hit.sims[at[present]] * weight
+        # Rounded: the sums of the same gains in another order must tie as they should.
+        return touched, np.round(_estimate(acc, total, self.name_total[touched]), 9)
 
 
 class _Hits(NamedTuple):
