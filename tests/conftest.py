@@ -21,7 +21,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -34,6 +33,8 @@ from typing import Protocol
 import grpc
 import pytest
 import redis
+
+from tests.serve_command import serve_command
 
 ROOT = Path(__file__).resolve().parent.parent
 LISTS_DIR = Path(
@@ -352,25 +353,8 @@ def start_service(
 ) -> Service:
     port, metrics_port = port or free_port(), free_port()
     log_file = tempfile.NamedTemporaryFile(prefix="service-", suffix=".log", delete=False)
-    args = [
-        sys.executable,
-        "-m",
-        "screening.cli",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--metrics-port",
-        str(metrics_port),
-        "--workers",
-        str(workers),
-    ]
-    if redis_url:
-        args += ["--redis-url", redis_url]
-    if lists_dir is not None:
-        args += ["--lists-dir", str(lists_dir)]
-    args += list(extra_args)
+    args = serve_command(port=port, workers=workers, redis_url=redis_url, lists_dir=lists_dir)
+    args += ["--metrics-port", str(metrics_port), *extra_args]
     full_env = {
         **os.environ,
         "SCREENING_REDIS_PREFIX": prefix,

@@ -26,6 +26,7 @@ from screening_client.batch.exit_codes import exit_for_decisions
 from screening_client.batch.report import write_report
 from screening_client.batch.results import party_record
 from tests.conftest import EVAL_DIR
+from tests.e2e.test_batch_command import PARTIES as BATCH_PARTIES
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -38,14 +39,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# The batch command's parties, and a name that would close the report's script element early.
 PARTIES = [
-    {"party_ref": "R1", "name": "LIMITED LIABILITY COMPANY AURUS", "entity_type": "organization"},
-    {"party_ref": "R2", "name": "Maria Schneider", "entity_type": "person", "country": "DE"},
-    {"party_ref": "R3", "name": "BANCO NACIONAL DE CUBA", "entity_type": "organization"},
-    {"party_ref": "R4", "name": "Nordic Valve Trading AB", "entity_type": "organization"},
-    {"party_ref": "R5", "name": "<i>Someone</i>", "entity_type": "spaceship"},
-    {"party_ref": "R6", "name": "X" * 600, "entity_type": "person"},
-    {"party_ref": "R7", "name": "Hiroshi Tanaka", "entity_type": "person", "country": "JP"},
+    *BATCH_PARTIES,
     {"party_ref": "R8", "name": "</script><script>alert(1)</script>", "entity_type": "person"},
 ]
 

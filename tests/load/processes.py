@@ -17,6 +17,7 @@ from pathlib import Path
 import grpc
 
 from tests.load.loadgen import ROOT
+from tests.serve_command import serve_command
 
 SCREEN_PARTY = "/screening.v1.ScreeningService/ScreenParty"
 
@@ -159,22 +160,7 @@ def start_service(
     its index is loaded), and a ScreenParty call is answered."""
     port = free_port()
     log = Path(tempfile.mkstemp(prefix="bench-service-", suffix=".log")[1])
-    cmd = [
-        sys.executable,
-        "-m",
-        "screening.cli",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-    ]
-    if redis_url:
-        cmd += ["--redis-url", redis_url]
-    if lists_dir is not None:
-        cmd += ["--lists-dir", str(lists_dir)]
+    cmd = serve_command(port=port, workers=workers, redis_url=redis_url, lists_dir=lists_dir)
     full_env = {**os.environ, **(env or {})}
     full_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     started = time.monotonic()
