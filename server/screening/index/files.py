@@ -18,6 +18,7 @@ import hashlib
 import logging
 import os
 import pickle
+import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,6 +49,33 @@ def code_format() -> str:
     # unless they share PYTHONHASHSEED (the supervisor gives its children one).
     digest.update(str(hash("screening-index")).encode())
     return digest.hexdigest()[:12]
+
+
+HASH_SEED_FILE = "hash-seed"
+
+
+def host_hash_seed(directory: Path) -> str:
+    """This host's str hash seed (PYTHONHASHSEED for every process of the service): kept in
+    the index directory, so that an index file built before a restart keys its lookups as the
+    processes after it do and is read, not built again. Random per host and private to it
+    (mode 0600), as hash randomisation wants; a fresh random one where it cannot be kept."""
+    path = directory / HASH_SEED_FILE
+    with contextlib.suppress(OSError, ValueError):
+        return str(int(path.read_text().strip()))
+    seed = str(secrets.randbelow(2**32 - 1) + 1)
+    with contextlib.suppress(OSError):
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{HASH_SEED_FILE}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(seed)
+        # Linked, not renamed: of two services starting at once, the first keeps its seed
+        # and both read it.
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+        tmp.unlink()
+        return str(int(path.read_text().strip()))
+    return seed
 
 
 def content_key(manifest: Manifest) -> str:

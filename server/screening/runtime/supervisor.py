@@ -133,13 +133,13 @@ class Supervisor:
     def _prepare_data(self, redis_url: str) -> None:
         """Ingest --lists-dir and build the host's index of the current snapshot, in a
         process of its own (runtime/prepare.py); return once the workers may start."""
-        import random
-
+        from screening.index.files import host_hash_seed
         from screening.runtime.prepare import run_prepare
 
-        # One str hash seed for every process of this service: the host's index files key
-        # their lookups by hash() (index/files.py).
-        os.environ.setdefault("PYTHONHASHSEED", str(random.randrange(1, 2**32)))
+        # One str hash seed for every process of this service, kept by the host: its index
+        # files key their lookups by hash() (index/files.py).
+        seed = host_hash_seed(self.settings.effective_index_dir)
+        os.environ.setdefault("PYTHONHASHSEED", seed)
         receiving, sending = self._ctx.Pipe(duplex=False)
         proc = self._ctx.Process(
             target=run_prepare,
