@@ -89,7 +89,8 @@ class CandidateIndex:
     so that a worker can build on its event loop."""
 
     def build(self, entities: list[Entity]) -> Iterator[None]:
-        raw_names: list[tuple[int, str, EntityType, bool]] = []  # entity idx, text, kind, weak
+        # entity idx, text, kind, weak, tokens
+        raw_names: list[tuple[int, str, EntityType, bool, tuple[str, ...]]] = []
         doc_freq: dict[str, int] = {}
         for idx, entity in enumerate(entities):
             kind = name_kind(entity.entity_type)
@@ -98,7 +99,7 @@ class CandidateIndex:
                 tokens = name_tokens(name.full, kind)
                 if not tokens:
                     continue
-                raw_names.append((idx, name.full, kind, name.quality == "weak"))
+                raw_names.append((idx, name.full, kind, name.quality == "weak", tokens))
                 entity_tokens.update(tokens)
             for token in entity_tokens:
                 doc_freq[token] = doc_freq.get(token, 0) + 1
@@ -133,8 +134,8 @@ class CandidateIndex:
                 glued_postings.append([])
             return tid
 
-        for n, (idx, text, kind, weak) in enumerate(raw_names):
-            prepared = prepare_name(text, kind, self.weight)
+        for n, (idx, text, kind, weak, tokens) in enumerate(raw_names):
+            prepared = prepare_name(text, kind, self.weight, tokens)
             self.names.append(prepared)
             self.name_entity[n] = idx
             self.name_weak[n] = weak

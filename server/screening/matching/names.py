@@ -145,9 +145,16 @@ class PreparedName:
         )
 
 
-def prepare_name(text: str, kind: EntityType, weigh: Callable[[str], float]) -> PreparedName:
-    """Tokens of a listed name, each weighed by `weigh` (legal forms weigh little)."""
-    tokens = name_tokens(text, kind)
+def prepare_name(
+    text: str,
+    kind: EntityType,
+    weigh: Callable[[str], float],
+    tokens: tuple[str, ...] | None = None,
+) -> PreparedName:
+    """Tokens of a listed name, each weighed by `weigh` (legal forms weigh little).
+    `tokens`: the name's tokens when the caller has them already (name_tokens)."""
+    if tokens is None:
+        tokens = name_tokens(text, kind)
     weights = tuple(LEGAL_FORM_WEIGHT if is_legal_form(t) else weigh(t) for t in tokens)
     return PreparedName.of(text, tokens, weights, kind=kind)
 

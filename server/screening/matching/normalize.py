@@ -212,10 +212,11 @@ def _one_edit(a: str, b: str) -> bool:
     return OSA.distance(a, b, score_cutoff=1) <= 1
 
 
-def _form_with_typo(words: list[str], i: int, size: int) -> str | None:
-    """The legal-form phrase `words[i:i+size]` spells with one typo, if any."""
-    span = words[i : i + size]
-    if size > 1:
+# Cached: the words at either end of organisation names repeat ("co ltd", "company").
+@functools.lru_cache(maxsize=65536)
+def _form_with_typo(span: tuple[str, ...]) -> str | None:
+    """The legal-form phrase the words of `span` spell with one typo, if any."""
+    if len(span) > 1:
         for j, word in enumerate(span):
             if len(word) < TYPO_FORM_WORD - 1:
                 continue
@@ -275,7 +276,7 @@ def _with_typos_corrected(words: list[str]) -> list[str]:
             continue  # already corrected
         if " ".join(words[start : start + size]) in _LEGAL_FORMS:
             continue
-        phrase = _form_with_typo(words, start, size)
+        phrase = _form_with_typo(tuple(words[start : start + size]))
         if phrase is not None:
             out[start : start + size] = [phrase] + [""] * (size - 1)
     return " ".join(out).split()
