@@ -13,6 +13,7 @@ import argparse
 import gc
 import logging
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -26,6 +27,11 @@ log = logging.getLogger(__name__)
 def build_file(store: ListStore, manifest: Manifest, files: IndexFiles) -> Path:
     """Build and write the index of `manifest` (the caller holds its lock)."""
     started = time.perf_counter()
+    done = threading.Event()
+    ticker = threading.Thread(
+        target=_say_building, args=(manifest.version, started, done), daemon=True
+    )
+    ticker.start()
     # Millions of long-lived objects: a collection pass over them would only cost time.
     gc.disable()
     try:
@@ -34,6 +40,7 @@ def build_file(store: ListStore, manifest: Manifest, files: IndexFiles) -> Path:
         path = files.write(manifest, matcher)
     finally:
         gc.enable()
+        done.set()
     log.info(
         "index file built",
         extra={
@@ -44,6 +51,19 @@ def build_file(store: ListStore, manifest: Manifest, files: IndexFiles) -> Path:
         },
     )
     return path
+
+
+# Start-up progress while a build runs (minutes at a million entries): the workers wait
+# for its file without a word of their own.
+PROGRESS_SECONDS = 5.0
+
+
+def _say_building(version: str, started: float, done: threading.Event) -> None:
+    while not done.wait(PROGRESS_SECONDS):
+        log.info(
+            "building index",
+            extra={"data_version": version, "seconds": round(time.perf_counter() - started, 1)},
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
