@@ -219,6 +219,7 @@ class Supervisor:
             time.sleep(0.2)
             if embedded is not None:
                 self._watch_redis(embedded)
+            self._reap_prepare()
             for worker_id, proc in list(self._procs.items()):
                 if self._stopping:
                     break
@@ -252,6 +253,16 @@ class Supervisor:
                 self._restarts.append(now)
                 self._start(worker_id, redis_url)
         return 0
+
+    def _reap_prepare(self) -> None:
+        """Collect the data-preparing process once it has built the host's index (it would
+        stay a zombie for the service's life otherwise)."""
+        proc = self._prepare
+        if proc is None or proc.is_alive():  # is_alive() reaps an exited child
+            return
+        self._prepare = None
+        if proc.exitcode:
+            log.error("data preparation failed", extra={"exitcode": proc.exitcode})
 
     def _watch_redis(self, embedded: EmbeddedRedis) -> None:
         """Reap a dead embedded redis-server and start it again on its data (the workers
