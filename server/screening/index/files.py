@@ -22,9 +22,12 @@ import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from screening.matching.matcher import MatchIndex
 from screening.store.snapshots import Manifest
+
+if TYPE_CHECKING:
+    from screening.matching.matcher import MatchIndex
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +49,14 @@ def code_format() -> str:
             digest.update(path.read_bytes())
     digest.update(Path(__file__).read_bytes())
     # The candidate index keys its lookups by str hash(), which differs between processes
-    # unless they share PYTHONHASHSEED (the supervisor gives its children one).
-    digest.update(str(hash("screening-index")).encode())
+    # unless they share PYTHONHASHSEED (the supervisor gives its children the host's). The
+    # seed names the file, so that the supervisor, whose own hash is not its children's,
+    # can tell whether the host has one; a process without a set seed names a file of its
+    # own (its hash is its own).
+    seed = os.environ.get("PYTHONHASHSEED", "")
+    if not seed.isdigit():
+        seed = f"process {hash('screening-index')}"
+    digest.update(seed.encode())
     return digest.hexdigest()[:12]
 
 
@@ -145,6 +154,8 @@ class IndexFiles:
             return None
         with contextlib.suppress(OSError):
             os.utime(path)  # in use: pruned last
+        from screening.matching.matcher import MatchIndex  # not in the supervisor: heavy
+
         assert isinstance(matcher, MatchIndex)
         return matcher
 

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 from screening.config import Settings
 
 if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
     from screening.sources.refresh import RefreshScheduler
     from screening.store.embedded import EmbeddedRedis
     from screening.store.freshness import SourceAge
@@ -49,6 +51,7 @@ class Supervisor:
         self._restarts: list[float] = []
         self._ctx = multiprocessing.get_context("spawn")
         self._prepare: multiprocessing.process.BaseProcess | None = None
+        self._prepare_pipe: Connection | None = None
         self._redis_retry_at = 0.0
         self._redis_backoff = 0.5
 
@@ -150,12 +153,35 @@ class Supervisor:
         proc.start()
         sending.close()
         self._prepare = proc
+        # Open until the process is collected: it says when it is ready, read or not.
+        self._prepare_pipe = receiving
+        if self._host_has_index(redis_url):
+            # A restart on data Redis holds, whose index this host has built: the workers
+            # start beside the preparation and read that index. What the preparation
+            # publishes (files changed since) reaches them as any new snapshot does.
+            log.info("workers start beside data preparation: the host has the index")
+            return
         while not self._stopping and proc.is_alive():
             if receiving.poll(0.05):
                 with contextlib.suppress(EOFError):
                     receiving.recv()
                 break
-        receiving.close()
+
+    def _host_has_index(self, redis_url: str) -> bool:
+        """Whether Redis holds a current snapshot whose index file this host has."""
+        import redis
+
+        from screening.index.files import IndexFiles
+        from screening.store.connection import connect
+        from screening.store.snapshots import ListStore
+
+        try:
+            manifest = ListStore(connect(redis_url), self.settings.redis_prefix).manifest()
+        except (redis.RedisError, OSError):
+            return False
+        if manifest is None:
+            return False
+        return IndexFiles(self.settings.effective_index_dir).path(manifest).exists()
 
     def _start_refresh(self, redis_url: str) -> RefreshScheduler | None:
         """The periodic refresh from the official URLs (a thread of the supervisor)."""
@@ -261,6 +287,9 @@ class Supervisor:
         if proc is None or proc.is_alive():  # is_alive() reaps an exited child
             return
         self._prepare = None
+        if self._prepare_pipe is not None:
+            self._prepare_pipe.close()
+            self._prepare_pipe = None
         if proc.exitcode:
             log.error("data preparation failed", extra={"exitcode": proc.exitcode})
 
