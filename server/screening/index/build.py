@@ -12,16 +12,23 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import multiprocessing
 import sys
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from screening.index.files import IndexFiles
 from screening.matching.matcher import MatchIndex
 from screening.store.snapshots import ListStore, Manifest
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def build_file(store: ListStore, manifest: Manifest, files: IndexFiles) -> Path:
@@ -34,11 +41,14 @@ def build_file(store: ListStore, manifest: Manifest, files: IndexFiles) -> Path:
     ticker.start()
     # Millions of long-lived objects: a collection pass over them would only cost time.
     gc.disable()
+    split = OtherProcess()
     try:
         entities = store.entities(manifest)
-        matcher = MatchIndex(entities)
+        matcher = MatchIndex(entities, split=split)
+        split.close()
         path = files.write(manifest, matcher)
     finally:
+        split.close()
         gc.enable()
         done.set()
     log.info(
@@ -51,6 +61,55 @@ def build_file(store: ListStore, manifest: Manifest, files: IndexFiles) -> Path:
         },
     )
     return path
+
+
+# Lists shorter than this are not worth another process's time.
+MIN_SPLIT = 2048
+_SEED_PROBE = "screening-index seed probe"
+
+
+def _seed_probe() -> int:
+    return hash(_SEED_PROBE)
+
+
+class OtherProcess:
+    """candidates.SplitWork: the second half of each list run by one spawned process, the
+    first here, side by side (a build is mostly pure work per name and per word, and a host
+    has more than one core). The process starts at once: its start overlaps the build's
+    first steps."""
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("spawn")
+        )
+        self._probe = self._pool.submit(_seed_probe)
+
+    def __call__(self, func: Callable[[list[T]], list[R]], items: list[T]) -> list[R]:
+        if self._pool is None or len(items) < MIN_SPLIT:
+            return func(items)
+        half = len(items) // 2
+        theirs = self._pool.submit(func, items[half:])
+        ours = func(items[:half])
+        try:
+            return ours + theirs.result()
+        except Exception as exc:  # the process died (killed, out of memory): done here
+            log.warning("index build helper failed", extra={"error": repr(exc)})
+            self.close()
+            return ours + func(items[half:])
+
+    def hashed(self, func: Callable[[list[T]], list[R]], items: list[T]) -> list[R]:
+        # The other process hashes str as this one does only under the same seed (the
+        # supervisor's PYTHONHASHSEED); else every hash is made here.
+        try:
+            same_seed = self._probe.result() == _seed_probe()
+        except Exception:  # the process could not start: the work is done here
+            same_seed = False
+        return self(func, items) if same_seed else func(items)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 # Start-up progress while a build runs (minutes at a million entries): the workers wait

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator
-from typing import NamedTuple
+from collections.abc import Callable, Iterator
+from typing import NamedTuple, Protocol, TypeVar
 
 import numpy as np
 
@@ -45,6 +45,10 @@ ESTIMATE_MARGIN = 1e-8
 GATHER_ALL = 4096
 # What probing a word's postings costs, in names gathered.
 PROBE_COST = 256
+
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def name_kind(entity_type: EntityType) -> EntityType:
@@ -83,12 +87,50 @@ class _Postings:
         return self.names[self.offsets[word] : self.offsets[word + 1]]
 
 
+def tokens_of_names(names: list[tuple[str, EntityType]]) -> list[tuple[str, ...]]:
+    """Comparable tokens of each (name, kind)."""
+    return [name_tokens(text, kind) for text, kind in names]
+
+
+def keys_of_word(word: tuple[str, bool]) -> tuple[list[int], str]:
+    """Lookup keys of a vocabulary word, hashed (its deletion neighbourhood when names hold
+    it as a word; glued word pairs by their spelling and key only), and its consonant
+    skeleton ('' for a number)."""
+    token, as_word = word
+    variants = _variants(token) if as_word else {token, "~" + translit_key(token)}
+    return [hash(v) for v in variants], ("" if token.isdigit() else skeleton(token))
+
+
+def keys_of_words(words: list[tuple[str, bool]]) -> list[tuple[list[int], str]]:
+    return [keys_of_word(word) for word in words]
+
+
+class SplitWork(Protocol):
+    """Runs a function over a list, part of it in another process, results in order.
+    `hashed` is for functions whose results hold str hashes: the other process's are used
+    only where its hash seed is this process's."""
+
+    def __call__(self, func: Callable[[list[T]], list[R]], items: list[T]) -> list[R]: ...
+
+    def hashed(self, func: Callable[[list[T]], list[R]], items: list[T]) -> list[R]: ...
+
+
 class CandidateIndex:
     """Every name of every entity of a snapshot, prepared for scoring and indexed for
     candidate search. Built by `build()`, a generator that yields every few hundred names
     so that a worker can build on its event loop."""
 
-    def build(self, entities: list[Entity]) -> Iterator[None]:
+    def build(self, entities: list[Entity], split: SplitWork | None = None) -> Iterator[None]:
+        """`split`: run the build's pure per-name and per-word work partly in another
+        process (index/build.py); without it, everything runs here, yielding as it goes."""
+        tokens_of: Iterator[tuple[str, ...]] | None = None
+        if split is not None:
+            texts = [
+                (name.full, name_kind(entity.entity_type))
+                for entity in entities
+                for name in entity.all_names()
+            ]
+            tokens_of = iter(split(tokens_of_names, texts))
         # entity idx, text, kind, weak, tokens
         raw_names: list[tuple[int, str, EntityType, bool, tuple[str, ...]]] = []
         doc_freq: dict[str, int] = {}
@@ -96,7 +138,7 @@ class CandidateIndex:
             kind = name_kind(entity.entity_type)
             entity_tokens: set[str] = set()
             for name in entity.all_names():
-                tokens = name_tokens(name.full, kind)
+                tokens = next(tokens_of) if tokens_of is not None else name_tokens(name.full, kind)
                 if not tokens:
                     continue
                 raw_names.append((idx, name.full, kind, name.quality == "weak", tokens))
@@ -165,14 +207,17 @@ class CandidateIndex:
         # them rare.
         hashes: list[int] = []
         tids: list[int] = []
-        for token, tid in vocab.items():
-            if len(self._postings[tid]):
-                variants = _variants(token)
-            else:
-                variants = {token, "~" + translit_key(token)}
-            for variant in variants:
-                hashes.append(hash(variant))
-                tids.append(tid)
+        words = [(token, bool(len(self._postings[tid]))) for token, tid in vocab.items()]
+        word_keys: Iterator[tuple[list[int], str]]
+        if split is not None:
+            word_keys = iter(split.hashed(keys_of_words, words))
+        else:
+            word_keys = (keys_of_word(word) for word in words)
+        skeleton_of: list[str] = []
+        for tid, (variant_hashes, word_skeleton) in enumerate(word_keys):
+            hashes.extend(variant_hashes)
+            tids.extend([tid] * len(variant_hashes))
+            skeleton_of.append(word_skeleton)
             if tid % BUILD_STEP == 0:
                 yield
         yield
@@ -181,11 +226,9 @@ class CandidateIndex:
         self._variant_tid = np.asarray(tids, dtype=np.int32)[order]
         # Consonant skeletons, for names written in an abjad (Arabic, Persian, Hebrew).
         self._skeletons: dict[str, list[int]] = {}
-        for token, tid in vocab.items():
-            if not token.isdigit():
-                self._skeletons.setdefault(skeleton(token), []).append(tid)
-            if tid % BUILD_STEP == 0:
-                yield
+        for tid, word_skeleton in enumerate(skeleton_of):
+            if word_skeleton:
+                self._skeletons.setdefault(word_skeleton, []).append(tid)
         self.name_count = len(self.names)
         self._hits_cache: dict[tuple[str, str, bool], _Hits | None] = {}
         # (word, script) -> (weight, rarity) of a query word: as often met again.

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from screening.matching.budget import spend
-from screening.matching.candidates import CandidateIndex, name_kind
+from screening.matching.candidates import CandidateIndex, SplitWork, name_kind
 from screening.matching.features import (
     listed_identifier_forms,
     query_identifier_forms,
@@ -54,9 +54,13 @@ class MatchIndex:
     """Every name of every entity of a snapshot, indexed for candidate search."""
 
     def __init__(
-        self, entities: Iterable[Entity], source_order: Iterable[str] = DEFAULT_SOURCE_ORDER
+        self,
+        entities: Iterable[Entity],
+        source_order: Iterable[str] = DEFAULT_SOURCE_ORDER,
+        split: SplitWork | None = None,
     ) -> None:
-        for _ in self._build(entities, source_order):
+        """`split`: part of the build's work in another process (candidates.SplitWork)."""
+        for _ in self._build(entities, source_order, split):
             pass
 
     @classmethod
@@ -77,7 +81,12 @@ class MatchIndex:
                 deadline = time.perf_counter() + slice_seconds
         return index
 
-    def _build(self, entities: Iterable[Entity], source_order: Iterable[str]) -> Iterator[None]:
+    def _build(
+        self,
+        entities: Iterable[Entity],
+        source_order: Iterable[str],
+        split: SplitWork | None = None,
+    ) -> Iterator[None]:
         """Build the index, yielding every few hundred names."""
         self.entities: list[Entity] = list(entities)
         self.by_id = {e.id: i for i, e in enumerate(self.entities)}
@@ -93,7 +102,7 @@ class MatchIndex:
             for e in self.entities
         ]
         self.candidates = CandidateIndex()
-        yield from self.candidates.build(self.entities)
+        yield from self.candidates.build(self.entities, split)
 
         self.sources = sorted({e.source for e in self.entities})
         source_ids = {s: i for i, s in enumerate(self.sources)}
