@@ -34,6 +34,7 @@ import grpc
 import pytest
 import redis
 
+from tests import scheduling
 from tests.serve_command import serve_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,6 +89,27 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# The parallel stage's order of modules (tests/scheduling.py).
+_module_seconds = scheduling.ModuleSeconds()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if XDIST_WORKER:
+        scheduling.order_by_cost(config, items)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    if config.getvalue("dist") != "loadfile":
+        return None
+    return scheduling.make_scheduler(config, log)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not XDIST_WORKER and getattr(session.config, "workerinput", None) is None:
+        _module_seconds.save(session.config)
+
+
 # The user property under which a fault test reports its figures (tests/faults/conftest.py).
 FAULT_FIGURES = "fault figures"
 _fault_figures: list[str] = []
@@ -96,6 +118,8 @@ _fault_figures: list[str] = []
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     # Under xdist this runs in the controller too, with the reports the workers send. The
     # teardown report repeats the call's properties.
+    if not XDIST_WORKER:
+        _module_seconds.add(report)
     if report.when == "call":
         _fault_figures.extend(str(v) for k, v in report.user_properties if k == FAULT_FIGURES)
 
@@ -402,6 +426,22 @@ def _alive(pid: int) -> bool:
     return OtherWorkersProcess(pid).poll() is None
 
 
+# tests/run.sh gives its stages' session services one index directory and str hash seed, so
+# the serial stage's reads the index file the parallel stage's built (index/files.py keys a
+# file by the lists' content, the matching code and the hash seed) instead of building it
+# again; the lists are still ingested and published into the stage's own Redis.
+SESSION_INDEX_DIR = "SCREENING_TEST_SESSION_INDEX_DIR"
+SESSION_HASH_SEED = "SCREENING_TEST_SESSION_HASH_SEED"
+
+
+def _start_session_service(redis_server: RedisServer, lists_dir: Path) -> Service:
+    env = {}
+    if os.environ.get(SESSION_INDEX_DIR) and os.environ.get(SESSION_HASH_SEED):
+        env["SCREENING_INDEX_DIR"] = os.environ[SESSION_INDEX_DIR]
+        env["PYTHONHASHSEED"] = os.environ[SESSION_HASH_SEED]
+    return start_service(redis_server.url, "session", lists_dir=lists_dir, workers=2, env=env)
+
+
 @pytest.fixture(scope="session")
 def service(
     redis_server: RedisServer, lists_dir: Path, tmp_path_factory: pytest.TempPathFactory
@@ -412,7 +452,7 @@ def service(
     the first worker to need it starts it on its Redis and stops it once every worker that
     used it is done. Tests use it as a client would; none stops or changes it."""
     if not XDIST_WORKER:
-        svc = start_service(redis_server.url, "session", lists_dir=lists_dir, workers=2)
+        svc = _start_session_service(redis_server, lists_dir)
         yield svc
         svc.stop()
         return
@@ -422,7 +462,7 @@ def service(
     with _file_lock(shared / "lock"):
         owner = not described.exists()
         if owner:
-            svc = start_service(redis_server.url, "session", lists_dir=lists_dir, workers=2)
+            svc = _start_session_service(redis_server, lists_dir)
             fields = {"port": svc.port, "metrics_port": svc.metrics_port, "pid": svc.proc.pid}
             fields |= {"log_path": str(svc.log_path), "redis_url": svc.redis_url}
             described.write_text(json.dumps(fields))

@@ -2,14 +2,15 @@
 # The whole test suite, in stages, each closing with one line: its name, ok or FAILED, and its
 # seconds. Set-up and tools, stub drift and buf lint, ruff lint and format, mypy and the
 # import contracts; then pytest against a real redis-server and real gRPC servers on loopback:
-#   unit    tests/unit, on parallel workers (pytest-xdist)
-#   e2e     tests/integration, tests/e2e, tests/faults and the deployment checks, on parallel
-#           workers, each with a redis-server and a session service of its own
-#   serial  tests marked `serial` (most of tests/faults, timing-sensitive ones), one at a time
-#   image   tests/deploy/test_image.py: builds the container image and runs it (minutes)
+#   unit+e2e  tests/unit, tests/integration, tests/e2e, tests/faults and the deployment
+#             checks, on parallel workers (pytest-xdist), each with a redis-server of its own,
+#             sharing one session service
+#   serial    tests marked `serial` (most of tests/faults, timing-sensitive ones), one at a time
+#   image     tests/deploy/test_image.py: builds the container image and runs it (minutes)
 # Every stage runs even when one before it failed; the command fails if any did. Arguments
 # replace the pytest stages with one plain pytest run: ./tests/run.sh -k name tests/e2e
-# SCREENING_TEST_WORKERS sets the parallel workers (default: 2, or 1 on a 1-core machine).
+# SCREENING_TEST_WORKERS sets the parallel workers (default: 3, or 1 on a 1-core machine: many
+# tests wait on services starting or recovering, so a third worker fills two cores better).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -119,17 +120,22 @@ main() {
   if [ "$#" -gt 0 ]; then
     shown "pytest" "${pytest[@]}" "$@"
   else
-    workers=${SCREENING_TEST_WORKERS:-$(($(nproc) > 1 ? 2 : 1))}
+    workers=${SCREENING_TEST_WORKERS:-$(($(nproc) > 1 ? 3 : 1))}
     # A module's tests stay on one worker (--dist loadfile): a server a module starts for its
-    # tests is started once. Modules are handed out in the order given: the longest folders
-    # first, so no worker is left with a long module at the end while the other waits.
-    parallel=("${pytest[@]}" -n "$workers" --dist loadfile -m "not serial")
-    local tests_started=$SECONDS
-    shown "unit" "${parallel[@]}" tests/unit
-    shown "e2e" "${parallel[@]}" tests/faults tests/integration tests/e2e tests/deploy \
-      --ignore=tests/deploy/test_image.py
+    # tests is started once. The costliest modules go first, each to the first free worker
+    # (tests/scheduling.py, from the seconds this stage recorded last time), so no worker is
+    # left with a long module at the end while the others wait; the unit tests fill the gaps.
+    local tests_started=$SECONDS session_index
+    # The stages' session services share their index file (tests/conftest.py).
+    session_index=$(mktemp -d)
+    export SCREENING_TEST_SESSION_INDEX_DIR=$session_index
+    export SCREENING_TEST_SESSION_HASH_SEED=$((RANDOM * 32768 + RANDOM + 1))
+    SCREENING_TEST_RECORD_SECONDS=1 shown "unit+e2e" "${pytest[@]}" -n "$workers" \
+      --dist loadfile -m "not serial" tests/unit tests/faults tests/integration tests/e2e \
+      tests/deploy --ignore=tests/deploy/test_image.py
     shown "serial" "${pytest[@]}" -m serial tests --ignore=tests/deploy/test_image.py
     summary+=("$(printf '%-17s %-6s %5d s' "(tests but image)" "" $((SECONDS - tests_started)))")
+    rm -rf "$session_index"
     shown "image" "${pytest[@]}" tests/deploy/test_image.py
   fi
 
