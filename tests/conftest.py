@@ -426,19 +426,17 @@ def _alive(pid: int) -> bool:
     return OtherWorkersProcess(pid).poll() is None
 
 
-# tests/run.sh gives its stages' session services one index directory and str hash seed, so
-# the serial stage's reads the index file the parallel stage's built (index/files.py keys a
-# file by the lists' content, the matching code and the hash seed) instead of building it
-# again; the lists are still ingested and published into the stage's own Redis.
+# tests/run.sh gives its stages' session services one index directory, so the serial stage's
+# reads the index file the parallel stage's built (index/files.py names a file by the lists'
+# content, the matching code and the host's hash seed, kept in that directory) instead of
+# building it again; the lists are still ingested into the stage's own Redis.
 SESSION_INDEX_DIR = "SCREENING_TEST_SESSION_INDEX_DIR"
-SESSION_HASH_SEED = "SCREENING_TEST_SESSION_HASH_SEED"
 
 
 def _start_session_service(redis_server: RedisServer, lists_dir: Path) -> Service:
     env = {}
-    if os.environ.get(SESSION_INDEX_DIR) and os.environ.get(SESSION_HASH_SEED):
+    if os.environ.get(SESSION_INDEX_DIR):
         env["SCREENING_INDEX_DIR"] = os.environ[SESSION_INDEX_DIR]
-        env["PYTHONHASHSEED"] = os.environ[SESSION_HASH_SEED]
     return start_service(redis_server.url, "session", lists_dir=lists_dir, workers=2, env=env)
 
 

@@ -129,7 +129,6 @@ main() {
     # The stages' session services share their index file (tests/conftest.py).
     session_index=$(mktemp -d)
     export SCREENING_TEST_SESSION_INDEX_DIR=$session_index
-    export SCREENING_TEST_SESSION_HASH_SEED=$((RANDOM * 32768 + RANDOM + 1))
     SCREENING_TEST_RECORD_SECONDS=1 shown "unit+e2e" "${pytest[@]}" -n "$workers" \
       --dist loadfile -m "not serial" tests/unit tests/faults tests/integration tests/e2e \
       tests/deploy --ignore=tests/deploy/test_image.py
