@@ -56,8 +56,9 @@ def known_seconds(config: pytest.Config) -> dict[str, float]:
     seconds: dict[str, float] = {}
     if MODULE_SECONDS_FILE.exists():
         seconds.update(json.loads(MODULE_SECONDS_FILE.read_text()))
-    if config.cache is not None:
-        seconds.update(config.cache.get(CACHE_KEY, {}))
+    cache = getattr(config, "cache", None)  # None under -p no:cacheprovider
+    if cache is not None:
+        seconds.update(cache.get(CACHE_KEY, {}))
     return seconds
 
 
@@ -125,13 +126,14 @@ class ModuleSeconds:
             self.last_teardown[worker.id] = (module, report.duration)
 
     def save(self, config: pytest.Config) -> None:
-        if config.cache is None or not self.seconds or not os.environ.get(RECORD_ENV):
+        cache = getattr(config, "cache", None)
+        if cache is None or not self.seconds or not os.environ.get(RECORD_ENV):
             return
         for module, duration in self.last_teardown.values():
             self.seconds[module] -= duration
-        recorded = dict(config.cache.get(CACHE_KEY, {}))
+        recorded = dict(cache.get(CACHE_KEY, {}))
         recorded.update({m: round(max(s, 0.0), 1) for m, s in self.seconds.items()})
-        config.cache.set(CACHE_KEY, recorded)
+        cache.set(CACHE_KEY, recorded)
 
 
 def main() -> None:
