@@ -13,6 +13,7 @@ of their own, one at a time, with nothing else beside them.
 
 from __future__ import annotations
 
+import collections
 import fcntl
 import json
 import os
@@ -72,21 +73,33 @@ if _OWN_STATE_HOME not in os.environ or (
 _PORT_BLOCK_START, _PORT_BLOCK_SIZE, _PORT_BLOCKS = 20_000, 1_500, 8
 # Its own generator: tests (hypothesis) may seed the module's.
 _port_draw = random.SystemRandom()
+# Ports handed out lately: a port is free until its taker binds it, which may be seconds
+# later (a service builds its index first), so a free port is not handed out twice (a
+# service's gRPC and metrics ports are drawn one after the other).
+_handed_out: collections.deque[int] = collections.deque(maxlen=_PORT_BLOCK_SIZE // 2)
 
 
 def free_port() -> int:
     if XDIST_WORKER.startswith("gw") and XDIST_WORKER[2:].isdigit():
         low = _PORT_BLOCK_START + (int(XDIST_WORKER[2:]) % _PORT_BLOCKS) * _PORT_BLOCK_SIZE
         for port in _port_draw.sample(range(low, low + _PORT_BLOCK_SIZE), 200):
+            if port in _handed_out:
+                continue
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
                 try:
                     s.bind(("127.0.0.1", port))
                 except OSError:
                     continue
-                return port
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+            _handed_out.append(port)
+            return port
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _handed_out:
+            break
+    _handed_out.append(port)
+    return port
 
 
 # The parallel stage's order of modules (tests/scheduling.py).
