@@ -45,7 +45,6 @@ def build_file(store: ListStore, manifest: Manifest, files: IndexFiles) -> Path:
     try:
         entities = store.entities(manifest)
         matcher = MatchIndex(entities, split=split)
-        split.close()
         path = files.write(manifest, matcher)
     finally:
         split.close()

@@ -76,13 +76,15 @@ def host_hash_seed(directory: Path) -> str:
         directory.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{HASH_SEED_FILE}.{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(seed)
-        # Linked, not renamed: of two services starting at once, the first keeps its seed
-        # and both read it.
-        with contextlib.suppress(FileExistsError):
-            os.link(tmp, path)
-        tmp.unlink()
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(seed)
+            # Linked, not renamed: of two services starting at once, the first keeps its
+            # seed and both read it.
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
         return str(int(path.read_text().strip()))
     return seed
 
