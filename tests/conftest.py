@@ -13,14 +13,11 @@ of their own, one at a time, with nothing else beside them.
 
 from __future__ import annotations
 
-import collections
 import fcntl
 import json
 import os
-import random
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -36,6 +33,7 @@ import pytest
 import redis
 
 from tests import scheduling
+from tests.ports import free_port
 from tests.serve_command import serve_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,41 +64,6 @@ if _OWN_STATE_HOME not in os.environ or (
     os.environ["XDG_STATE_HOME"] = os.environ[_OWN_STATE_HOME] = tempfile.mkdtemp(
         prefix=f"test-state-home-{XDIST_WORKER}-"
     )
-
-# Ports for xdist workers: each worker draws from a block of its own below the ephemeral
-# range, so no two workers are handed the same port while a service builds its index before
-# it binds (services bind with SO_REUSEPORT: a shared port would be split silently).
-_PORT_BLOCK_START, _PORT_BLOCK_SIZE, _PORT_BLOCKS = 20_000, 1_500, 8
-# Its own generator: tests (hypothesis) may seed the module's.
-_port_draw = random.SystemRandom()
-# Ports handed out lately: a port is free until its taker binds it, which may be seconds
-# later (a service builds its index first), so a free port is not handed out twice (a
-# service's gRPC and metrics ports are drawn one after the other).
-_handed_out: collections.deque[int] = collections.deque(maxlen=_PORT_BLOCK_SIZE // 2)
-
-
-def free_port() -> int:
-    if XDIST_WORKER.startswith("gw") and XDIST_WORKER[2:].isdigit():
-        low = _PORT_BLOCK_START + (int(XDIST_WORKER[2:]) % _PORT_BLOCKS) * _PORT_BLOCK_SIZE
-        for port in _port_draw.sample(range(low, low + _PORT_BLOCK_SIZE), 200):
-            if port in _handed_out:
-                continue
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-                try:
-                    s.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-            _handed_out.append(port)
-            return port
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        if port not in _handed_out:
-            break
-    _handed_out.append(port)
-    return port
-
 
 # The parallel stage's order of modules (tests/scheduling.py).
 _module_seconds = scheduling.ModuleSeconds()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,15 +16,10 @@ from pathlib import Path
 import grpc
 
 from tests.load.loadgen import ROOT
+from tests.ports import free_port
 from tests.serve_command import serve_command
 
 SCREEN_PARTY = "/screening.v1.ScreeningService/ScreenParty"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def stop(proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
