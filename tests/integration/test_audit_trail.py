@@ -1,5 +1,6 @@
 """The audit trail on a real redis-server: journal first, shipped in order, stored once;
-spooled while Redis is away; sent again when Redis comes back empty; orphans adopted."""
+spooled while Redis is away; sent again when Redis comes back empty; orphans adopted. A stop
+ends its idle wait, and the alert feed's blocking read, at once."""
 
 from __future__ import annotations
 
@@ -16,10 +17,13 @@ from pathlib import Path
 import pytest
 
 from screening.api.recording import request_sha256
+from screening.casework import watching
 from screening.casework.audit.export import export
 from screening.casework.audit.journal import Journal, JournalUnavailable, WriterJournal
 from screening.casework.audit.records import AuditRecord, now_iso
 from screening.casework.audit.trail import AuditTrail, audit_stream_key
+from screening.casework.monitoring import MonitorStore
+from screening.casework.watching import AlertFeed
 from screening.store.connection import connect_async
 from screening.store.keys import Keys
 from screening.v1 import screening_pb2 as pb
@@ -94,6 +98,37 @@ async def test_spooled_while_redis_is_away_and_resent_after_an_empty_restart(pre
         t.close()
         server.stop()
         shutil.rmtree(server.workdir, ignore_errors=True)
+
+
+async def test_stop_ends_the_idle_wait_and_ships_what_is_left(redis_server, prefix, tmp_path):
+    # An idle check an hour long: a stopping worker must not wait it out (its supervisor
+    # would wait for it, and a restart would too), and what was journaled still ships.
+    t = AuditTrail(
+        journal(tmp_path), connect_async(redis_server.url), Keys(prefix), check_seconds=3600
+    )
+    stop = asyncio.Event()
+    runner = asyncio.create_task(t.run(stop))
+    await asyncio.sleep(0.2)  # in its idle wait
+    t.journal.append(record(1))  # journaled without waking it: the final flush ships it
+    stop.set()
+    await asyncio.wait_for(runner, timeout=10)
+    assert stream_ids(redis_server, prefix) == ["s00001"]
+    t.close()
+
+
+async def test_stop_ends_the_alert_feeds_blocking_read(redis_server, prefix, monkeypatch):
+    # A client whose socket timeout does not end the read first.
+    store = MonitorStore(connect_async(redis_server.url, timeout=120), Keys(prefix))
+    feed = AlertFeed(store, max_streams=4, max_per_client=4)
+    stop = asyncio.Event()
+    monkeypatch.setattr(watching, "WATCH_BLOCK_MS", 3_600_000)  # a read blocking for an hour
+    runner = asyncio.create_task(feed.run(stop))
+    await asyncio.sleep(0.5)
+    stop.set()
+    await asyncio.wait_for(runner, timeout=10)
+    # Its client still answers after the cancelled read.
+    assert await store.redis.ping()
+    await store.redis.aclose()
 
 
 async def test_a_dead_writers_journal_is_adopted(redis_server, prefix, tmp_path):

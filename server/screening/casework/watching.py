@@ -15,8 +15,9 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis
 
@@ -129,7 +130,9 @@ class AlertFeed:
             try:
                 if not self._position:
                     self._position = await self.store.last_alert_id()
-                found = await self.store.read_alerts(self._position, WATCH_BLOCK_MS)
+                found = await _unless_stopped(
+                    self.store.read_alerts(self._position, WATCH_BLOCK_MS), stop
+                )
                 backoff = 0.5
             except (redis.RedisError, OSError) as exc:
                 log.warning(
@@ -197,3 +200,22 @@ class AlertFeed:
 async def _pause(stopping: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stopping.wait(), timeout=seconds)
+
+
+async def _unless_stopped(
+    read: Coroutine[Any, Any, list[tuple[str, Alert]]], stop: asyncio.Event
+) -> list[tuple[str, Alert]]:
+    """The blocking read's alerts, or none once `stop` is set: a worker shutting down does
+    not wait out the read's block time (its connection is closed with it)."""
+    reading = asyncio.ensure_future(read)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({reading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if not reading.done():
+        reading.cancel()
+        with contextlib.suppress(asyncio.CancelledError, redis.RedisError, OSError):
+            await reading
+        return []
+    return reading.result()

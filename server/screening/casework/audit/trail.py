@@ -155,8 +155,7 @@ class AuditTrail:
                 last_adopt = time.monotonic()
                 self.journal.adopt_orphans()
             self.journal.prune()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.check_seconds)
+            await _woken_or_stopped(self._wake, stop, self.check_seconds)
             if self._wake.is_set():
                 # Let records gather for a moment: one Redis call ships them all. They are
                 # already kept in the local journal, so the wait risks nothing.
@@ -228,6 +227,17 @@ class AuditTrail:
 
     def close(self) -> None:
         self.journal.close()
+
+
+async def _woken_or_stopped(wake: asyncio.Event, stop: asyncio.Event, seconds: float) -> None:
+    """Wait up to `seconds` for a record to ship, or for `stop`: a stopping worker ships
+    what is left at once instead of waiting out the idle check."""
+    waits = {asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())}
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
