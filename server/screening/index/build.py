@@ -41,13 +41,16 @@ def build_file(store: ListStore, manifest: Manifest, files: IndexFiles) -> Path:
     ticker.start()
     # Millions of long-lived objects: a collection pass over them would only cost time.
     gc.disable()
-    split = OtherProcess()
+    split: OtherProcess | None = None
     try:
         entities = store.entities(manifest)
+        if len(entities) >= MIN_SPLIT_ENTITIES:
+            split = OtherProcess()
         matcher = MatchIndex(entities, split=split)
         path = files.write(manifest, matcher)
     finally:
-        split.close()
+        if split is not None:
+            split.close()
         gc.enable()
         done.set()
     log.info(
@@ -64,6 +67,9 @@ def build_file(store: ListStore, manifest: Manifest, files: IndexFiles) -> Path:
 
 # Lists shorter than this are not worth another process's time.
 MIN_SPLIT = 2048
+# Nor is a snapshot this small: starting the process (its imports, about a second of CPU)
+# would cost more than the half of the build it takes.
+MIN_SPLIT_ENTITIES = 5000
 _SEED_PROBE = "screening-index seed probe"
 
 
