@@ -305,10 +305,16 @@ def wait_serving(
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     deadline = time.monotonic() + timeout
-    channels = [
-        grpc.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
-        for _ in range(connections)
+    # A refused connection puts a channel in reconnect backoff (1 s, growing): polled every
+    # 0.2 s, it would answer the first poll after its backoff, not the first after the port
+    # opens.
+    options = [
+        ("grpc.use_local_subchannel_pool", 1),
+        ("grpc.initial_reconnect_backoff_ms", 100),
+        ("grpc.min_reconnect_backoff_ms", 100),
+        ("grpc.max_reconnect_backoff_ms", 200),
     ]
+    channels = [grpc.insecure_channel(target, options=options) for _ in range(connections)]
     stubs = [health_pb2_grpc.HealthStub(c) for c in channels]
     try:
         while time.monotonic() < deadline:
