@@ -335,9 +335,10 @@ def _eval_parties(count: int) -> list[dict[str, str]]:
     return [{**queries[i % len(queries)], "party_ref": f"P{i + 1}"} for i in range(count)]
 
 
-# Times the page's load, rendering, filter and search.
+# Times the page's load, rendering, filter and search. Not a serial test: its bounds are
+# loose enough for a busy machine (measured at load average 5.6: load 0.3 s of 5, every
+# section built in 4.2 s of 30, filter 0.16 s and search 0.3 s of 3).
 @pytest.mark.slow
-@pytest.mark.serial
 def test_ten_thousand_parties_open_quickly(browser, service, tmp_path):
     parties = _eval_parties(10_000)
     source = tmp_path / "parties.jsonl"
