@@ -112,9 +112,11 @@ def wade_giles(pinyin: str) -> str:
 
 
 def _chinese_sounds() -> dict[str, set[str]]:
+    # About 400 syllables among the 20,902 characters: each spelled once (every process
+    # that matches builds this table when it starts).
+    syllables = {anyascii(chr(code)).lower() for code in range(0x4E00, 0x9FA6)}
     sounds: dict[str, set[str]] = {}
-    for code in range(0x4E00, 0x9FA6):
-        pinyin = anyascii(chr(code)).lower()
+    for pinyin in sorted(syllables):
         if pinyin.isalpha():
             for form in (pinyin, wade_giles(pinyin)):
                 sounds.setdefault(form, set()).add("c" + pinyin)
