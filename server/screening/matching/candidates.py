@@ -424,22 +424,7 @@ class CandidateIndex:
         gathered. So a legal form or a common given name brings in the few listed names
         that hold little else, not the thousands that hold it."""
         by_size = sorted(hits, key=lambda item: -item[0].names.size)
-        # How many of the commonest words to probe: the split that gathers fewest names
-        # (probing one word costs about as much as gathering a few hundred).
-        best_split, best_cost = 0, sum(hit.names.size for hit, _ in by_size)
-        best_light = 0.0
-        aligned = 0.0
-        for split in range(1, len(by_size)):
-            hit, weight = by_size[split - 1]
-            aligned += hit.best * weight
-            light = _light_limit(aligned, total, bar - ESTIMATE_MARGIN)
-            if light is None:
-                break
-            edge = light * (1 + 1e-6)
-            cost = PROBE_COST * split + sum(hit.names.size for hit, _ in by_size[split:])
-            cost += sum(int(np.searchsorted(h.totals, edge, "right")) for h, _ in by_size[:split])
-            if cost < best_cost:
-                best_split, best_cost, best_light = split, cost, light
+        best_split, best_light = _probe_split(by_size, total, bar)
         gathered, probed = by_size[best_split:], by_size[:best_split]
         names = [hit.names for hit, _ in gathered]
         gains = [hit.sims * weight for hit, weight in gathered]
@@ -467,6 +452,40 @@ class CandidateIndex:
                 acc[present] += hit.sims[at[present]] * weight
         # Rounded: the sums of the same gains in another order must tie as they should.
         return touched, np.round(_estimate(acc, total, self.name_total[touched]), 9)
+
+
+def _probe_split(by_size: list[tuple[_Hits, float]], total: float, bar: float) -> tuple[int, float]:
+    """How many of the commonest words (`by_size`, most names first) to probe rather than
+    gather, and the heaviest name they still gather: the split that gathers fewest names
+    (probing one word costs about as much as gathering a few hundred). Split 0 gathers
+    everything."""
+    lights: list[float] = []
+    aligned = 0.0
+    for hit, weight in by_size[:-1]:
+        aligned += hit.best * weight
+        light = _light_limit(aligned, total, bar - ESTIMATE_MARGIN)
+        if light is None:
+            break
+        lights.append(light)
+    if not lights:
+        return 0, 0.0
+    # The names each split gathers: all of the words it does not probe, and the light ones
+    # (up to its edge) of those it probes; one search per probed word for every split.
+    edges = [light * (1 + 1e-6) for light in lights]
+    costs = []
+    unprobed = sum(hit.names.size for hit, _ in by_size)
+    for split, (hit, _) in enumerate(by_size[: len(lights)]):
+        unprobed -= hit.names.size
+        costs.append(PROBE_COST * (split + 1) + unprobed)
+    for split, (hit, _) in enumerate(by_size[: len(lights)]):
+        light_counts = np.searchsorted(hit.totals, edges[split:], "right").tolist()
+        for later, count in enumerate(light_counts, start=split):
+            costs[later] += count
+    best_cost = min(costs)
+    if best_cost < sum(hit.names.size for hit, _ in by_size):
+        best = costs.index(best_cost)  # the first of equal costs: the fewest probes
+        return best + 1, lights[best]
+    return 0, 0.0
 
 
 class _Hits(NamedTuple):
