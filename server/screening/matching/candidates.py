@@ -437,7 +437,7 @@ class CandidateIndex:
         if len(names) == 1:
             touched, acc = names[0], gains[0].astype(np.float64)
         else:
-            touched, slot = np.unique(np.concatenate(names), return_inverse=True)
+            touched, slot = _unique_inverse(np.concatenate(names))
             acc = np.bincount(slot, weights=np.concatenate(gains), minlength=touched.size)
         for hit, weight in probed:
             if hit.names.size <= touched.size:
@@ -499,13 +499,34 @@ class _Hits(NamedTuple):
     totals: np.ndarray  # their weights (name_total), ascending
 
 
+def _unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(values, return_inverse=True) for a 1-d array, without its general
+    machinery: the sorted distinct values and where each value went."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    first = np.empty(ordered.size, dtype=bool)
+    first[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    slot = np.empty(ordered.size, dtype=np.intp)
+    slot[order] = np.cumsum(first) - 1
+    return ordered[first], slot
+
+
 def _estimate(aligned: np.ndarray, query_total: float, name_total: np.ndarray) -> np.ndarray:
     """Optimistic estimate of a name score from the weight aligned: the listed name aligns
     about as much weight as the query did, and what did not align may still align as glued
     or cut words, so it counts as missing, not as a conflict (see names.py)."""
-    u_q = np.clip(1.0 - aligned / query_total, 0.0, 1.0)
-    u_c = np.clip(1.0 - aligned / np.maximum(name_total, 1e-6), 0.0, 1.0)
-    return 1.0 - CONFLICT * np.minimum(u_q, u_c) * 0.5 - MISSING * np.maximum(u_q, u_c)
+    # Ufuncs in place rather than np.clip: the same values, at a few microseconds less of
+    # call overhead on the short arrays of one query name.
+    u_q = np.divide(aligned, query_total)
+    np.subtract(1.0, u_q, out=u_q)
+    np.minimum(np.maximum(u_q, 0.0, out=u_q), 1.0, out=u_q)
+    u_c = np.divide(aligned, np.maximum(name_total, 1e-6))
+    np.subtract(1.0, u_c, out=u_c)
+    np.minimum(np.maximum(u_c, 0.0, out=u_c), 1.0, out=u_c)
+    low = np.minimum(u_q, u_c)
+    np.maximum(u_q, u_c, out=u_c)
+    return 1.0 - CONFLICT * low * 0.5 - MISSING * u_c
 
 
 def _light_limit(aligned: float, query_total: float, bar: float) -> float | None:
