@@ -459,6 +459,16 @@ def _probe_split(by_size: list[tuple[_Hits, float]], total: float, bar: float) -
     gather, and the heaviest name they still gather: the split that gathers fewest names
     (probing one word costs about as much as gathering a few hundred). Split 0 gathers
     everything."""
+    everything = sum(hit.names.size for hit, _ in by_size)
+    # A split costs at least its probes and the words it gathers whole: when that is no
+    # less than gathering everything for every split, none is worth working out.
+    unprobed = everything
+    for split, (hit, _) in enumerate(by_size[:-1], start=1):
+        unprobed -= hit.names.size
+        if PROBE_COST * split + unprobed < everything:
+            break
+    else:
+        return 0, 0.0
     lights: list[float] = []
     aligned = 0.0
     for hit, weight in by_size[:-1]:
@@ -473,7 +483,7 @@ def _probe_split(by_size: list[tuple[_Hits, float]], total: float, bar: float) -
     # (up to its edge) of those it probes; one search per probed word for every split.
     edges = [light * (1 + 1e-6) for light in lights]
     costs = []
-    unprobed = sum(hit.names.size for hit, _ in by_size)
+    unprobed = everything
     for split, (hit, _) in enumerate(by_size[: len(lights)]):
         unprobed -= hit.names.size
         costs.append(PROBE_COST * (split + 1) + unprobed)
@@ -482,7 +492,7 @@ def _probe_split(by_size: list[tuple[_Hits, float]], total: float, bar: float) -
         for later, count in enumerate(light_counts, start=split):
             costs[later] += count
     best_cost = min(costs)
-    if best_cost < sum(hit.names.size for hit, _ in by_size):
+    if best_cost < everything:
         best = costs.index(best_cost)  # the first of equal costs: the fewest probes
         return best + 1, lights[best]
     return 0, 0.0
