@@ -122,6 +122,7 @@ class MatchIndex:
         name_entity = self.candidates.name_entity
         self.name_source = self.entity_source[name_entity]
         self.name_type = entity_type[name_entity]
+        self._compatible: dict[EntityType, np.ndarray] = {}
         self.identifiers: dict[str, list[int]] = {}
         for idx, entity in enumerate(self.entities):
             for ident in entity.identifiers:
@@ -148,11 +149,7 @@ class MatchIndex:
         prepared = index.prepare_query(query)
         stages.mark("normalise")
         allowed = self._source_mask(sources)
-        # Kinds of listed parties the query is scored against (a person never against a
-        # vessel), by the codes of name_type.
-        compatible = np.asarray(
-            [types_compatible(query.entity_type, t) for t in _ENTITY_TYPES], dtype=bool
-        )
+        compatible = self._compatible_types(query.entity_type)
         best: dict[int, MatchResult] = {}
         floor = min_score - ESTIMATE_SLACK
         # A name score under this cannot reach min_score, whatever the other features add:
@@ -237,6 +234,16 @@ class MatchIndex:
                     best = result
         assert best is not None
         return best
+
+    def _compatible_types(self, query_type: EntityType) -> np.ndarray:
+        """Kinds of listed parties a query of this kind is scored against (a person never
+        against a vessel), by the codes of name_type."""
+        compatible = self._compatible.get(query_type)
+        if compatible is None:
+            compatible = self._compatible[query_type] = np.asarray(
+                [types_compatible(query_type, t) for t in _ENTITY_TYPES], dtype=bool
+            )
+        return compatible
 
     def _identifier_hits(self, query: Query) -> set[int]:
         hits: set[int] = set()
