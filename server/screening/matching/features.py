@@ -147,6 +147,13 @@ def identifier(query: Query, entity: Entity) -> Component | None:
     return conflict
 
 
+def best_gain(query: Query) -> float:
+    """The most the features can add to a name score for this query, decisive identifiers
+    aside (they lift the score to IDENTIFIER_DECISIVE whatever the name): the same birth
+    date and a listed country; the entity type and a conflicting identifier only cost."""
+    return (DOB_EXACT if query.birth_date else 0.0) + (COUNTRY_MATCH if query.country else 0.0)
+
+
 Feature = Callable[[Query, Entity], Component | None]
 # Scored in this order after the name; the order is the order of the explanation.
 FEATURES: tuple[Feature, ...] = (birth_date, country, entity_type, identifier)

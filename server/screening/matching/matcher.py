@@ -18,6 +18,7 @@ import numpy as np
 from screening.matching.budget import spend
 from screening.matching.candidates import CandidateIndex, SplitWork, name_kind
 from screening.matching.features import (
+    best_gain,
     listed_identifier_forms,
     query_identifier_forms,
     types_compatible,
@@ -37,6 +38,11 @@ from screening.observability import stages
 
 # Order of lists among matches that tie on score and evidence: the UN designation, which
 # member states implement, first; then the lists in the order compliance teams read them.
+# Entity kinds by their code in MatchIndex.name_type.
+_ENTITY_TYPES = tuple(EntityType)
+# A score is rounded to 4 places: one this far under min_score may still round up to it.
+SCORE_ROUNDING = 1e-4
+
 DEFAULT_SOURCE_ORDER = (
     "un",
     "ofac-sdn",
@@ -109,6 +115,14 @@ class MatchIndex:
         self.entity_source = np.asarray(
             [source_ids[e.source] for e in self.entities], dtype=np.int16
         )
+        # Per name: its entity's list and kind, so that a query's candidates are filtered
+        # by source and by kind in one step, not one Python test per candidate.
+        type_ids = {t: i for i, t in enumerate(_ENTITY_TYPES)}
+        entity_type = np.asarray([type_ids[e.entity_type] for e in self.entities], dtype=np.int8)
+        name_entity = self.candidates.name_entity
+        self.name_source = self.entity_source[name_entity]
+        self.name_type = entity_type[name_entity]
+        self._compatible: dict[EntityType, np.ndarray] = {}
         self.identifiers: dict[str, list[int]] = {}
         for idx, entity in enumerate(self.entities):
             for ident in entity.identifiers:
@@ -135,8 +149,14 @@ class MatchIndex:
         prepared = index.prepare_query(query)
         stages.mark("normalise")
         allowed = self._source_mask(sources)
+        compatible = self._compatible_types(query.entity_type)
         best: dict[int, MatchResult] = {}
         floor = min_score - ESTIMATE_SLACK
+        # A name score under this cannot reach min_score, whatever the other features add:
+        # the pair is not scored. (An equal decisive identifier lifts any name score.)
+        reach = floor
+        if not query.identifiers:
+            reach = max(floor, min_score - best_gain(query) - SCORE_ROUNDING)
         for qname in prepared:
             spend()
             stages.mark("score")
@@ -146,21 +166,20 @@ class MatchIndex:
                 else index.candidates(qname, floor)
             )
             stages.mark("candidates")
+            keep = compatible[self.name_type[names]]
+            if allowed is not None:
+                keep &= allowed[self.name_source[names]]
+            names = names[keep]
             # Many entries share a spelling (one person on several lists): align it once.
             aligned: dict[tuple[str, ...], Alignment] = {}
-            for n in names.tolist():
+            for n, e_idx in zip(names.tolist(), index.name_entity[names].tolist(), strict=True):
                 spend()
-                e_idx = int(index.name_entity[n])
-                if allowed is not None and not allowed[self.entity_source[e_idx]]:
-                    continue
                 entity = self.entities[e_idx]
-                if not types_compatible(query.entity_type, entity.entity_type):
-                    continue
                 listed = index.names[n]
                 alignment = aligned.get(listed.tokens)
                 if alignment is None or listed.script != LATIN or qname.script != LATIN:
                     alignment = aligned[listed.tokens] = compare_names(qname, listed)
-                if alignment.score < floor:
+                if alignment.score < reach:
                     continue
                 result = score_pair(
                     query, entity, alignment, qname, listed, weak=bool(index.name_weak[n])
@@ -215,6 +234,16 @@ class MatchIndex:
                     best = result
         assert best is not None
         return best
+
+    def _compatible_types(self, query_type: EntityType) -> np.ndarray:
+        """Kinds of listed parties a query of this kind is scored against (a person never
+        against a vessel), by the codes of name_type."""
+        compatible = self._compatible.get(query_type)
+        if compatible is None:
+            compatible = self._compatible[query_type] = np.asarray(
+                [types_compatible(query_type, t) for t in _ENTITY_TYPES], dtype=bool
+            )
+        return compatible
 
     def _identifier_hits(self, query: Query) -> set[int]:
         hits: set[int] = set()

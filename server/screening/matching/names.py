@@ -257,6 +257,15 @@ class _State:
         self.deficit += (1.0 - sim) * (weight_q + weight_c)
         self.pairs.append((tuple(qi), tuple(ci), sim))
 
+    def take_one(self, i: int, weight_q: float, j: int, weight_c: float, sim: float) -> None:
+        """`take` of one word on each side (the same sums: a sum of one float is that float)."""
+        self.used_q.add(i)
+        self.used_c.add(j)
+        self.aligned_q += weight_q
+        self.aligned_c += weight_c
+        self.deficit += (1.0 - sim) * (weight_q + weight_c)
+        self.pairs.append(((i,), (j,), sim))
+
 
 def compare_names(
     q: PreparedName,
@@ -282,15 +291,19 @@ def compare_names(
     least = TRANSLIT_KEY_SIMILARITY if syllabic or short else 0.0
     state = _State()
     scored = []
+    q_weights, c_weights, c_tokens = q.weights, c.weights, c.tokens
     for i, qt in enumerate(q.tokens):
-        for j, ct in enumerate(c.tokens):
+        weight_q = q_weights[i]
+        for j, ct in enumerate(c_tokens):
             sim = token_similarity(qt, ct)
             if sim and sim >= least:
-                scored.append((sim * (q.weights[i] + c.weights[j]), sim, i, j))
-    scored.sort(reverse=True)
-    for _, sim, i, j in scored:
-        if i not in state.used_q and j not in state.used_c:
-            state.take(q, [i], c, [j], sim)
+                scored.append((sim * (weight_q + c_weights[j]), sim, i, j))
+    if scored:
+        scored.sort(reverse=True)
+        used_q, used_c = state.used_q, state.used_c
+        for _, sim, i, j in scored:
+            if i not in used_q and j not in used_c:
+                state.take_one(i, q_weights[i], j, c_weights[j], sim)
     if len(state.used_q) < len(q.tokens) and len(state.used_c) < len(c.tokens):
         _align_initials(q, c, state)
         if _glue_possible(q, c, state):
@@ -476,17 +489,24 @@ def _align_initials(q: PreparedName, c: PreparedName, state: _State) -> None:
     "jean claude", "pla" / "peoples liberation army")."""
     for short, long_, flip in ((q, c, False), (c, q, True)):
         used_s, used_l = (state.used_c, state.used_q) if flip else (state.used_q, state.used_c)
+        long_tokens = long_.tokens
+        initials = ""
         for i, token in enumerate(short.tokens):
             if i in used_s or not 2 <= len(token) <= 6 or token.isdigit():
                 continue
-            for run in _runs(long_, used_l, len(token)):
-                words = [long_.tokens[j] for j in run]
-                if "".join(w[0] for w in words) == token and all(len(w) > 1 for w in words):
+            initials = initials or "".join(w[0] for w in long_tokens)
+            # The first run of unaligned adjacent words (in written order) whose initials
+            # spell the token, each word longer than one letter.
+            start = initials.find(token)
+            while start >= 0:
+                run = list(range(start, start + len(token)))
+                if all(j not in used_l and len(long_tokens[j]) > 1 for j in run):
                     if flip:
                         state.take(q, run, c, [i], INITIALS_SIMILARITY)
                     else:
                         state.take(q, [i], c, run, INITIALS_SIMILARITY)
                     break
+                start = initials.find(token, start + 1)
 
 
 def _glue_possible(q: PreparedName, c: PreparedName, state: _State) -> bool:
@@ -555,6 +575,8 @@ def _patronymic_reversed(q: PreparedName, c: PreparedName, state: _State) -> boo
         t = name.tokens
         return [(t[k - 1], t[k + 1]) for k in range(1, len(t) - 1) if t[k] in PATRONYMIC_PARTICLES]
 
+    if PATRONYMIC_PARTICLES.isdisjoint(q.tokens):
+        return False
     q_chains = chains(q)
     if not q_chains:
         return False
