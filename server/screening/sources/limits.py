@@ -126,23 +126,26 @@ class ParseContext:
         """Pass rows through, rejecting the file at the first row past a cap: too many
         rows, too many filled columns, or one cell too long."""
         limits = self.limits
+        max_columns, max_chars = limits.max_columns, limits.max_string_chars
         for number, row in enumerate(rows, 1):
             if number > limits.max_rows:
                 raise ParseError(f"{name}: more than {limits.max_rows} rows")
-            filled = len(row)
-            while filled and not row[filled - 1]:
-                filled -= 1
-            if filled > limits.max_columns:
-                raise ParseError(
-                    f"{name}: row {number} fills {filled} columns, more than the "
-                    f"{limits.max_columns} allowed"
-                )
-            for cell in row:
-                if len(cell) > limits.max_string_chars:
+            # The common row passes both checks at C speed; only one near a cap is walked.
+            if len(row) > max_columns:
+                filled = len(row)
+                while filled and not row[filled - 1]:
+                    filled -= 1
+                if filled > max_columns:
                     raise ParseError(
-                        f"{name}: row {number} holds a cell of {len(cell)} characters, more "
-                        f"than the {limits.max_string_chars} allowed"
+                        f"{name}: row {number} fills {filled} columns, more than the "
+                        f"{max_columns} allowed"
                     )
+            if row and max(map(len, row)) > max_chars:
+                cell = next(c for c in row if len(c) > max_chars)
+                raise ParseError(
+                    f"{name}: row {number} holds a cell of {len(cell)} characters, more "
+                    f"than the {max_chars} allowed"
+                )
             yield row
 
 
