@@ -47,8 +47,11 @@ def read_rows(path: Path, columns: int, ctx: ParseContext, *, min_rows: int = 0)
     return rows
 
 
+_PROGRAM_SEPARATOR = re.compile(r"\]\s*\[")
+
+
 def _programs(text: str) -> list[str]:
-    return unique(clean(p) for p in re.split(r"\]\s*\[", clean(text).strip("[]")))
+    return unique(map(clean, _PROGRAM_SEPARATOR.split(clean(text).strip("[]"))))
 
 
 def parse_sdn_csv(
@@ -70,7 +73,7 @@ def parse_sdn_csv(
         kind = companion_kind(path)
         if kind == "add":
             for row in read_rows(path, 6, ctx):
-                ent, _, street, city, country, _remark = (clean(v) for v in row)
+                ent, _, street, city, country, _remark = map(clean, row)
                 addr = Address(
                     street=street,
                     city=city,
@@ -81,7 +84,7 @@ def parse_sdn_csv(
                     addresses[ent].append(addr)
         elif kind == "alt":
             for row in read_rows(path, 5, ctx):
-                ent, _, alt_type, alt_name, alt_remark = (clean(v) for v in row)
+                ent, _, alt_type, alt_name, alt_remark = map(clean, row)
                 if alt_name:
                     quality = "weak" if "weak" in alt_remark.lower() else "strong"
                     kind_name = _ALT_KINDS.get(alt_type.lower().replace(".", ""), "aka")
@@ -93,10 +96,20 @@ def parse_sdn_csv(
     entities = []
     seen: set[str] = set()
     for row in rows:
-        ent_num, name, sdn_type, programs, title, call_sign, vessel_type = (
-            clean(v) for v in row[:7]
-        )
-        tonnage, grt, flag, owner, remarks = (clean(v) for v in row[7:])
+        (
+            ent_num,
+            name,
+            sdn_type,
+            programs,
+            title,
+            call_sign,
+            vessel_type,
+            tonnage,
+            grt,
+            flag,
+            owner,
+            remarks,
+        ) = map(clean, row)
         if not ent_num.isdigit() or not name:
             raise ParseError(f"{display_name(main)}: bad row for entry {ent_num!r}")
         if ent_num in seen:

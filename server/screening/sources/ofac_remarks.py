@@ -98,6 +98,15 @@ _PROPERTY_LABELS = {
     "Secondary sanctions risk:": "secondary_sanctions_risk",
 }
 
+# The case-insensitive labels of a remark part, tried on its lower-case spelling. They cannot
+# both start one part, so the first alternative that matches is the only one.
+_LOWER_LABELS = re.compile(
+    r"alt\. dob |dob |alt\. pob |pob |alt\. nationality |nationality |alt\. citizen |citizen "
+)
+# The property labels in their order: an alternation matches the first that starts a part,
+# as a walk over them would.
+_PROPERTY_LABEL = re.compile("|".join(re.escape(label) for label in _PROPERTY_LABELS))
+
 _ALIAS = re.compile(r"^(a\.k\.a\.|f\.k\.a\.|n\.k\.a\.)\s*'(.+)'$")
 _ALIAS_KIND = {"a.k.a.": "aka", "f.k.a.": "fka", "n.k.a.": "nka"}
 _COUNTRY_SUFFIX = re.compile(r"^(?P<value>.*?)\s*\((?P<country>[^()]*)\)\s*(?P<rest>.*)$")
@@ -141,25 +150,24 @@ def _parse_part(part: str, facts: RemarkFacts) -> None:
         if name:
             facts.weak_aliases.append(Name(name, _ALIAS_KIND[alias[1]], "weak"))
         return
-    lowered = part.lower()
-    for prefix in ("alt. dob ", "dob "):
-        if lowered.startswith(prefix):
-            facts.birth_dates.extend(_dob_values(part[len(prefix) :]))
-            return
-    for prefix in ("alt. pob ", "pob "):
-        if lowered.startswith(prefix):
-            facts.birth_places.append(part[len(prefix) :].strip())
-            return
-    for prefix in ("alt. nationality ", "nationality ", "alt. citizen ", "citizen "):
-        if lowered.startswith(prefix):
-            code = to_alpha2(part[len(prefix) :])
+    found = _LOWER_LABELS.match(part.lower())
+    if found:
+        prefix = found[0]
+        rest = part[len(prefix) :]
+        if prefix.endswith("dob "):
+            facts.birth_dates.extend(_dob_values(rest))
+        elif prefix.endswith("pob "):
+            facts.birth_places.append(rest.strip())
+        else:
+            code = to_alpha2(rest)
             if code and code not in facts.nationalities:
                 facts.nationalities.append(code)
-            return
-    for label, key in _PROPERTY_LABELS.items():
-        if part.startswith(label):
-            facts.properties[key] = part[len(label) :].strip(" :")
-            return
+        return
+    found = _PROPERTY_LABEL.match(part)
+    if found:
+        label = found[0]
+        facts.properties[_PROPERTY_LABELS[label]] = part[len(label) :].strip(" :")
+        return
     for label, scheme in _ID_LABELS_BY_WORD.get(_first_word(part), ()):
         if part.startswith(label + " ") or part.startswith(label + ":"):
             ident = _identifier(scheme, part[len(label) :].strip(" :"))
@@ -176,11 +184,15 @@ def _identifier(scheme: str, text: str) -> Identifier | None:
         value, country, note = m["value"], to_alpha2(m["country"]), m["rest"]
     value = value.strip().rstrip(".")
     if scheme == "imo":
-        digits = re.sub(r"\D", "", value)
+        digits = _NOT_DIGIT.sub("", value)
         value = digits if len(digits) == 7 else value
     if not value:
         return None
     return Identifier(scheme, value, country, note.strip())
+
+
+_NOT_DIGIT = re.compile(r"\D")
+_YEAR_SPAN = re.compile(r"^(\d{4})\s+to\s+(\d{4})$")
 
 
 def _dob_values(text: str) -> list[str]:
@@ -188,7 +200,7 @@ def _dob_values(text: str) -> list[str]:
     text = text.strip()
     if text.lower().startswith("circa "):
         text = text[6:]
-    span = re.match(r"^(\d{4})\s+to\s+(\d{4})$", text)
+    span = _YEAR_SPAN.match(text)
     if span:
         start, end = int(span[1]), int(span[2])
         if 0 <= end - start <= 20:

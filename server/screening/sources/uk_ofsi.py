@@ -97,22 +97,25 @@ def _documents(scheme: str, numbers: str, details: str) -> list[Identifier]:
     return out
 
 
+_NAME_COLUMNS = (*(f"Name {i}" for i in range(1, 6)), "Name 6")
+
+
+# The records of a group hold cleaned values (parse_rows): read as they are.
 def _person_name(row: dict[str, str]) -> str:
-    given = [clean(row.get(f"Name {i}")) for i in range(1, 6)]
-    return " ".join(v for v in [*given, clean(row.get("Name 6"))] if v)
+    return " ".join(v for v in map(row.get, _NAME_COLUMNS) if v)
 
 
 def _group(group_id: str, rows: list[dict[str, str]]) -> Entity:
     first = rows[0]
-    entity_type = _TYPES.get(clean(first.get("Group Type")).lower(), EntityType.UNKNOWN)
+    entity_type = _TYPES.get(first.get("Group Type", "").lower(), EntityType.UNKNOWN)
     names: list[Name] = []
     primary = ""
     for row in rows:
         full = _person_name(row)
         if not full:
             continue
-        alias_type = clean(row.get("Alias Type")).lower()
-        quality = _QUALITY.get(clean(row.get("Alias Quality")).lower(), "")
+        alias_type = row.get("Alias Type", "").lower()
+        quality = _QUALITY.get(row.get("Alias Quality", "").lower(), "")
         if alias_type == "primary name" and not primary:
             primary = full
             continue
@@ -121,7 +124,7 @@ def _group(group_id: str, rows: list[dict[str, str]]) -> Entity:
         else:
             names.append(Name(full, _KINDS.get(alias_type, "aka"), quality))
     for row in rows:
-        script = clean(row.get("Name Non-Latin Script"))
+        script = row.get("Name Non-Latin Script")
         if script:
             names.append(Name(script, "aka", "strong"))
     if not primary:
@@ -136,7 +139,7 @@ def _group(group_id: str, rows: list[dict[str, str]]) -> Entity:
             aliases.append(name)
 
     def values(column: str) -> list[str]:
-        return unique(clean(r.get(column)) for r in rows)
+        return unique(r.get(column, "") for r in rows)
 
     addresses: dict[tuple[str, ...], Address] = {}
     for row in rows:
@@ -166,7 +169,7 @@ def _group(group_id: str, rows: list[dict[str, str]]) -> Entity:
         to_alpha2(n) for v in values("Nationality") for n in re.split(r"\(\d+\)|,", v)
     )
     birth_places = unique(
-        ", ".join(v for v in (clean(r.get("Town of Birth")), clean(r.get("Country of Birth"))) if v)
+        ", ".join(v for v in (r.get("Town of Birth"), r.get("Country of Birth")) if v)
         for r in rows
     )
     properties: dict[str, str] = {}
