@@ -52,6 +52,9 @@ class Supervisor:
         self._ctx = multiprocessing.get_context("spawn")
         self._prepare: multiprocessing.process.BaseProcess | None = None
         self._prepare_pipe: Connection | None = None
+        # Set once the workers may read the data: they are started before it is ready, and
+        # do their imports while it is being prepared (runtime/worker.py, run_worker).
+        self._go = self._ctx.Event()
         self._redis_retry_at = 0.0
         self._redis_backoff = 0.5
 
@@ -100,8 +103,6 @@ class Supervisor:
                     web_config,
                 )
                 log.info("metrics serving", extra={"port": self.settings.metrics_port})
-            for worker_id in range(self.settings.workers):
-                self._start(worker_id, redis_url)
             # Not serving yet: each worker listens once its index is built (runtime/readiness.py
             # says `serving` when the port answers).
             log.info(
@@ -155,17 +156,30 @@ class Supervisor:
         self._prepare = proc
         # Open until the process is collected: it says when it is ready, read or not.
         self._prepare_pipe = receiving
+        # The workers' imports and set-up (about a second of CPU each) need no data: done
+        # while the data is prepared, they are not in the way of the index build after it.
+        for worker_id in range(self.settings.workers):
+            self._start(worker_id, redis_url)
         if self._host_has_index(redis_url):
             # A restart on data Redis holds, whose index this host has built: the workers
-            # start beside the preparation and read that index. What the preparation
+            # go on beside the preparation and read that index. What the preparation
             # publishes (files changed since) reaches them as any new snapshot does.
             log.info("workers start beside data preparation: the host has the index")
-            return
-        while not self._stopping and proc.is_alive():
-            if receiving.poll(0.05):
-                with contextlib.suppress(EOFError):
-                    receiving.recv()
-                break
+        else:
+            while not self._stopping and proc.is_alive():
+                if receiving.poll(0.05):
+                    with contextlib.suppress(EOFError):
+                        receiving.recv()
+                    break
+        if not self._stopping:  # else they are stopped as they wait
+            self._release_workers()
+
+    def _release_workers(self) -> None:
+        """Let the workers go on to the data; their first heartbeat is due from now."""
+        now = time.monotonic()
+        for worker_id, (heartbeat, _) in self._beats.items():
+            self._beats[worker_id] = (heartbeat, now)
+        self._go.set()
 
     def _host_has_index(self, redis_url: str) -> bool:
         """Whether Redis holds a current snapshot whose index file this host has."""
@@ -228,7 +242,7 @@ class Supervisor:
         heartbeat = self._ctx.Value("d", 0.0, lock=False)
         proc = self._ctx.Process(
             target=run_worker,
-            args=(self.settings, redis_url, worker_id, os.getpid(), heartbeat),
+            args=(self.settings, redis_url, worker_id, os.getpid(), heartbeat, self._go),
             name=f"screening-worker-{worker_id}",
             daemon=False,
         )

@@ -266,14 +266,28 @@ def run_event_loop(main: Coroutine[Any, Any, None], kind: str = "uvloop") -> Non
         asyncio.run(main)
 
 
+def wait_for_go(go: Any) -> None:
+    """Wait for the supervisor's word that the data is prepared. Ctrl-C is the supervisor's
+    to handle: it stops its workers with SIGTERM, which ends this wait (as it does when the
+    supervisor dies: die_with_parent)."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        go.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def run_worker(
     settings: Settings,
     redis_url: str,
     worker_id: int,
     supervisor_pid: int | None = None,
     heartbeat: Any = None,
+    go: Any = None,
 ) -> None:
-    """Process entry point (multiprocessing spawn target)."""
+    """Process entry point (multiprocessing spawn target). Its imports are done by the time
+    it runs; with `go` (an Event), it waits for the supervisor's word that the data is
+    ready before it touches Redis."""
     from screening.config import log_level
     from screening.observability.logging import setup_logging
 
@@ -283,4 +297,6 @@ def run_worker(
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     if supervisor_pid is not None:
         die_with_parent(supervisor_pid, settings.grace_seconds + 10)
+    if go is not None:
+        wait_for_go(go)
     run_event_loop(serve_worker(settings, redis_url, worker_id, heartbeat), settings.event_loop)

@@ -237,6 +237,10 @@ class ListStore:
         self.redis = client
         self.prefix = prefix
         self.keys = Keys(prefix)
+        # While stage() runs (under the ingest lock, so no one else writes them): the
+        # per-entry date hashes of the source, read once and kept up to date here, instead
+        # of asking Redis for every entry of every publication again.
+        self._staged_dates: dict[str, dict[str, str]] | None = None
 
     # -- reading -------------------------------------------------------------------------
 
@@ -329,9 +333,29 @@ class ListStore:
         source (an empty Redis): it is guarded, its first-seen history is carried over, and
         it goes live again when no publication of the batch passes.
         """
+        source = pubs[0].source if pubs else last_good[0].source if last_good else ""
+        self._staged_dates = {
+            self.keys.first_seen(source): {},
+            self.keys.official_dates(source): {},
+        }
+        for key, known in self._staged_dates.items():
+            known.update((_text(k), _text(v)) for k, v in self.redis.hgetall(key).items())
+        try:
+            return self._stage(pubs, source, sources, base, max_drop_share, last_good)
+        finally:
+            self._staged_dates = None
+
+    def _stage(
+        self,
+        pubs: list[Publication],
+        source: str,
+        sources: dict[str, SourceState],
+        base: Manifest | None,
+        max_drop_share: float,
+        last_good: tuple[SourceState, list[Entity]] | None,
+    ) -> list[StageOutcome]:
         outcomes: list[StageOutcome] = []
         pubs = sorted(pubs, key=lambda p: p.publication_date)
-        source = pubs[0].source if pubs else last_good[0].source if last_good else ""
         state = sources.get(source)
         live = self.entities(base, source) if base and state else []
         restored = False
@@ -496,14 +520,20 @@ class ListStore:
         """Write each date where the hash has none (`earliest`: or a later one)."""
         if not dates:
             return
-        known = self.redis.hmget(key, list(dates))
-        updates: dict[FieldT, EncodableT] = {}
+        kept = self._staged_dates.get(key) if self._staged_dates is not None else None
+        if kept is not None:
+            known: list[str | None] = [kept.get(ref) for ref in dates]
+        else:
+            known = [None if v is None else _text(v) for v in self.redis.hmget(key, list(dates))]
+        updates: dict[str, str] = {}
         for (ref, date), seen in zip(dates.items(), known, strict=True):
-            seen_s = seen.decode() if isinstance(seen, bytes) else seen
-            if not seen_s or (earliest and _date_before(date, seen_s)):
+            if not seen or (earliest and _date_before(date, seen)):
                 updates[ref] = date
         if updates:
-            self.redis.hset(key, mapping=updates)
+            mapping: dict[FieldT, EncodableT] = {k: v for k, v in updates.items()}
+            self.redis.hset(key, mapping=mapping)
+            if kept is not None:
+                kept.update(updates)
 
     def _state(self, pub: Publication, report: ChangeReport) -> SourceState:
         return SourceState(
@@ -537,6 +567,9 @@ class ListStore:
         self.redis.persist(self.keys.blob(state.blob))
 
     def _hash_values(self, key: str, entities: list[Entity]) -> list[str]:
+        kept = self._staged_dates.get(key) if self._staged_dates is not None else None
+        if kept is not None:
+            return [kept.get(e.source_ref) or "" for e in entities]
         raw = self.redis.hmget(key, [e.source_ref for e in entities])
         return [(v.decode() if isinstance(v, bytes) else v) or "" for v in raw]
 
@@ -639,6 +672,10 @@ def stamp_dates(
             entity.absent_from = earlier[-1]
         else:
             entity.designation_date_basis = DateBasis.NOT_LATER_THAN
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def publication_version(pub: Publication) -> str:
