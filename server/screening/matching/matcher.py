@@ -33,7 +33,13 @@ from screening.matching.weights import (
     MISSING,
     MISSING_IN_LISTED,
 )
-from screening.model.entities import Entity, EntityType, Name
+from screening.model.entities import (
+    ENTITY_ENCODER,
+    ENTITY_LIST_DECODER,
+    Entity,
+    EntityType,
+    Name,
+)
 from screening.observability import stages
 
 # Order of lists among matches that tie on score and evidence: the UN designation, which
@@ -129,6 +135,19 @@ class MatchIndex:
                 for value in listed_identifier_forms(ident, entity):
                     if len(value) >= 4:
                         self.identifiers.setdefault(value, []).append(idx)
+
+    def __getstate__(self) -> dict[str, object]:
+        # In an index file the entities are one msgpack blob: written several times and
+        # read about twice as fast as pickled one object at a time.
+        state = dict(self.__dict__)
+        state["entities"] = ENTITY_ENCODER.encode(self.entities)
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        blob = state["entities"]
+        assert isinstance(blob, bytes)
+        self.__dict__.update(state)
+        self.entities = ENTITY_LIST_DECODER.decode(blob)
 
     @property
     def name_count(self) -> int:
