@@ -31,8 +31,11 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def build_file(store: ListStore, manifest: Manifest, files: IndexFiles) -> Path:
-    """Build and write the index of `manifest` (the caller holds its lock)."""
+def build_file(
+    store: ListStore, manifest: Manifest, files: IndexFiles, split: OtherProcess | None = None
+) -> Path:
+    """Build and write the index of `manifest` (the caller holds its lock). `split`: the
+    helper process, when the caller started it ahead of the build (it is closed here)."""
     started = time.perf_counter()
     done = threading.Event()
     ticker = threading.Thread(
@@ -41,10 +44,9 @@ def build_file(store: ListStore, manifest: Manifest, files: IndexFiles) -> Path:
     ticker.start()
     # Millions of long-lived objects: a collection pass over them would only cost time.
     gc.disable()
-    split: OtherProcess | None = None
     try:
         entities = store.entities(manifest)
-        if len(entities) >= MIN_SPLIT_ENTITIES:
+        if split is None and len(entities) >= MIN_SPLIT_ENTITIES:
             split = OtherProcess()
         matcher = MatchIndex(entities, split=split)
         path = files.write(manifest, matcher)

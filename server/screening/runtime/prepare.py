@@ -26,7 +26,7 @@ def run_prepare(settings: Settings, redis_url: str, ready: Connection) -> None:
     """Process entry point (multiprocessing spawn target). Sends the snapshot version (or
     None) on `ready` once the workers may start."""
     from screening.config import log_level
-    from screening.index.build import build_file
+    from screening.index.build import OtherProcess, build_file
     from screening.index.files import IndexFiles
     from screening.observability.logging import setup_logging
     from screening.store.connection import connect
@@ -34,24 +34,32 @@ def run_prepare(settings: Settings, redis_url: str, ready: Connection) -> None:
 
     setup_logging(log_level(settings.log_level))
     sent = False
+    helper: OtherProcess | None = None
     try:
         store = ListStore(connect(redis_url), settings.redis_prefix)
+        files = IndexFiles(settings.effective_index_dir)
         if settings.lists_dir is not None:
+            before = store.manifest()
+            if before is None or not files.path(before).exists():
+                # An index will most likely be built once the ingest is done: its helper
+                # process starts now, and has its imports done by then.
+                helper = OtherProcess()
             ingest(settings, store)
         manifest = store.manifest()
         if manifest is None:
             return
-        files = IndexFiles(settings.effective_index_dir)
         try:
             with files.locked(manifest):
                 ready.send(manifest.version)
                 sent = True
                 if not files.path(manifest).exists():
-                    build_file(store, manifest, files)
+                    build_file(store, manifest, files, split=helper)
         except OSError as exc:
             # The workers build their own (index/holder.py).
             log.warning("no index file for this host", extra={"error": str(exc)})
     finally:
+        if helper is not None:
+            helper.close()  # not needed after all (or closed already by the build)
         if not sent:
             ready.send(None)
         ready.close()

@@ -169,8 +169,7 @@ def _group(group_id: str, rows: list[dict[str, str]]) -> Entity:
         to_alpha2(n) for v in values("Nationality") for n in re.split(r"\(\d+\)|,", v)
     )
     birth_places = unique(
-        ", ".join(v for v in (r.get("Town of Birth"), r.get("Country of Birth")) if v)
-        for r in rows
+        ", ".join(v for v in (r.get("Town of Birth"), r.get("Country of Birth")) if v) for r in rows
     )
     properties: dict[str, str] = {}
     for prop, column in (
