@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TypeVar
 
 from screening.index.files import IndexFiles
-from screening.matching.matcher import MatchIndex
 from screening.store.snapshots import ListStore, Manifest
 
 log = logging.getLogger(__name__)
@@ -36,6 +35,8 @@ def build_file(
 ) -> Path:
     """Build and write the index of `manifest` (the caller holds its lock). `split`: the
     helper process, when the caller started it ahead of the build (it is closed here)."""
+    from screening.matching.matcher import MatchIndex  # heavy: imported when needed
+
     started = time.perf_counter()
     done = threading.Event()
     ticker = threading.Thread(
@@ -79,6 +80,14 @@ def _seed_probe() -> int:
     return hash(_SEED_PROBE)
 
 
+def _warm_up() -> int:
+    """The helper's first task: import what the build's work needs (so that it is done by
+    the time the build hands it work), then say its hash seed."""
+    import screening.matching.candidates  # noqa: F401
+
+    return _seed_probe()
+
+
 class OtherProcess:
     """candidates.SplitWork: the second half of each list run by one spawned process, the
     first here, side by side (a build is mostly pure work per name and per word, and a host
@@ -89,7 +98,7 @@ class OtherProcess:
         self._pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
             max_workers=1, mp_context=multiprocessing.get_context("spawn")
         )
-        self._probe = self._pool.submit(_seed_probe)
+        self._probe = self._pool.submit(_warm_up)
 
     def __call__(self, func: Callable[[list[T]], list[R]], items: list[T]) -> list[R]:
         if self._pool is None or len(items) < MIN_SPLIT:

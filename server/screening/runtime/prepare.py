@@ -10,6 +10,7 @@ and read it when it is written.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING
@@ -33,6 +34,9 @@ def run_prepare(settings: Settings, redis_url: str, ready: Connection) -> None:
     from screening.store.snapshots import ListStore
 
     setup_logging(log_level(settings.log_level))
+    # The matcher's modules (a few tenths of a second) are imported while the ingest waits on
+    # its parsing processes, not before it starts or after it ends.
+    threading.Thread(target=_import_matcher, name="import-matcher", daemon=True).start()
     sent = False
     helper: OtherProcess | None = None
     try:
@@ -63,6 +67,10 @@ def run_prepare(settings: Settings, redis_url: str, ready: Connection) -> None:
         if not sent:
             ready.send(None)
         ready.close()
+
+
+def _import_matcher() -> None:
+    import screening.matching.matcher  # noqa: F401
 
 
 def ingest(settings: Settings, store: object) -> None:
