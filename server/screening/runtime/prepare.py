@@ -34,9 +34,6 @@ def run_prepare(settings: Settings, redis_url: str, ready: Connection) -> None:
     from screening.store.snapshots import ListStore
 
     setup_logging(log_level(settings.log_level))
-    # The matcher's modules (a few tenths of a second) are imported while the ingest waits on
-    # its parsing processes, not before it starts or after it ends.
-    threading.Thread(target=_import_matcher, name="import-matcher", daemon=True).start()
     sent = False
     helper: OtherProcess | None = None
     try:
@@ -46,8 +43,11 @@ def run_prepare(settings: Settings, redis_url: str, ready: Connection) -> None:
             before = store.manifest()
             if before is None or not files.path(before).exists():
                 # An index will most likely be built once the ingest is done: its helper
-                # process starts now, and has its imports done by then.
+                # process starts now, and has its imports done by then; the matcher's
+                # modules are imported here while the ingest waits on its parsing
+                # processes (not before it starts, nor after it ends).
                 helper = OtherProcess()
+                threading.Thread(target=_import_matcher, name="import-matcher", daemon=True).start()
             ingest(settings, store)
         manifest = store.manifest()
         if manifest is None:
