@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import fcntl
 import hashlib
 import io
 import json
@@ -149,6 +150,29 @@ async def test_a_dead_writers_journal_is_adopted(redis_server, prefix, tmp_path)
     assert dead.writer not in heir.adopted
     assert not list(tmp_path.glob(f"{dead.writer}*"))
     t.close()
+
+
+def test_a_writer_opening_beside_another_is_never_taken_for_a_stopped_one(tmp_path, monkeypatch):
+    """Two workers start together: one looks for stopped writers' journals while the other
+    opens its own. The opening writer's lock is never there to be taken."""
+    first = journal(tmp_path)
+    opening = Journal(tmp_path, max_unshipped_bytes=10**8, retain_seconds=3600, retain_bytes=10**8)
+    real_flock = fcntl.flock
+    looked: list[int] = []
+
+    def flock_after_a_look(fd: int, operation: int) -> None:
+        if not looked:  # the other writer looks just before this one locks
+            looked.append(fd)
+            first.adopt_orphans()
+        real_flock(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", flock_after_a_look)
+    opening.open()
+    assert looked and opening.writer not in first.adopted
+    monkeypatch.undo()
+    assert not list(tmp_path.glob("*.lock-new"))
+    opening.close()
+    first.close()
 
 
 async def test_a_full_spool_refuses_records(redis_server, prefix, tmp_path):

@@ -225,10 +225,20 @@ class Journal:
 
     def open(self) -> Journal:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._lock_fd = os.open(
-            self.directory / f"{self.writer}.lock", os.O_CREAT | os.O_RDWR, 0o600
-        )
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        # The lock file is locked before it is seen under its name: one seen unlocked would
+        # be taken for a stopped writer's by a process adopting orphans at that moment (two
+        # workers starting together), and this writer could not lock it.
+        lock = self.directory / f"{self.writer}.lock"
+        unseen = lock.with_name(f"{self.writer}.lock-new")
+        fd = os.open(unseen, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.rename(unseen, lock)
+        except BaseException:
+            os.close(fd)
+            unseen.unlink(missing_ok=True)
+            raise
+        self._lock_fd = fd
         self._new_segment()
         self.adopt_orphans()
         return self
