@@ -9,10 +9,12 @@ and read it when it is written.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from screening.config import Settings
@@ -41,7 +43,7 @@ def run_prepare(settings: Settings, redis_url: str, ready: Connection) -> None:
         files = IndexFiles(settings.effective_index_dir)
         if settings.lists_dir is not None:
             before = store.manifest()
-            if before is None or not files.path(before).exists():
+            if (before is None or not files.path(before).exists()) and _large(settings.lists_dir):
                 # An index will most likely be built once the ingest is done: its helper
                 # process starts now, and has its imports done by then; the matcher's
                 # modules are imported here while the ingest waits on its parsing
@@ -67,6 +69,23 @@ def run_prepare(settings: Settings, redis_url: str, ready: Connection) -> None:
         if not sent:
             ready.send(None)
         ready.close()
+
+
+# List files from which a snapshot surely large enough for the build's helper process
+# (index/build.py, MIN_SPLIT_ENTITIES) is built: a smaller set gets one only if its
+# snapshot turns out large enough, started when the build begins.
+EARLY_HELPER_BYTES = 8 << 20
+
+
+def _large(lists_dir: Path) -> bool:
+    total = 0
+    with contextlib.suppress(OSError):
+        for path in lists_dir.rglob("*"):
+            with contextlib.suppress(OSError):
+                total += path.stat().st_size if path.is_file() else 0
+            if total >= EARLY_HELPER_BYTES:
+                return True
+    return False
 
 
 def _import_matcher() -> None:
