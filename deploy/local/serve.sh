@@ -7,4 +7,5 @@ cd "$(dirname "$0")/../.."
 lists=${SCREENING_LISTS_DIR:-../shared/data/lists}
 args=()
 [ -d "$lists" ] && args+=(--lists-dir "$lists")
-exec .venv/bin/screening serve "${args[@]}" "$@"
+# The service's `serving` line counts its start-up from here, not from the set-up above.
+SCREENING_SERVE_STARTED_AT=$(date +%s.%N) exec .venv/bin/screening serve "${args[@]}" "$@"

@@ -21,11 +21,22 @@ PROBE_INTERVAL_SECONDS = 0.05
 _IMPORTED_AT = time.monotonic()
 
 
+# Set by a wrapper script that execs `screening serve` in its own process after work of its
+# own (deploy/local/serve.sh's set-up): the wall-clock time (epoch seconds) the serve began.
+STARTED_AT_ENV = "SCREENING_SERVE_STARTED_AT"
+
+
 def seconds_since_start() -> float:
-    """Seconds since this process started (Linux: its start time since boot), else since
-    this module was imported."""
+    """Seconds since the serve began: the wrapper's mark (STARTED_AT_ENV) if set, else since
+    this process started (Linux: its start time since boot), else since this module was
+    imported."""
     import os
 
+    mark = os.environ.get(STARTED_AT_ENV, "")
+    try:
+        return time.time() - float(mark)
+    except ValueError:
+        pass
     try:
         fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
         started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime, in ticks
