@@ -25,9 +25,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def run_prepare(settings: Settings, redis_url: str, ready: Connection) -> None:
+def run_prepare(
+    settings: Settings, redis_url: str, ready: Connection, host_has_index: bool = False
+) -> None:
     """Process entry point (multiprocessing spawn target). Sends the snapshot version (or
-    None) on `ready` once the workers may start."""
+    None) on `ready` once the workers may start. `host_has_index`: the supervisor found, as
+    it started this, a current snapshot in Redis whose index file the host has."""
     from screening.config import log_level
     from screening.index.build import OtherProcess, build_file
     from screening.index.files import IndexFiles
@@ -42,8 +45,7 @@ def run_prepare(settings: Settings, redis_url: str, ready: Connection) -> None:
         store = ListStore(connect(redis_url), settings.redis_prefix)
         files = IndexFiles(settings.effective_index_dir)
         if settings.lists_dir is not None:
-            before = store.manifest()
-            if (before is None or not files.path(before).exists()) and _large(settings.lists_dir):
+            if not host_has_index and _large(settings.lists_dir):
                 # An index will most likely be built once the ingest is done: its helper
                 # process starts now, and has its imports done by then; the matcher's
                 # modules are imported here while the ingest waits on its parsing

@@ -144,10 +144,11 @@ class Supervisor:
         # files key their lookups by hash() (index/files.py).
         seed = host_hash_seed(self.settings.effective_index_dir)
         os.environ.setdefault("PYTHONHASHSEED", seed)
+        host_has_index = self._host_has_index(redis_url)
         receiving, sending = self._ctx.Pipe(duplex=False)
         proc = self._ctx.Process(
             target=run_prepare,
-            args=(self.settings, redis_url, sending),
+            args=(self.settings, redis_url, sending, host_has_index),
             name="screening-prepare",
             daemon=False,  # it starts parsing processes
         )
@@ -160,7 +161,7 @@ class Supervisor:
         # while the data is prepared, they are not in the way of the index build after it.
         for worker_id in range(self.settings.workers):
             self._start(worker_id, redis_url)
-        if self._host_has_index(redis_url):
+        if host_has_index:
             # A restart on data Redis holds, whose index this host has built: the workers
             # go on beside the preparation and read that index. What the preparation
             # publishes (files changed since) reaches them as any new snapshot does.
