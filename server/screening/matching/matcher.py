@@ -42,13 +42,13 @@ from screening.model.entities import (
 )
 from screening.observability import stages
 
-# Order of lists among matches that tie on score and evidence: the UN designation, which
-# member states implement, first; then the lists in the order compliance teams read them.
 # Entity kinds by their code in MatchIndex.name_type.
 _ENTITY_TYPES = tuple(EntityType)
 # A score is rounded to 4 places: one this far under min_score may still round up to it.
 SCORE_ROUNDING = 1e-4
 
+# Order of lists among matches that tie on score and evidence: the UN designation, which
+# member states implement, first; then the lists in the order compliance teams read them.
 DEFAULT_SOURCE_ORDER = (
     "un",
     "ofac-sdn",
