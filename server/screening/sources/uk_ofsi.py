@@ -97,10 +97,11 @@ def _documents(scheme: str, numbers: str, details: str) -> list[Identifier]:
     return out
 
 
-_NAME_COLUMNS = (*(f"Name {i}" for i in range(1, 6)), "Name 6")
+# The records of a group hold cleaned values (parse_rows): _person_name and _group read
+# them as they are.
+_NAME_COLUMNS = tuple(f"Name {i}" for i in range(1, 7))
 
 
-# The records of a group hold cleaned values (parse_rows): read as they are.
 def _person_name(row: dict[str, str]) -> str:
     return " ".join(v for v in map(row.get, _NAME_COLUMNS) if v)
 
