@@ -89,8 +89,8 @@ def _warm_up() -> int:
 
 
 class OtherProcess:
-    """candidates.SplitWork: the second half of each list run by one spawned process, the
-    first here, side by side (a build is mostly pure work per name and per word, and a host
+    """candidates.SplitWork: part of each list run by one spawned process, the rest here,
+    side by side (a build is mostly pure work per name and per word, and a host
     has more than one core). The process starts at once: its start overlaps the build's
     first steps."""
 
@@ -113,19 +113,37 @@ class OtherProcess:
             self.close()
             return ours + func(items[half:])
 
-    def hashed(self, func: Callable[[list[T]], list[R]], items: list[T]) -> list[R]:
+    def start_hashed(
+        self, func: Callable[[list[T]], list[R]], items: list[T], theirs: float
+    ) -> Callable[[], list[R]]:
         # The other process hashes str as this one does only under the same seed (the
         # supervisor's PYTHONHASHSEED); else every hash is made here.
         try:
             same_seed = self._probe.result() == _seed_probe()
         except Exception:  # the process could not start: the work is done here
             same_seed = False
-        return self(func, items) if same_seed else func(items)
+        if self._pool is None or not same_seed or len(items) < MIN_SPLIT:
+            return lambda: func(items)
+        cut = len(items) - int(len(items) * theirs)
+        future = self._pool.submit(func, items[cut:])
+
+        def rest() -> list[R]:
+            ours = func(items[:cut])
+            try:
+                return ours + future.result()
+            except Exception as exc:  # the process died: its share is done here
+                log.warning("index build helper failed", extra={"error": repr(exc)})
+                self.close()
+                return ours + func(items[cut:])
+
+        return rest
 
     def close(self) -> None:
         if self._pool is not None:
             pool, self._pool = self._pool, None
-            pool.shutdown(wait=True, cancel_futures=True)
+            # Not waited for: the process's exit (freeing its share of the build) would
+            # hold the index file's lock, which the workers wait on, for half a second.
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 # Start-up progress while a build runs (minutes at a million entries): the workers wait

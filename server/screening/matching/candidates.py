@@ -45,6 +45,9 @@ ESTIMATE_MARGIN = 1e-8
 GATHER_ALL = 4096
 # What probing a word's postings costs, in names gathered.
 PROBE_COST = 256
+# The share of the words' lookup keys made in the other process of a split build, while
+# this one prepares the names (measured: both then finish at about the same time).
+KEYS_ELSEWHERE = 0.9
 
 
 T = TypeVar("T")
@@ -106,13 +109,17 @@ def keys_of_words(words: list[tuple[str, bool]]) -> list[tuple[list[int], str]]:
 
 
 class SplitWork(Protocol):
-    """Runs a function over a list, part of it in another process, results in order.
-    `hashed` is for functions whose results hold str hashes: the other process's are used
-    only where its hash seed is this process's."""
+    """Runs pure work over a list partly in another process (index/build.py's
+    OtherProcess), results in order. `__call__`: half there, half here. `start_hashed`,
+    for work whose results hold str hashes (done here alone unless the other process
+    hashes as this one): hands the other process its share (`theirs`) at once and returns
+    what does the rest here and joins, so that other work can run here meanwhile."""
 
     def __call__(self, func: Callable[[list[T]], list[R]], items: list[T]) -> list[R]: ...
 
-    def hashed(self, func: Callable[[list[T]], list[R]], items: list[T]) -> list[R]: ...
+    def start_hashed(
+        self, func: Callable[[list[T]], list[R]], items: list[T], theirs: float
+    ) -> Callable[[], list[R]]: ...
 
 
 class CandidateIndex:
@@ -148,6 +155,16 @@ class CandidateIndex:
             if idx % BUILD_STEP == 0:
                 yield
         self._doc_freq = doc_freq
+        # The lookup keys of every vocabulary word (below) are the build's longest pure
+        # step: with another process, most of them are made there while the names are
+        # prepared here. The vocabulary: the words of names (doc_freq's) and the pairs of
+        # adjacent words glued together.
+        keys_made = None
+        if split is not None:
+            glued = {t[i] + t[i + 1] for *_, t in raw_names for i in range(len(t) - 1)}
+            words = [(token, True) for token in doc_freq]
+            words += [(token, False) for token in glued if token not in doc_freq]
+            keys_made = split.start_hashed(keys_of_words, words, theirs=KEYS_ELSEWHERE)
         # How common each listed word is as a person's name, outside the lists.
         self._reference = reference_weights()
         yield
@@ -207,14 +224,15 @@ class CandidateIndex:
         # them rare.
         hashes: list[int] = []
         tids: list[int] = []
-        words = [(token, bool(len(self._postings[tid]))) for token, tid in vocab.items()]
-        word_keys: Iterator[tuple[list[int], str]]
-        if split is not None:
-            word_keys = iter(split.hashed(keys_of_words, words))
-        else:
-            word_keys = (keys_of_word(word) for word in words)
+        made: dict[str, tuple[list[int], str]] = {}
+        if keys_made is not None:
+            made = {word: keys for (word, _), keys in zip(words, keys_made(), strict=True)}
         skeleton_of: list[str] = []
-        for tid, (variant_hashes, word_skeleton) in enumerate(word_keys):
+        for tid, token in enumerate(vocab):
+            word_keys = made.get(token)
+            if word_keys is None:
+                word_keys = keys_of_word((token, token in doc_freq))
+            variant_hashes, word_skeleton = word_keys
             hashes.extend(variant_hashes)
             tids.extend([tid] * len(variant_hashes))
             skeleton_of.append(word_skeleton)

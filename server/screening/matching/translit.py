@@ -113,27 +113,33 @@ def hangul_to_latin(text: str, *, dprk: bool) -> str:
 
 
 # Consonant skeleton: what an abjad spelling and a Latin spelling of one name share.
-_SKELETON_RULES = [
-    (re.compile(r"[`'’]"), ""),
-    (re.compile(r"th|dh"), "t"),
-    (re.compile(r"kh|gh|q|c|k|g"), "k"),
-    (re.compile(r"sh|ch|x"), "s"),
-    (re.compile(r"ph|v"), "f"),
-    (re.compile(r"p"), "b"),
-    (re.compile(r"z"), "s"),
-    (re.compile(r"d"), "t"),
-    (re.compile(r"[aeiouyw]"), ""),
-    (re.compile(r"(.)\1+"), r"\1"),
-]
+_APOSTROPHES = re.compile(r"[`'’]")
+_T = re.compile(r"th|dh")
+_K = re.compile(r"kh|gh|q|c|k|g")
+_S = re.compile(r"sh|ch|x")
+_F = re.compile(r"ph|v")
+_DOUBLED = re.compile(r"(.)\1+")
+_NO_VOWELS = str.maketrans("", "", "aeiouyw")
 
 
 @functools.lru_cache(maxsize=262144)
 def skeleton(token: str) -> str:
     """Consonants only, with sounds the scripts spell differently merged: 'fernando' and
     'frnndw' both give 'frnnt' -> 'frnt'; 'mohammed' and 'mhmd' give 'mhmt'."""
+    # The rules in order, each tried only where the letters it needs are.
     key = token.lower()
-    for pattern, repl in _SKELETON_RULES:
-        key = pattern.sub(repl, key)
+    if "`" in key or "'" in key or "’" in key:
+        key = _APOSTROPHES.sub("", key)
+    if "th" in key or "dh" in key:
+        key = _T.sub("t", key)
+    if "q" in key or "c" in key or "k" in key or "g" in key:
+        key = _K.sub("k", key)
+    if "sh" in key or "ch" in key or "x" in key:
+        key = _S.sub("s", key)
+    if "ph" in key or "v" in key:
+        key = _F.sub("f", key)
+    key = key.replace("p", "b").replace("z", "s").replace("d", "t").translate(_NO_VOWELS)
+    key = _DOUBLED.sub(r"\1", key)
     return key or token[:1]
 
 
