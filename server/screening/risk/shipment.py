@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from screening.matching.types import MatchResult
 from screening.model.countries import to_alpha2
 from screening.model.entities import Identifier
+
+if TYPE_CHECKING:
+    # (Annotations only: the policy check at start-up imports this module for Role, and
+    # the matcher's types import its name tables.)
+    from screening.matching.types import MatchResult
 
 
 class Role(enum.StrEnum):

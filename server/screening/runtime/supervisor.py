@@ -53,7 +53,7 @@ class Supervisor:
         self._prepare: multiprocessing.process.BaseProcess | None = None
         self._prepare_pipe: Connection | None = None
         # Set once the workers may read the data: they are started before it is ready, and
-        # do their imports while it is being prepared (runtime/worker.py, run_worker).
+        # do their imports while it is being prepared (runtime/worker_process.py, run_worker).
         self._go = self._ctx.Event()
         self._redis_retry_at = 0.0
         self._redis_backoff = 0.5
@@ -238,7 +238,7 @@ class Supervisor:
         return scheduler
 
     def _start(self, worker_id: int, redis_url: str) -> None:
-        from screening.runtime.worker import run_worker
+        from screening.runtime.worker_process import run_worker
 
         heartbeat = self._ctx.Value("d", 0.0, lock=False)
         proc = self._ctx.Process(

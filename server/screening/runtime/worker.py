@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sys
 import time
 from collections.abc import Coroutine
 from typing import Any
@@ -33,7 +32,7 @@ from screening.observability.metrics import (
 )
 from screening.runtime.grpc_metrics import GrpcMetricsInterceptor
 from screening.runtime.interceptors import WrappingRegistrar
-from screening.runtime.lifeline import beat, die_with_parent
+from screening.runtime.lifeline import beat
 from screening.runtime.message_size import TRANSPORT_FACTOR, MessageSizeInterceptor
 from screening.runtime.reflection import enable_reflection
 from screening.runtime.reuseport import Balancing, attach_round_robin
@@ -47,7 +46,6 @@ log = logging.getLogger(__name__)
 
 SERVICE_NAME = screening_pb2.DESCRIPTOR.services_by_name["ScreeningService"].full_name
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
-SWITCH_INTERVAL_SECONDS = 0.0005
 
 
 def server_options(
@@ -264,39 +262,3 @@ def run_event_loop(main: Coroutine[Any, Any, None], kind: str = "uvloop") -> Non
         uvloop.run(main)
     else:
         asyncio.run(main)
-
-
-def wait_for_go(go: Any) -> None:
-    """Wait for the supervisor's word that the data is prepared. Ctrl-C is the supervisor's
-    to handle: it stops its workers with SIGTERM, which ends this wait (as it does when the
-    supervisor dies: die_with_parent)."""
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        go.wait()
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def run_worker(
-    settings: Settings,
-    redis_url: str,
-    worker_id: int,
-    supervisor_pid: int | None = None,
-    heartbeat: Any = None,
-    go: Any = None,
-) -> None:
-    """Process entry point (multiprocessing spawn target). Its imports are done by the time
-    it runs; with `go` (an Event), it waits for the supervisor's word that the data is
-    ready before it touches Redis."""
-    from screening.config import log_level
-    from screening.observability.logging import setup_logging
-
-    setup_logging(log_level(settings.log_level))
-    # A large request matched on the worker's matching thread hands the interpreter back to
-    # the event loop within this (default 5 ms): ordinary calls keep their latency beside it.
-    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
-    if supervisor_pid is not None:
-        die_with_parent(supervisor_pid, settings.grace_seconds + 10)
-    if go is not None:
-        wait_for_go(go)
-    run_event_loop(serve_worker(settings, redis_url, worker_id, heartbeat), settings.event_loop)
