@@ -10,9 +10,13 @@ The caller holds the file's build lock (index/files.py).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
 import gc
 import logging
 import multiprocessing
+import os
+import signal
 import sys
 import threading
 import time
@@ -80,9 +84,18 @@ def _seed_probe() -> int:
     return hash(_SEED_PROBE)
 
 
-def _warm_up() -> int:
-    """The helper's first task: import what the build's work needs (so that it is done by
-    the time the build hands it work), then say its hash seed."""
+PR_SET_PDEATHSIG = 1
+
+
+def _warm_up(parent_pid: int) -> int:
+    """The helper's first task: end with the process it helps (else a helper of a build
+    killed midway, or of a process that exits without waiting for it, would wait for work
+    forever), import what the build's work needs (so that it is done by the time the build
+    hands it work), then say its hash seed."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:  # gone before the request above
+        os._exit(0)
     import screening.matching.candidates  # noqa: F401
 
     return _seed_probe()
@@ -98,7 +111,7 @@ class OtherProcess:
         self._pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
             max_workers=1, mp_context=multiprocessing.get_context("spawn")
         )
-        self._probe = self._pool.submit(_warm_up)
+        self._probe = self._pool.submit(_warm_up, os.getpid())
 
     def __call__(self, func: Callable[[list[T]], list[R]], items: list[T]) -> list[R]:
         if self._pool is None or len(items) < MIN_SPLIT:
@@ -142,7 +155,8 @@ class OtherProcess:
         if self._pool is not None:
             pool, self._pool = self._pool, None
             # Not waited for: the process's exit (freeing its share of the build) would
-            # hold the index file's lock, which the workers wait on, for half a second.
+            # hold the index file's lock, which the workers wait on, for half a second. (If
+            # this process exits first, the helper is killed with it: _warm_up.)
             pool.shutdown(wait=False, cancel_futures=True)
 
 

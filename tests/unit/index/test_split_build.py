@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,64 @@ def test_split_build_is_the_build(tmp_path: Path, seed: str | None) -> None:
     entities, names, same = done.stdout.split()
     assert int(entities) > 500 and int(names) > int(entities)
     assert same == "True"
+
+
+OWNER = textwrap.dedent(
+    """
+    import os
+    import sys
+    import time
+    from pathlib import Path
+
+    from screening.index import build
+
+    if __name__ == "__main__":
+        split = build.OtherProcess()
+        split.start_hashed(len, [], 0.5)  # waits for the helper's first task
+        for entry in Path("/proc").iterdir():  # the helper: this process's child
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid():
+                    if "spawn_main" in (entry / "cmdline").read_text():
+                        print(entry.name, flush=True)
+        print("", flush=True)
+        if sys.argv[1] == "exit":
+            split.close()  # not waited for
+            os._exit(0)  # as a multiprocessing child ends: no interpreter shutdown
+        time.sleep(600)
+    """
+)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize("end", ["killed", "exit"])
+def test_the_helper_ends_with_its_build(tmp_path: Path, end: str) -> None:
+    """A build killed midway, or ended without waiting for its helper, leaves no helper
+    waiting for work forever."""
+    script = tmp_path / "owner.py"
+    script.write_text(OWNER)
+    owner = subprocess.Popen([sys.executable, str(script), end], stdout=subprocess.PIPE, text=True)
+    try:
+        assert owner.stdout is not None
+        helpers = [int(line) for line in iter(owner.stdout.readline, "\n")]
+        assert len(helpers) == 1, helpers
+        if end == "killed":
+            owner.kill()
+        owner.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while _alive(helpers[0]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(helpers[0]), f"helper {helpers[0]} outlived its build ({end})"
+    finally:
+        owner.kill()
+        owner.wait()
