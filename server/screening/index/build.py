@@ -114,17 +114,7 @@ class OtherProcess:
         self._probe = self._pool.submit(_warm_up, os.getpid())
 
     def __call__(self, func: Callable[[list[T]], list[R]], items: list[T]) -> list[R]:
-        if self._pool is None or len(items) < MIN_SPLIT:
-            return func(items)
-        half = len(items) // 2
-        theirs = self._pool.submit(func, items[half:])
-        ours = func(items[:half])
-        try:
-            return ours + theirs.result()
-        except Exception as exc:  # the process died (killed, out of memory): done here
-            log.warning("index build helper failed", extra={"error": repr(exc)})
-            self.close()
-            return ours + func(items[half:])
+        return self._start(func, items, theirs=0.5)()
 
     def start_hashed(
         self, func: Callable[[list[T]], list[R]], items: list[T], theirs: float
@@ -135,7 +125,16 @@ class OtherProcess:
             same_seed = self._probe.result() == _seed_probe()
         except Exception:  # the process could not start: the work is done here
             same_seed = False
-        if self._pool is None or not same_seed or len(items) < MIN_SPLIT:
+        if not same_seed:
+            return lambda: func(items)
+        return self._start(func, items, theirs)
+
+    def _start(
+        self, func: Callable[[list[T]], list[R]], items: list[T], theirs: float
+    ) -> Callable[[], list[R]]:
+        """Hand the other process the last `theirs` of `items` now; the returned call does
+        the rest here and joins, in order."""
+        if self._pool is None or len(items) < MIN_SPLIT:
             return lambda: func(items)
         cut = len(items) - int(len(items) * theirs)
         future = self._pool.submit(func, items[cut:])
@@ -144,7 +143,7 @@ class OtherProcess:
             ours = func(items[:cut])
             try:
                 return ours + future.result()
-            except Exception as exc:  # the process died: its share is done here
+            except Exception as exc:  # the process died (killed, out of memory): done here
                 log.warning("index build helper failed", extra={"error": repr(exc)})
                 self.close()
                 return ours + func(items[cut:])
