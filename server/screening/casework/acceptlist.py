@@ -21,7 +21,7 @@ import hashlib
 import logging
 import secrets
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import msgspec
@@ -304,7 +304,7 @@ class AcceptCache:
                 await asyncio.wait_for(stop.wait(), timeout=every)
 
 
-async def sweep(store: AcceptStore, entities: dict[str, Entity], data_version: str) -> int:
+async def sweep(store: AcceptStore, entities: Mapping[str, Entity], data_version: str) -> int:
     """Record as voided every active acceptance whose entry a publication changed or removed;
     returns how many (run once per data version, by the monitoring job)."""
     voided = 0

@@ -15,7 +15,9 @@ import contextlib
 import fcntl
 import functools
 import hashlib
+import json
 import logging
+import mmap
 import os
 import pickle
 import secrets
@@ -31,7 +33,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAGIC = b"screening-index 1\n"
+MAGIC = b"screening-index 2\n"
+# After the magic: the header's length (8 bytes) and the header, a JSON object whose "spans"
+# are the (start, length) of the pickle stream and then of each of its out-of-band buffers
+# (numpy arrays, the entities), from the first ALIGN boundary after the header.
+ALIGN = 64
 # Index files kept per directory (the newest): a worker still serving an older snapshot
 # keeps reading its file even after it is removed.
 FILES_KEPT = 4
@@ -42,7 +48,12 @@ def code_format() -> str:
     """A digest of the code that shapes an index: a file built by other code is not read."""
     package = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256(MAGIC)
-    sources = [*package.joinpath("matching").rglob("*"), package / "model" / "entities.py"]
+    sources = [
+        *package.joinpath("matching").rglob("*"),
+        package / "model" / "entities.py",
+        package / "model" / "entity_table.py",
+        package / "model" / "packed.py",
+    ]
     for path in sorted(sources):
         if path.is_file() and path.suffix in (".py", ".tsv", ".gz", ".json"):
             digest.update(path.name.encode())
@@ -137,22 +148,53 @@ class IndexFiles:
         """Write the index of `manifest` (the caller holds its lock)."""
         path = self.path(manifest)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        buffers: list[pickle.PickleBuffer] = []
+        stream = pickle.dumps(matcher, protocol=5, buffer_callback=buffers.append)
+        parts = [memoryview(stream), *(buffer.raw() for buffer in buffers)]
+        # Each part's place, after the header: the buffers aligned for any array's items.
+        spans: list[tuple[int, int]] = []
+        end = 0
+        for part in parts:
+            start = -(-end // ALIGN) * ALIGN
+            spans.append((start, part.nbytes))
+            end = start + part.nbytes
+        header = json.dumps({"spans": spans}).encode()
+        base = -(-(len(MAGIC) + 8 + len(header)) // ALIGN) * ALIGN
         with tmp.open("wb") as fh:
-            fh.write(MAGIC)
-            pickle.dump(matcher, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            fh.write(MAGIC + len(header).to_bytes(8, "little") + header)
+            for (start, _), part in zip(spans, parts, strict=True):
+                fh.seek(base + start)
+                fh.write(part)
         tmp.rename(path)
         self.prune(keep=path)
         return path
 
     def read(self, manifest: Manifest) -> MatchIndex | None:
-        """The index of `manifest` if this host has it."""
+        """The index of `manifest` if this host has it (None if it has none, or a damaged
+        one). Its arrays and entities stay in the file, mapped read-only: the page cache
+        holds one copy for every worker of the host."""
         path = self.path(manifest)
         try:
             with path.open("rb") as fh:
-                if fh.read(len(MAGIC)) != MAGIC:
-                    return None
-                matcher = pickle.load(fh)
-        except FileNotFoundError:
+                mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except (FileNotFoundError, ValueError):  # ValueError: an empty file
+            return None
+        view = memoryview(mapped)
+        try:
+            if view[: len(MAGIC)] != MAGIC:
+                return None
+            size = int.from_bytes(view[len(MAGIC) : len(MAGIC) + 8], "little")
+            header = json.loads(bytes(view[len(MAGIC) + 8 : len(MAGIC) + 8 + size]))
+            base = -(-(len(MAGIC) + 8 + size) // ALIGN) * ALIGN
+            spans = [(base + start, base + start + length) for start, length in header["spans"]]
+            if any(end > len(view) for _, end in spans):
+                return None  # truncated
+            (first, last), *rest = spans
+            matcher = pickle.loads(view[first:last], buffers=[view[a:b] for a, b in rest])
+        except Exception as exc:  # a damaged pickle raises most anything
+            log.warning(
+                "index file unreadable", extra={"file": str(path), "error": type(exc).__name__}
+            )
             return None
         with contextlib.suppress(OSError):
             os.utime(path)  # in use: pruned last

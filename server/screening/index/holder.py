@@ -23,14 +23,15 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import redis
 
 from screening.index.files import IndexFiles
 from screening.matching.matcher import MatchIndex
 from screening.model.entities import Entity
+from screening.model.entity_table import EntitiesById
 from screening.store.connection import AsyncRedis, open_pubsub
 from screening.store.snapshots import ListStore, Manifest, entity_chunks
 
@@ -44,31 +45,32 @@ class LoadedIndex:
     matcher: MatchIndex
     loaded_at: dt.datetime
     build_seconds: float
-    entities: dict[str, Entity] = field(repr=False, default_factory=dict)
+
+    @property
+    def entities(self) -> Mapping[str, Entity]:
+        """The snapshot's entities by id (the matcher's, decoded as they are read)."""
+        return EntitiesById(self.matcher.entities, self.matcher.position)
 
     @classmethod
     def build(cls, manifest: Manifest, entities: list[Entity]) -> LoadedIndex:
         started = time.perf_counter()
-        return cls._of(manifest, entities, MatchIndex(entities), started)
+        return cls._of(manifest, MatchIndex(entities), started)
 
     @classmethod
     async def build_async(cls, manifest: Manifest, entities: list[Entity]) -> LoadedIndex:
         """Build cooperatively on the event loop: calls keep being answered meanwhile."""
         started = time.perf_counter()
         matcher = await MatchIndex.build_async(entities)
-        return cls._of(manifest, entities, matcher, started)
+        return cls._of(manifest, matcher, started)
 
     @classmethod
-    def _of(
-        cls, manifest: Manifest, entities: list[Entity], matcher: MatchIndex, started: float
-    ) -> LoadedIndex:
+    def _of(cls, manifest: Manifest, matcher: MatchIndex, started: float) -> LoadedIndex:
         return cls(
             version=manifest.version,
             manifest=manifest,
             matcher=matcher,
             loaded_at=dt.datetime.now(dt.UTC),
             build_seconds=time.perf_counter() - started,
-            entities={e.id: e for e in entities},
         )
 
 
@@ -166,7 +168,7 @@ class IndexHolder:
             matcher = await self._from_file(self.files, manifest)
             if matcher is not None:
                 _say_read(manifest, matcher, self.files, time.perf_counter() - started)
-                return LoadedIndex._of(manifest, matcher.entities, matcher, started)
+                return LoadedIndex._of(manifest, matcher, started)
         started = time.perf_counter()
         blobs = await asyncio.to_thread(self.store.blobs, manifest)
         log.info(
@@ -214,8 +216,14 @@ class IndexHolder:
                     await asyncio.sleep(0.05)  # another process builds it
                     continue
                 try:
-                    if not files.path(manifest).exists() and not await self._build(manifest):
+                    # Under the lock: a file written meanwhile is read; a missing or damaged
+                    # one is built (once: a build whose file cannot be read leaves it here).
+                    matcher = await asyncio.to_thread(files.read, manifest)
+                    if matcher is not None:
+                        return matcher
+                    if not await self._build(manifest):
                         return None
+                    return await asyncio.to_thread(files.read, manifest)
                 finally:
                     os.close(lock)
         except OSError as exc:
@@ -322,7 +330,7 @@ class IndexHolder:
 def _say_read(manifest: Manifest, matcher: MatchIndex, files: IndexFiles, seconds: float) -> None:
     """Start-up progress of a worker that read the host's index file: what it holds, source
     by source, as a worker that builds its own says it."""
-    per_source = Counter(entity.source for entity in matcher.entities)
+    per_source = Counter(matcher.sources[code] for code in matcher.entity_source.tolist())
     for source in sorted(manifest.sources):
         log.info(
             "list data loaded",

@@ -16,6 +16,8 @@ from typing import NamedTuple, Protocol, TypeVar
 
 import numpy as np
 
+from screening.matching.hashed import HashedLookup
+from screening.matching.name_table import NameTable, encode_name
 from screening.matching.names import PreparedName, prepare_name
 from screening.matching.normalize import is_legal_form, name_tokens
 from screening.matching.reference import reference_weights
@@ -31,6 +33,7 @@ from screening.matching.weights import (
     NUMBER_RARITY,
 )
 from screening.model.entities import Entity, EntityType, type_group
+from screening.model.packed import StrTable
 
 # Names scored exactly per query name.
 CANDIDATES_PER_NAME = 64
@@ -154,7 +157,8 @@ class CandidateIndex:
                 doc_freq[token] = doc_freq.get(token, 0) + 1
             if idx % BUILD_STEP == 0:
                 yield
-        self._doc_freq = doc_freq
+        # Entries per word: a dictionary while the names are weighed here, then an array.
+        self._doc_freq: dict[str, int] | HashedLookup = doc_freq
         # The lookup keys of every vocabulary word (below) are the build's longest pure
         # step: with another process, most of them are made there while the names are
         # prepared here. The vocabulary: the words of names (doc_freq's) and the pairs of
@@ -165,8 +169,8 @@ class CandidateIndex:
             words = [(token, True) for token in doc_freq]
             words += [(token, False) for token in glued if token not in doc_freq]
             keys_made = split.start_hashed(keys_of_words, words, theirs=KEYS_ELSEWHERE)
-        # How common each listed word is as a person's name, outside the lists.
-        self._reference = reference_weights()
+        # How common each word is as a person's name, outside the lists (any query word).
+        self._reference = HashedLookup(reference_weights().items(), np.float64)
         yield
         self._entity_count = len(entities)
         self._log_n = math.log(len(entities) + 2)
@@ -175,7 +179,7 @@ class CandidateIndex:
             max(len(entities) + 2, LIST_RARE_ENTRIES + 2) / (LIST_RARE_ENTRIES + 1)
         )
 
-        self.names: list[PreparedName] = []
+        names: list[PreparedName] = []
         self.name_weak = np.zeros(len(raw_names), dtype=bool)
         self.name_entity = np.zeros(len(raw_names), dtype=np.int32)
         name_total = np.zeros(len(raw_names), dtype=np.float32)
@@ -195,7 +199,7 @@ class CandidateIndex:
 
         for n, (idx, text, kind, weak, tokens) in enumerate(raw_names):
             prepared = prepare_name(text, kind, self.weight, tokens)
-            self.names.append(prepared)
+            names.append(prepared)
             self.name_entity[n] = idx
             self.name_weak[n] = weak
             name_total[n] = prepared.total
@@ -209,11 +213,18 @@ class CandidateIndex:
         self.name_total = name_total
         # Names by their whole token sequence: the same name as listed is always scored,
         # however many names the search estimates as high (Mohammed, Shipping Co Ltd).
-        self._by_tokens: dict[tuple[str, ...], list[int]] = {}
-        for n, prepared in enumerate(self.names):
-            self._by_tokens.setdefault(prepared.tokens, []).append(n)
+        self._by_tokens = HashedLookup(
+            ((prepared.tokens, n) for n, prepared in enumerate(names)), np.int32
+        )
         yield
-        self.vocab_tokens = list(vocab)
+        # From here on a listed name is read about once a screening: held encoded.
+        encoded: list[bytes] = []
+        for start in range(0, len(names), BUILD_STEP):
+            encoded += map(encode_name, names[start : start + BUILD_STEP])
+            yield
+        self.names = NameTable.join(encoded)
+        del names, encoded
+        self.vocab_tokens = StrTable.of(list(vocab))
         self._postings = _Postings(postings)
         yield
         self._glued_postings = _Postings(glued_postings)
@@ -243,10 +254,10 @@ class CandidateIndex:
         self._variant_hash = np.asarray(hashes, dtype=np.int64)[order]
         self._variant_tid = np.asarray(tids, dtype=np.int32)[order]
         # Consonant skeletons, for names written in an abjad (Arabic, Persian, Hebrew).
-        self._skeletons: dict[str, list[int]] = {}
-        for tid, word_skeleton in enumerate(skeleton_of):
-            if word_skeleton:
-                self._skeletons.setdefault(word_skeleton, []).append(tid)
+        self._skeletons = HashedLookup(
+            ((key, tid) for tid, key in enumerate(skeleton_of) if key), np.int32
+        )
+        self._doc_freq = HashedLookup(doc_freq.items(), np.int32)
         self.name_count = len(self.names)
         self._hits_cache: dict[tuple[str, str, bool], _Hits | None] = {}
         # (word, script) -> (weight, rarity) of a query word: as often met again.
@@ -340,12 +351,11 @@ class CandidateIndex:
     def _similar_skeletons(self, token: str) -> list[tuple[int, float]]:
         key = skeleton(token)
         found: dict[int, float] = {}
-        for variant in _deletions(key):
-            for tid in self._skeletons.get(variant, ()):
-                if tid not in found:
-                    found[tid] = token_similarity(
-                        SKELETON_MARK + key, SKELETON_MARK + skeleton(self.vocab_tokens[tid])
-                    )
+        for tid in self._skeletons.all_of(_deletions(key)).tolist():
+            if tid not in found:
+                found[tid] = token_similarity(
+                    SKELETON_MARK + key, SKELETON_MARK + skeleton(self.vocab_tokens[tid])
+                )
         return [(tid, sim) for tid, sim in found.items() if sim > 0]
 
     def _token_hits(self, token: str, script: str, with_glued: bool) -> _Hits | None:
@@ -407,9 +417,9 @@ class CandidateIndex:
             hit = self._token_hits(token, query.script, with_glued)
             if hit is not None:
                 hits.append((hit, weight))
-        same = self._by_tokens.get(toks)
+        same = self._by_tokens.all(toks)
         if not hits:
-            return np.asarray(same or (), dtype=np.int32)
+            return same.copy()
         total = max(query.total, 1e-6)
         touched, estimate = self._gather(hits, total, floor)
         # Still many: a name must also rank among the CANDIDATES_PER_NAME best estimates.
@@ -426,8 +436,8 @@ class CandidateIndex:
             at_cut = keep[estimate[keep] == cut][: CANDIDATES_PER_NAME - above.size]
             keep = np.concatenate([above, at_cut])
         found = touched[keep].astype(np.int32)
-        if same:
-            found = np.union1d(found, np.asarray(same, dtype=np.int32))
+        if same.size:
+            found = np.union1d(found, same)
         return found
 
     def _gather(

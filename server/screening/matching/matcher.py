@@ -23,6 +23,7 @@ from screening.matching.features import (
     query_identifier_forms,
     types_compatible,
 )
+from screening.matching.hashed import HashedLookup
 from screening.matching.names import Alignment, PreparedName, compare_names, prepare_name
 from screening.matching.scoring import group_related, score_pair, settle_near_ties
 from screening.matching.translit import LATIN
@@ -33,17 +34,14 @@ from screening.matching.weights import (
     MISSING,
     MISSING_IN_LISTED,
 )
-from screening.model.entities import (
-    ENTITY_ENCODER,
-    ENTITY_LIST_DECODER,
-    Entity,
-    EntityType,
-    Name,
-)
+from screening.model.entities import ENTITY_ENCODER, Entity, EntityType, Name
+from screening.model.entity_table import EntityTable
 from screening.observability import stages
 
 # Entity kinds by their code in MatchIndex.name_type.
 _ENTITY_TYPES = tuple(EntityType)
+# Entities encoded between two yields of a build.
+ENCODE_SLICE = 2000
 # A score is rounded to 4 places: one this far under min_score may still round up to it.
 SCORE_ROUNDING = 1e-4
 
@@ -100,58 +98,70 @@ class MatchIndex:
         split: SplitWork | None = None,
     ) -> Iterator[None]:
         """Build the index, yielding every few hundred names."""
-        self.entities: list[Entity] = list(entities)
-        self.by_id = {e.id: i for i, e in enumerate(self.entities)}
+        entity_list = list(entities)
+        # Lookups held as arrays (hashed.py): an id's position, an identifier's entities.
+        self._positions = HashedLookup(((e.id, i) for i, e in enumerate(entity_list)), np.int32)
         # Ties go to the list first in the source order, then to the entry other lists cite
         # as the origin of theirs (cited, citing none).
-        cited = {ref for e in self.entities for ref in e.related}
+        cited = {ref for e in entity_list for ref in e.related}
         source_rank = {source: i for i, source in enumerate(source_order)}
-        self._precedence = [
-            (
-                source_rank.get(e.source, len(source_rank)),
-                0 if e.id in cited and not e.related else 1,
-            )
-            for e in self.entities
-        ]
+        self._precedence = np.asarray(
+            [
+                (
+                    source_rank.get(e.source, len(source_rank)),
+                    0 if e.id in cited and not e.related else 1,
+                )
+                for e in entity_list
+            ],
+            dtype=np.int16,
+        ).reshape(-1, 2)
         self.candidates = CandidateIndex()
-        yield from self.candidates.build(self.entities, split)
+        yield from self.candidates.build(entity_list, split)
 
-        self.sources = sorted({e.source for e in self.entities})
+        self.sources = sorted({e.source for e in entity_list})
         source_ids = {s: i for i, s in enumerate(self.sources)}
-        self.entity_source = np.asarray(
-            [source_ids[e.source] for e in self.entities], dtype=np.int16
-        )
+        self.entity_source = np.asarray([source_ids[e.source] for e in entity_list], dtype=np.int16)
         # Per name: its entity's list and kind, so that a query's candidates are filtered
         # by source and by kind in one step, not one Python test per candidate.
         type_ids = {t: i for i, t in enumerate(_ENTITY_TYPES)}
-        entity_type = np.asarray([type_ids[e.entity_type] for e in self.entities], dtype=np.int8)
+        entity_type = np.asarray([type_ids[e.entity_type] for e in entity_list], dtype=np.int8)
         name_entity = self.candidates.name_entity
         self.name_source = self.entity_source[name_entity]
         self.name_type = entity_type[name_entity]
         self._compatible: dict[EntityType, np.ndarray] = {}
-        self.identifiers: dict[str, list[int]] = {}
-        for idx, entity in enumerate(self.entities):
-            for ident in entity.identifiers:
-                for value in listed_identifier_forms(ident, entity):
-                    if len(value) >= 4:
-                        self.identifiers.setdefault(value, []).append(idx)
-
-    def __getstate__(self) -> dict[str, object]:
-        # In an index file the entities are one msgpack blob: written several times and
-        # read about twice as fast as pickled one object at a time.
-        state = dict(self.__dict__)
-        state["entities"] = ENTITY_ENCODER.encode(self.entities)
-        return state
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        blob = state["entities"]
-        assert isinstance(blob, bytes)
-        self.__dict__.update(state)
-        self.entities = ENTITY_LIST_DECODER.decode(blob)
+        self.identifiers = HashedLookup(
+            (
+                (value, idx)
+                for idx, entity in enumerate(entity_list)
+                for ident in entity.identifiers
+                for value in listed_identifier_forms(ident, entity)
+                if len(value) >= 4
+            ),
+            np.int32,
+        )
+        # From here on an entity is read about once a screening: held encoded.
+        encoded: list[bytes] = []
+        for start in range(0, len(entity_list), ENCODE_SLICE):
+            encoded += map(ENTITY_ENCODER.encode, entity_list[start : start + ENCODE_SLICE])
+            yield
+        self.entities = EntityTable.join(encoded)
 
     @property
     def name_count(self) -> int:
         return self.candidates.name_count
+
+    def position(self, entity_id: str) -> int | None:
+        """Where the entity of this id is in `entities`, if the index holds it."""
+        for at in self._positions.all(entity_id).tolist():
+            if self.entities[at].id == entity_id:  # not another id of the same hash
+                return int(at)
+        return None
+
+    def precedence(self, e_idx: int) -> tuple[int, int]:
+        """Order among tied matches: the entity's list in the source order, then 0 for the
+        entry other lists cite as their origin (citing none), else 1."""
+        rank, cited = self._precedence[e_idx].tolist()
+        return (rank, cited)
 
     def screen(
         self,
@@ -193,17 +203,16 @@ class MatchIndex:
             aligned: dict[tuple[str, ...], Alignment] = {}
             for n, e_idx in zip(names.tolist(), index.name_entity[names].tolist(), strict=True):
                 spend()
-                entity = self.entities[e_idx]
                 listed = index.names[n]
                 alignment = aligned.get(listed.tokens)
                 if alignment is None or listed.script != LATIN or qname.script != LATIN:
                     alignment = aligned[listed.tokens] = compare_names(qname, listed)
                 if alignment.score < reach:
                     continue
-                result = score_pair(
-                    query, entity, alignment, qname, listed, weak=bool(index.name_weak[n])
-                )
-                result.precedence = self._precedence[e_idx]
+                entity = self.entities[e_idx]  # decoded: read only past the cut
+                weak = bool(index.name_weak[n])
+                result = score_pair(query, entity, alignment, qname, listed, weak=weak)
+                result.precedence = self.precedence(e_idx)
                 current = best.get(e_idx)
                 if current is None or result.sort_key() < current.sort_key():
                     best[e_idx] = result
@@ -212,7 +221,7 @@ class MatchIndex:
                 continue
             entity = self.entities[e_idx]
             result = self._best_pair(query, prepared, entity)
-            result.precedence = self._precedence[e_idx]
+            result.precedence = self.precedence(e_idx)
             current = best.get(e_idx)
             if current is None or result.sort_key() < current.sort_key():
                 best[e_idx] = result
@@ -268,7 +277,7 @@ class MatchIndex:
         hits: set[int] = set()
         for ident in query.identifiers:
             for value in query_identifier_forms(ident, query.country):
-                hits.update(self.identifiers.get(value, ()))
+                hits.update(self.identifiers.all(value).tolist())
         return hits
 
     def _source_mask(self, sources: Iterable[str] | None) -> np.ndarray | None:

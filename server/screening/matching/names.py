@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import msgspec
 from rapidfuzz.distance import Indel
 
 from screening.matching.normalize import (
@@ -68,8 +69,7 @@ NATIVE_SYLLABIC = frozenset({"hangul", "han"})
 READ_SCRIPTS = NATIVE_SYLLABIC | {LATIN}
 
 
-@dataclass(frozen=True, slots=True)
-class PreparedName:
+class PreparedName(msgspec.Struct, frozen=True, array_like=True, gc=False):
     """A name ready for comparison: Latin tokens in written order and their weights, the
     script it was written in, and its words in that script when it is not Latin."""
 
@@ -89,26 +89,6 @@ class PreparedName:
     # Of a person's name whose words are all Chinese or Korean syllables: its readings as
     # family and given names (structure.py). Empty for any other name.
     structure: tuple[Reading, ...] = ()
-
-    def __reduce__(self) -> tuple[type[PreparedName], tuple[object, ...]]:
-        # An index file holds every listed name: pickled as constructor arguments, each is
-        # written and read at about twice the speed of the slots dataclass's own state
-        # methods (which look up the fields for every object).
-        return (
-            PreparedName,
-            (
-                self.text,
-                self.tokens,
-                self.weights,
-                self.total,
-                self.script,
-                self.native,
-                self.rarity,
-                self.forms,
-                self.short,
-                self.structure,
-            ),
-        )
 
     @classmethod
     def of(

@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 
+import msgspec
 from anyascii import anyascii
 from rapidfuzz.distance import OSA
 
@@ -234,8 +234,7 @@ def _one_letter_apart(a: str, b: str) -> bool:
 # -- what a name's form tells ------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Unit:
+class Unit(msgspec.Struct, frozen=True, array_like=True, gc=False):
     """One name of a person's name (a family or a given name): its syllables, its role,
     and the share of each of the name's words it holds (a glued "lyujihyeon" holds a
     family name and a given name)."""
