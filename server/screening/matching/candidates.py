@@ -170,7 +170,8 @@ class CandidateIndex:
             words += [(token, False) for token in glued if token not in doc_freq]
             keys_made = split.start_hashed(keys_of_words, words, theirs=KEYS_ELSEWHERE)
         # How common each word is as a person's name, outside the lists (any query word).
-        self._reference = HashedLookup(reference_weights().items(), np.float64)
+        reference = reference_weights()
+        self._reference = HashedLookup(reference, reference.values(), np.float64)
         yield
         self._entity_count = len(entities)
         self._log_n = math.log(len(entities) + 2)
@@ -214,7 +215,7 @@ class CandidateIndex:
         # Names by their whole token sequence: the same name as listed is always scored,
         # however many names the search estimates as high (Mohammed, Shipping Co Ltd).
         self._by_tokens = HashedLookup(
-            ((prepared.tokens, n) for n, prepared in enumerate(names)), np.int32
+            (prepared.tokens for prepared in names), range(len(names)), np.int32
         )
         yield
         # From here on a listed name is read about once a screening: held encoded.
@@ -254,10 +255,11 @@ class CandidateIndex:
         self._variant_hash = np.asarray(hashes, dtype=np.int64)[order]
         self._variant_tid = np.asarray(tids, dtype=np.int32)[order]
         # Consonant skeletons, for names written in an abjad (Arabic, Persian, Hebrew).
+        with_skeleton = [tid for tid, key in enumerate(skeleton_of) if key]
         self._skeletons = HashedLookup(
-            ((key, tid) for tid, key in enumerate(skeleton_of) if key), np.int32
+            (skeleton_of[tid] for tid in with_skeleton), with_skeleton, np.int32
         )
-        self._doc_freq = HashedLookup(doc_freq.items(), np.int32)
+        self._doc_freq = HashedLookup(doc_freq, doc_freq.values(), np.int32)
         self.name_count = len(self.names)
         self._hits_cache: dict[tuple[str, str, bool], _Hits | None] = {}
         # (word, script) -> (weight, rarity) of a query word: as often met again.

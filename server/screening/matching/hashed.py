@@ -20,15 +20,15 @@ import numpy as np
 class HashedLookup:
     """Key -> values (several per key, in the order given), as sorted hashes and values."""
 
-    def __init__(self, pairs: Iterable[tuple[Hashable, float]], dtype: type) -> None:
-        keys: list[int] = []
-        values: list[float] = []
-        for key, value in pairs:
-            keys.append(hash(key))
-            values.append(value)
-        order = np.argsort(np.asarray(keys, dtype=np.int64), kind="stable")
-        self.hashes: np.ndarray = np.asarray(keys, dtype=np.int64)[order]
-        self.values: np.ndarray = np.asarray(values, dtype=dtype)[order]
+    def __init__(self, keys: Iterable[Hashable], values: Iterable[float], dtype: type) -> None:
+        """`values[i]` is a value of `keys[i]`."""
+        hashes = np.fromiter(map(hash, keys), dtype=np.int64)
+        held: np.ndarray = np.fromiter(values, dtype=dtype)
+        if hashes.size != held.size:
+            raise ValueError(f"{hashes.size} keys for {held.size} values")
+        order = np.argsort(hashes, kind="stable")
+        self.hashes: np.ndarray = hashes[order]
+        self.values: np.ndarray = held[order]
 
     def __len__(self) -> int:
         return int(self.hashes.size)

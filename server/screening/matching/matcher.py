@@ -100,7 +100,9 @@ class MatchIndex:
         """Build the index, yielding every few hundred names."""
         entity_list = list(entities)
         # Lookups held as arrays (hashed.py): an id's position, an identifier's entities.
-        self._positions = HashedLookup(((e.id, i) for i, e in enumerate(entity_list)), np.int32)
+        self._positions = HashedLookup(
+            (e.id for e in entity_list), range(len(entity_list)), np.int32
+        )
         # Ties go to the list first in the source order, then to the entry other lists cite
         # as the origin of theirs (cited, citing none).
         cited = {ref for e in entity_list for ref in e.related}
@@ -129,15 +131,15 @@ class MatchIndex:
         self.name_source = self.entity_source[name_entity]
         self.name_type = entity_type[name_entity]
         self._compatible: dict[EntityType, np.ndarray] = {}
+        identified = [
+            (value, idx)
+            for idx, entity in enumerate(entity_list)
+            for ident in entity.identifiers
+            for value in listed_identifier_forms(ident, entity)
+            if len(value) >= 4
+        ]
         self.identifiers = HashedLookup(
-            (
-                (value, idx)
-                for idx, entity in enumerate(entity_list)
-                for ident in entity.identifiers
-                for value in listed_identifier_forms(ident, entity)
-                if len(value) >= 4
-            ),
-            np.int32,
+            (value for value, _ in identified), (idx for _, idx in identified), np.int32
         )
         # From here on an entity is read about once a screening: held encoded.
         encoded: list[bytes] = []
