@@ -98,17 +98,34 @@ def tokens_of_names(names: list[tuple[str, EntityType]]) -> list[tuple[str, ...]
     return [name_tokens(text, kind) for text, kind in names]
 
 
-def keys_of_word(word: tuple[str, bool]) -> tuple[list[int], str]:
-    """Lookup keys of a vocabulary word, hashed (its deletion neighbourhood when names hold
-    it as a word; glued word pairs by their spelling and key only), and its consonant
-    skeleton ('' for a number)."""
-    token, as_word = word
-    variants = _variants(token) if as_word else {token, "~" + translit_key(token)}
-    return [hash(v) for v in variants], ("" if token.isdigit() else skeleton(token))
+class WordKeys(NamedTuple):
+    """The lookup keys of a run of vocabulary words: every key hashed, the position in the
+    run of the word it belongs to, and each word's consonant skeleton ('' for a number)."""
+
+    hashes: np.ndarray  # int64
+    word: np.ndarray  # int32, position in the run
+    skeletons: list[str]
 
 
-def keys_of_words(words: list[tuple[str, bool]]) -> list[tuple[list[int], str]]:
-    return [keys_of_word(word) for word in words]
+def keys_of_words(words: list[tuple[str, bool]]) -> list[WordKeys]:
+    """The keys of (word, held as a word): its deletion neighbourhood when names hold it as
+    a word; a glued word pair by its spelling and key only. One WordKeys (a list, to be
+    joined with the other process's): arrays, cheap to send back."""
+    hashes: list[int] = []
+    counts: list[int] = []
+    skeletons: list[str] = []
+    for token, as_word in words:
+        variants = _variants(token) if as_word else {token, "~" + translit_key(token)}
+        hashes.extend(map(hash, variants))
+        counts.append(len(variants))
+        skeletons.append("" if token.isdigit() else skeleton(token))
+    return [
+        WordKeys(
+            np.asarray(hashes, dtype=np.int64),
+            np.repeat(np.arange(len(words), dtype=np.int32), counts),
+            skeletons,
+        )
+    ]
 
 
 class SplitWork(Protocol):
@@ -163,11 +180,11 @@ class CandidateIndex:
         # step: with another process, most of them are made there while the names are
         # prepared here. The vocabulary: the words of names (doc_freq's) and the pairs of
         # adjacent words glued together.
+        glued = {t[i] + t[i + 1] for *_, t in raw_names for i in range(len(t) - 1)}
+        words = [(token, True) for token in doc_freq]
+        words += [(token, False) for token in glued if token not in doc_freq]
         keys_made = None
         if split is not None:
-            glued = {t[i] + t[i + 1] for *_, t in raw_names for i in range(len(t) - 1)}
-            words = [(token, True) for token in doc_freq]
-            words += [(token, False) for token in glued if token not in doc_freq]
             keys_made = split.start_hashed(keys_of_words, words, theirs=KEYS_ELSEWHERE)
         # How common each word is as a person's name, outside the lists (any query word).
         reference = reference_weights()
@@ -234,26 +251,34 @@ class CandidateIndex:
         # Deletion neighbourhood of each word and of its transliteration key. Glued word
         # pairs are found by their exact spelling or key only: they are many, typos in
         # them rare.
-        hashes: list[int] = []
-        tids: list[int] = []
-        made: dict[str, tuple[list[int], str]] = {}
+        # (The words are the vocabulary, in another order.)
+        chunks: list[WordKeys] = []
         if keys_made is not None:
-            made = {word: keys for (word, _), keys in zip(words, keys_made(), strict=True)}
-        skeleton_of: list[str] = []
-        for tid, token in enumerate(vocab):
-            word_keys = made.get(token)
-            if word_keys is None:
-                word_keys = keys_of_word((token, token in doc_freq))
-            variant_hashes, word_skeleton = word_keys
-            hashes.extend(variant_hashes)
-            tids.extend([tid] * len(variant_hashes))
-            skeleton_of.append(word_skeleton)
-            if tid % BUILD_STEP == 0:
+            chunks = keys_made()
+        else:
+            for start in range(0, len(words), BUILD_STEP):
+                chunks += keys_of_words(words[start : start + BUILD_STEP])
                 yield
+        chunks = chunks or keys_of_words([])
+        tid_of_word = np.fromiter((vocab[word] for word, _ in words), np.int32, len(words))
+        hashes = np.concatenate([chunk.hashes for chunk in chunks])
+        firsts = np.cumsum([0] + [len(chunk.skeletons) for chunk in chunks[:-1]])
+        tids = tid_of_word[
+            np.concatenate(
+                [chunk.word + first for chunk, first in zip(chunks, firsts, strict=True)]
+            )
+        ]
+        skeleton_of = [""] * len(vocab)
+        for tid, word_skeleton in zip(
+            tid_of_word.tolist(), (s for chunk in chunks for s in chunk.skeletons), strict=True
+        ):
+            skeleton_of[tid] = word_skeleton
         yield
-        order = np.argsort(np.asarray(hashes, dtype=np.int64), kind="stable")
-        self._variant_hash = np.asarray(hashes, dtype=np.int64)[order]
-        self._variant_tid = np.asarray(tids, dtype=np.int32)[order]
+        # By key, then word: the same arrays however the keys were made.
+        by_tid = np.argsort(tids, kind="stable")
+        order = by_tid[np.argsort(hashes[by_tid], kind="stable")]
+        self._variant_hash = hashes[order]
+        self._variant_tid = tids[order].astype(np.int32)
         # Consonant skeletons, for names written in an abjad (Arabic, Persian, Hebrew).
         with_skeleton = [tid for tid, key in enumerate(skeleton_of) if key]
         self._skeletons = HashedLookup(
