@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import AliasChoices, BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from screening import list_limits
+
 
 class AuthToken(BaseModel):
     """A bearer token as configured: only its hash is kept (see api/auth.py)."""
@@ -148,25 +150,30 @@ class Settings(BaseSettings):
     )
     refresh_timeout: float = Field(30.0, gt=0, description="Per-operation HTTP timeout (s)")
     refresh_max_seconds: float = Field(300.0, gt=0, description="Longest one download may take")
-    # Caps on reading one list file (they come from the network: hostile until parsed).
-    # The largest real publication (OFAC SDN_ADVANCED.XML, about 120 MB) sets the floor.
+    # Caps on reading one list file (their defaults: list_limits.py).
     list_max_file_bytes: int = Field(
-        512 * 1024 * 1024,
+        list_limits.MAX_FILE_BYTES,
         gt=0,
         description="Largest list file read, and largest unzipped content of a spreadsheet",
     )
     list_max_string_chars: int = Field(
-        100_000, gt=0, description="Longest text (cell, element, field) in a list file"
+        list_limits.MAX_STRING_CHARS,
+        gt=0,
+        description="Longest text (cell, element, field) in a list file",
     )
     list_max_rows: int = Field(
-        1_000_000, gt=0, description="Most rows (or entries) in one list file"
+        list_limits.MAX_ROWS, gt=0, description="Most rows (or entries) in one list file"
     )
-    list_max_columns: int = Field(256, gt=0, description="Most filled columns in one row")
+    list_max_columns: int = Field(
+        list_limits.MAX_COLUMNS, gt=0, description="Most filled columns in one row"
+    )
     list_parse_seconds: float = Field(
-        120.0, gt=0, description="Longest one publication may take to parse (then it is stopped)"
+        list_limits.PARSE_SECONDS,
+        gt=0,
+        description="Longest one publication may take to parse (then it is stopped)",
     )
     list_parse_memory_bytes: int = Field(
-        2 * 1024 * 1024 * 1024,
+        list_limits.PARSE_MEMORY_BYTES,
         ge=0,
         description="Address space of the process that parses list files (0: no cap)",
     )

@@ -14,13 +14,16 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from screening.config import Settings
+from screening import list_limits
 from screening.model.entities import Entity
 from screening.sources.common import ParseError, display_name
+
+if TYPE_CHECKING:
+    from screening.config import Settings
 
 # A byte sequence that is valid UTF-8 and not ASCII: text holding one is UTF-8 (Windows-1252
 # text almost never spells one: it would read as mojibake such as 'Ã©').
@@ -29,18 +32,14 @@ _UTF8_SEQUENCE = re.compile(
 )
 
 
-def _default(name: str) -> Any:
-    return Settings.model_fields[name].default
-
-
 @dataclass(frozen=True)
 class ParseLimits:
-    max_file_bytes: int = _default("list_max_file_bytes")
-    max_string_chars: int = _default("list_max_string_chars")
-    max_rows: int = _default("list_max_rows")
-    max_columns: int = _default("list_max_columns")
-    max_seconds: float = _default("list_parse_seconds")
-    max_memory_bytes: int = _default("list_parse_memory_bytes")
+    max_file_bytes: int = list_limits.MAX_FILE_BYTES
+    max_string_chars: int = list_limits.MAX_STRING_CHARS
+    max_rows: int = list_limits.MAX_ROWS
+    max_columns: int = list_limits.MAX_COLUMNS
+    max_seconds: float = list_limits.PARSE_SECONDS
+    max_memory_bytes: int = list_limits.PARSE_MEMORY_BYTES
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ParseLimits:
