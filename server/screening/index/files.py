@@ -38,6 +38,18 @@ MAGIC = b"screening-index 2\n"
 # are the (start, length) of the pickle stream and then of each of its out-of-band buffers
 # (numpy arrays, the entities), from the first ALIGN boundary after the header.
 ALIGN = 64
+
+
+def _aligned(offset: int) -> int:
+    """`offset` rounded up to the next ALIGN boundary."""
+    return -(-offset // ALIGN) * ALIGN
+
+
+def _body_start(header_size: int) -> int:
+    """Where the parts' spans count from: the first boundary after the header."""
+    return _aligned(len(MAGIC) + 8 + header_size)
+
+
 # Index files kept per directory (the newest): a worker still serving an older snapshot
 # keeps reading its file even after it is removed.
 FILES_KEPT = 4
@@ -155,11 +167,11 @@ class IndexFiles:
         spans: list[tuple[int, int]] = []
         end = 0
         for part in parts:
-            start = -(-end // ALIGN) * ALIGN
+            start = _aligned(end)
             spans.append((start, part.nbytes))
             end = start + part.nbytes
         header = json.dumps({"spans": spans}).encode()
-        base = -(-(len(MAGIC) + 8 + len(header)) // ALIGN) * ALIGN
+        base = _body_start(len(header))
         with tmp.open("wb") as fh:
             fh.write(MAGIC + len(header).to_bytes(8, "little") + header)
             for (start, _), part in zip(spans, parts, strict=True):
@@ -185,7 +197,7 @@ class IndexFiles:
                 return None
             size = int.from_bytes(view[len(MAGIC) : len(MAGIC) + 8], "little")
             header = json.loads(bytes(view[len(MAGIC) + 8 : len(MAGIC) + 8 + size]))
-            base = -(-(len(MAGIC) + 8 + size) // ALIGN) * ALIGN
+            base = _body_start(size)
             spans = [(base + start, base + start + length) for start, length in header["spans"]]
             if any(end > len(view) for _, end in spans):
                 return None  # truncated

@@ -33,13 +33,18 @@ class HashedLookup:
     def __len__(self) -> int:
         return int(self.hashes.size)
 
-    def all(self, key: Hashable) -> np.ndarray:
-        """Every value of `key` (empty if none)."""
+    def _span(self, key: Hashable) -> tuple[int, int]:
+        """Where `key`'s values are (empty if none)."""
         h = hash(key)
         lo = int(self.hashes.searchsorted(h))
         hi = lo
         while hi < self.hashes.size and self.hashes[hi] == h:
             hi += 1
+        return lo, hi
+
+    def all(self, key: Hashable) -> np.ndarray:
+        """Every value of `key` (empty if none)."""
+        lo, hi = self._span(key)
         return self.values[lo:hi]
 
     def all_of(self, keys: Iterable[Hashable]) -> np.ndarray:
@@ -52,16 +57,12 @@ class HashedLookup:
 
     def get(self, key: Hashable, default: float) -> float:
         """The first value of `key`, or `default`."""
-        h = hash(key)
-        at = int(self.hashes.searchsorted(h))
-        if at < self.hashes.size and self.hashes[at] == h:
-            return float(self.values[at])
-        return default
+        lo, hi = self._span(key)
+        return float(self.values[lo]) if hi > lo else default
 
     def __contains__(self, key: object) -> bool:
-        h = hash(key)
-        at = int(self.hashes.searchsorted(h))
-        return at < self.hashes.size and bool(self.hashes[at] == h)
+        lo, hi = self._span(key)
+        return hi > lo
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, HashedLookup):
