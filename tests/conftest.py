@@ -356,7 +356,10 @@ def start_service(
     env: dict[str, str] | None = None,
     wait: bool = True,
     port: int | None = None,
+    new_session: bool = False,
 ) -> Service:
+    """`new_session`: the service leads a process group of its own, as a command run at a
+    terminal does (a test then signals the whole group, as Ctrl-C does)."""
     port, metrics_port = port or free_port(), free_port()
     log_file = tempfile.NamedTemporaryFile(prefix="service-", suffix=".log", delete=False)
     args = serve_command(port=port, workers=workers, redis_url=redis_url, lists_dir=lists_dir)
@@ -372,7 +375,13 @@ def start_service(
         **(env or {}),
     }
     full_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    proc = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT, env=full_env)
+    proc = subprocess.Popen(
+        args,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        env=full_env,
+        start_new_session=new_session,
+    )
     service = Service(port, metrics_port, proc, Path(log_file.name), redis_url or "", prefix)
     if wait:
         wait_serving(

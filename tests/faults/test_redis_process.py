@@ -150,3 +150,33 @@ def test_a_worker_restarted_while_redis_is_away_listens_only_with_an_index(
         service.stop()
         redis_server.stop()
         shutil.rmtree(redis_server.workdir, ignore_errors=True)
+
+
+def test_ctrl_c_at_a_terminal_stops_the_embedded_redis_in_order(lists_dir, tmp_path):
+    """Ctrl-C at a terminal signals the whole foreground process group. redis-server was in
+    it: it stopped on its own, and the supervisor, still stopping, logged it dead and started
+    it again. Now it has a session of its own (it still stops with the supervisor, by its
+    parent-death signal), and a stopping supervisor restarts nothing."""
+    service = start_service(
+        None,
+        "fault-ctrl-c",
+        lists_dir=copy_lists(lists_dir, tmp_path / "lists", UN_LIST),
+        workers=2,
+        env={"SCREENING_DATA_DIR": str(tmp_path / "data")},
+        new_session=True,
+    )
+    try:
+        (started,) = log_entries(service, "embedded redis started")
+        redis_pid = int(str(started["redis_pid"]))
+        workers = list(service.worker_pids().values())
+        assert os.getpgid(redis_pid) != service.proc.pid
+        os.killpg(service.proc.pid, signal.SIGINT)
+        assert service.proc.wait(60) == 0, service.logs()[-3000:]
+        logs = service.logs()
+        assert "redis-server died" not in logs, logs[-3000:]
+        assert "Traceback" not in logs, logs[-3000:]
+        assert len(log_entries(service, "embedded redis started")) == 1
+        for pid in [redis_pid, *workers]:
+            assert _state(pid) in ("", "Z"), f"process {pid} still running after the stop"
+    finally:
+        service.stop()

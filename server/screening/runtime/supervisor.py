@@ -258,6 +258,8 @@ class Supervisor:
         timeout = self.settings.worker_heartbeat_seconds
         while not self._stopping:
             time.sleep(0.2)
+            if self._stopping:  # signalled while asleep: a process gone now is stopping too
+                break
             if embedded is not None:
                 self._watch_redis(embedded)
             self._reap_prepare()

@@ -135,6 +135,10 @@ class EmbeddedRedis:
             stderr=subprocess.PIPE,
             # The directory's lock lives as long as redis-server does, even past this process.
             pass_fds=(self._lock_fd,) if self._lock_fd >= 0 else (),
+            # Out of the terminal's process group: Ctrl-C reaches the supervisor, which stops
+            # the workers and then Redis, in that order (the parent-death signal still stops
+            # Redis with a supervisor that dies).
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
