@@ -173,10 +173,16 @@ _NON_WORD = re.compile(r"[^a-z0-9]+")
 def fold(text: str) -> str:
     """Latin script, lower case, no accents, no punctuation; words separated by one space."""
     latin = to_latin(text)
-    decomposed = unicodedata.normalize("NFKD", latin)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    lowered = stripped.lower().replace("ß", "ss").replace("ø", "o").replace("đ", "d")
-    lowered = lowered.replace("ł", "l").replace("æ", "ae").replace("œ", "oe").replace("ı", "i")
+    if latin.isascii():
+        # Nearly always (to_latin romanises): ASCII has no accents to decompose or letters
+        # to replace, and the character loop below is most of a name's tokenising.
+        lowered = latin.lower()
+    else:
+        decomposed = unicodedata.normalize("NFKD", latin)
+        stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+        lowered = stripped.lower().replace("ß", "ss").replace("ø", "o").replace("đ", "d")
+        lowered = lowered.replace("ł", "l").replace("æ", "ae").replace("œ", "oe")
+        lowered = lowered.replace("ı", "i")
     joined = _APOSTROPHES.sub("", lowered)
     return " ".join(_NON_WORD.split(joined)).strip()
 
@@ -227,14 +233,36 @@ def _form_with_typo(span: tuple[str, ...]) -> str | None:
         return None
     word = span[0]
     if len(word) >= TYPO_FORM_ALONE - 1:
-        for variant in {word} | {word[:k] + word[k + 1 :] for k in range(len(word))}:
-            for form_word in _TYPO_WORDS.get(variant, ()):
-                if _one_edit(word, form_word):
-                    return form_word
+        variants = {word} | {word[:k] + word[k + 1 :] for k in range(len(word))}
+        near = {f for v in variants for f in _TYPO_WORDS.get(v, ()) if _one_edit(word, f)}
+        if near:
+            # Several forms one edit away ("kompania": kompani, kompaniya, compania): the
+            # same choice in every process (set order follows the str hash seed, which
+            # differs between hosts), a form of the same first letter first.
+            return min(near, key=lambda form: (form[0] != word[0], form))
     for k in range(1, len(word)):
         if word[k] == word[k - 1] and len(word) > 3 and word[:k] + word[k + 1 :] in _LEGAL_FORMS:
             return word[:k] + word[k + 1 :]
     return None
+
+
+# The words of multi-word legal forms: a phrase written with one typo holds only these
+# but for the mistyped word.
+_PHRASE_WORDS = frozenset(
+    word for phrase in _LEGAL_FORMS if " " in phrase for word in phrase.split()
+)
+
+
+def _may_be_mistyped_form(span: list[str]) -> bool:
+    """Could _form_with_typo find a form in `span`? False where it surely would not (most
+    spans): a cheap test before it, which tries every word of the span as the mistyped one."""
+    if len(span) == 1:
+        word = span[0]
+        return len(word) >= TYPO_FORM_ALONE - 1 or (
+            len(word) > 3 and any(word[k] == word[k - 1] for k in range(1, len(word)))
+        )
+    others = [word for word in span if word not in _PHRASE_WORDS]
+    return not others or (len(others) == 1 and len(others[0]) >= TYPO_FORM_WORD - 1)
 
 
 def _exact_forms(words: list[str]) -> list[tuple[str, bool]]:
@@ -271,6 +299,8 @@ def _with_typos_corrected(words: list[str]) -> list[str]:
     out = list(words)
     for start, size in sorted(spans, key=lambda span: -span[1]):
         if start < 0 or start + size > n or size >= n:
+            continue
+        if not _may_be_mistyped_form(words[start : start + size]):
             continue
         if any(out[k] != words[k] for k in range(start, start + size)):
             continue  # already corrected

@@ -70,3 +70,67 @@ def test_honorifics_dropped_for_persons_only():
 
 def test_numbers_kept():
     assert "2007" in name_tokens("JPMorgan Mortgage Trust Series 2007-1", ORGANIZATION)
+
+
+def test_the_mistyped_form_pretest_never_turns_away_a_form():
+    """_may_be_mistyped_form only spares _form_with_typo spans it would find nothing in:
+    every legal form with each possible one-letter typo (deleted, doubled, replaced), alone
+    and beside other words of forms or of names, that the search finds passes the pretest."""
+    from screening.matching import normalize
+
+    found = 0
+    spans: set[tuple[str, ...]] = set()
+    for phrase in normalize._LEGAL_FORMS:
+        parts = phrase.split()
+        for j, word in enumerate(parts):
+            typos = {word[:k] + word[k + 1 :] for k in range(len(word))}
+            typos |= {word[:k] + word[k] + word[k:] for k in range(len(word))}
+            typos |= {word[:k] + "x" + word[k + 1 :] for k in range(len(word))}
+            for typo in typos:
+                span = (*parts[:j], typo, *parts[j + 1 :])
+                spans |= {span, (*span, "ltd"), ("aurus", *span), (*span, "company")}
+    for span in sorted(spans):
+        if normalize._form_with_typo(span) is not None:
+            found += 1
+            assert normalize._may_be_mistyped_form(list(span)), span
+    assert found > 1000  # the search finds many: the test covers real hits
+
+
+_TYPO_CHOICES = """
+import json
+from screening.matching import normalize
+words = sorted({
+    word[:k] + letter + word[k + 1 :]
+    for word in normalize._LEGAL_FORMS if " " not in word and len(word) >= 5
+    for k in range(len(word)) for letter in ("", "a", "i", word[k])
+})
+print(json.dumps({w: normalize._form_with_typo((w,)) for w in words}))
+"""
+
+
+def test_a_mistyped_form_reads_the_same_under_every_hash_seed():
+    """A word one edit from several forms ("kompania": kompani, kompaniya, compania) was
+    read as whichever came first in a set, so the str hash seed (another on every host)
+    decided between 'co' and 'llc': the same name scored otherwise on another host."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from screening.matching import normalize
+
+    choices = [
+        json.loads(
+            subprocess.run(
+                [sys.executable, "-c", _TYPO_CHOICES],
+                env={**os.environ, "PYTHONHASHSEED": seed},
+                capture_output=True,
+                check=True,
+                text=True,
+            ).stdout
+        )
+        for seed in ("1", "2", "3")
+    ]
+    assert choices[0] == choices[1] == choices[2]
+    assert sum(form is not None for form in choices[0].values()) > 100
+    assert normalize._LEGAL_FORMS[normalize._form_with_typo(("kompania",)) or ""] == "co"
