@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -178,5 +179,54 @@ def test_ctrl_c_at_a_terminal_stops_the_embedded_redis_in_order(lists_dir, tmp_p
         assert len(log_entries(service, "embedded redis started")) == 1
         for pid in [redis_pid, *workers]:
             assert _state(pid) in ("", "Z"), f"process {pid} still running after the stop"
+    finally:
+        service.stop()
+
+
+def _group(pgid: int) -> list[int]:
+    """The processes still in this process group."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if os.getpgid(int(entry.name)) == pgid and _state(int(entry.name)) not in ("Z", ""):
+                    found.append(int(entry.name))
+    return found
+
+
+def test_ctrl_c_during_the_first_start_stops_every_process_quietly(lists_dir, tmp_path):
+    """Ctrl-C while the lists were parsed: every process of the group got it. The data
+    preparation and the build's helper died on KeyboardInterrupt (tracebacks on the
+    terminal), a parsing process failed to answer a parent gone (another), and the
+    supervisor, once its preparation ended, went on to start its refresh and metrics and to
+    log `workers starting`. Now only the supervisor acts on the key: its children ignore it
+    from their start, it stops them, and it starts nothing more."""
+    service = start_service(
+        None,
+        "fault-ctrl-c-start",
+        lists_dir=lists_dir,
+        workers=2,
+        env={"SCREENING_DATA_DIR": str(tmp_path / "data")},
+        wait=False,
+        new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not log_entries(service, "list file parsed"):  # the ingest is under way
+            assert time.monotonic() < deadline, service.logs()[-3000:]
+            time.sleep(0.05)
+        (started,) = log_entries(service, "embedded redis started")
+        redis_pid = int(str(started["redis_pid"]))
+        os.killpg(service.proc.pid, signal.SIGINT)
+        assert service.proc.wait(60) == 0, service.logs()[-3000:]
+        logs = service.logs()
+        for sign in ("Traceback", "KeyboardInterrupt", "redis-server died"):
+            assert sign not in logs, logs[-3000:]
+        assert not log_entries(service, "workers starting"), logs[-3000:]
+        # The parsing processes finish the file in hand, see their parent gone and exit.
+        deadline = time.monotonic() + 30
+        while _group(service.proc.pid) or _state(redis_pid) not in ("", "Z"):
+            assert time.monotonic() < deadline, f"left running: {_group(service.proc.pid)}"
+            time.sleep(0.1)
     finally:
         service.stop()

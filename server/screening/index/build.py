@@ -96,6 +96,9 @@ def _warm_up(parent_pid: int) -> int:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent_pid:  # gone before the request above
         os._exit(0)
+    # Ctrl-C at a terminal reaches every process of the group: the process it helps
+    # decides when this one stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     import screening.matching.candidates  # noqa: F401
 
     return _seed_probe()

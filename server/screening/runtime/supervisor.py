@@ -91,6 +91,8 @@ class Supervisor:
                 embedded = EmbeddedRedis(data_dir=self.settings.data_dir).start()
                 redis_url = embedded.url
             self._prepare_data(redis_url)
+            if self._stopping:  # signalled while the data was prepared: start nothing more
+                return 0
             scheduler = self._start_refresh(redis_url)
             if self.settings.metrics_port:
                 from screening.observability.metrics import supervisor_registry
@@ -152,7 +154,7 @@ class Supervisor:
             name="screening-prepare",
             daemon=False,  # it starts parsing processes
         )
-        proc.start()
+        _start_ignoring_ctrl_c(proc)
         sending.close()
         self._prepare = proc
         # Open until the process is collected: it says when it is ready, read or not.
@@ -247,7 +249,7 @@ class Supervisor:
             name=f"screening-worker-{worker_id}",
             daemon=False,
         )
-        proc.start()
+        _start_ignoring_ctrl_c(proc)
         self._procs[worker_id] = proc
         self._beats[worker_id] = (heartbeat, time.monotonic())
         log.info("worker started", extra={"worker": worker_id, "worker_pid": proc.pid})
@@ -342,7 +344,8 @@ class Supervisor:
 
     def _stop_workers(self) -> None:
         if self._prepare is not None and self._prepare.is_alive():
-            self._prepare.terminate()  # still building the host's index: the next start will
+            # Still ingesting or building the host's index: the next start does it again.
+            self._prepare.terminate()
         for proc in self._procs.values():
             if proc.is_alive() and proc.pid:
                 os.kill(proc.pid, signal.SIGTERM)
@@ -398,3 +401,15 @@ def _age_reader(
         }
 
     return read
+
+
+def _start_ignoring_ctrl_c(proc: multiprocessing.process.BaseProcess) -> None:
+    """Start a child with Ctrl-C ignored from its first instruction (a spawned process keeps
+    an ignored signal through exec, and Python then leaves it ignored): the key reaches the
+    whole process group at a terminal, and stopping the children is the supervisor's work.
+    A worker sets its own handlers once its event loop runs (runtime/worker.py)."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        proc.start()
+    finally:
+        signal.signal(signal.SIGINT, previous)

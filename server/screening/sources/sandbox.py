@@ -163,6 +163,13 @@ def _serve(conn: multiprocessing.connection.Connection, limits: ParseLimits) -> 
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     # The modules stay for the process's life: no collection needs to walk them again.
     gc.freeze()
+    try:
+        _answer_each(conn, limits)
+    except (BrokenPipeError, ConnectionResetError):
+        return  # the parent is gone (stopped midway): nobody waits for an answer
+
+
+def _answer_each(conn: multiprocessing.connection.Connection, limits: ParseLimits) -> None:
     conn.send("ready")
     while True:
         try:
