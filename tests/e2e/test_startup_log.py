@@ -52,3 +52,16 @@ def test_serving_is_said_once_the_port_answers_with_the_time_it_took(service: Se
     spanned = (_at(said) - _at(lines[0])).total_seconds()
     took = float(said["startup_seconds"])
     assert spanned <= took < spanned + 30, (spanned, took)
+
+
+def test_every_line_written_while_starting_is_a_json_object(service: Service) -> None:
+    # A parser's warning (nameless rows of the UK sanctions list) came out of its parsing
+    # process as a bare line: that process had no log handler, and Python's last resort
+    # printed the message alone.
+    lines = service.logs().splitlines()
+    end = next(i for i, line in enumerate(lines) if '"msg": "serving"' in line)
+    for line in lines[: end + 1]:
+        entry = json.loads(line)
+        assert isinstance(entry, dict) and {"ts", "level", "logger", "msg"} <= entry.keys(), line
+    warned = [json.loads(line) for line in lines[:end] if "list rows without a name" in line]
+    assert warned and warned[0]["logger"] == "screening.sources.uk_sanctions_list"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import multiprocessing
 import multiprocessing.connection
 import multiprocessing.process
@@ -27,6 +28,7 @@ from types import TracebackType
 import msgspec
 
 from screening.model.entities import Publication
+from screening.observability.logging import setup_logging
 from screening.sources.base import FileSet
 from screening.sources.common import ParseError, display_name, printable
 from screening.sources.limits import ParseContext, ParseLimits
@@ -115,7 +117,10 @@ class ParseSandbox:
         self._kill()
         parent, child = self._ctx.Pipe()
         proc = self._ctx.Process(
-            target=_serve, args=(child, self.limits), name="screening-list-parser", daemon=True
+            target=_serve,
+            args=(child, self.limits, logging.getLogger().getEffectiveLevel()),
+            name="screening-list-parser",
+            daemon=True,
         )
         proc.start()
         child.close()
@@ -153,9 +158,14 @@ class ParseSandbox:
 # -- the child -----------------------------------------------------------------------------
 
 
-def _serve(conn: multiprocessing.connection.Connection, limits: ParseLimits) -> None:
+def _serve(
+    conn: multiprocessing.connection.Connection, limits: ParseLimits, log_level: int
+) -> None:
     """The child's loop: parse each file set sent, answer, until told to stop (None/EOF)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when this stops
+    # What a parser logs, as JSON lines like the parent's (Python's last-resort handler
+    # would print the bare message).
+    setup_logging(logging.getLevelName(log_level))
     import screening.sources.registry  # noqa: F401  (every parser, before the clock starts)
 
     cap = limits.max_memory_bytes
