@@ -95,11 +95,18 @@ class _MethodMetrics:
         self.handling.observe(time.perf_counter() - started)
 
 
+# A client's deadline expires before the server's copy of it (the server starts counting
+# when the call reaches it), and the client then cancels the call: a call cancelled this
+# close to its deadline ended with it.
+DEADLINE_SLACK_SECONDS = 0.05
+
+
 def _final_code(context: grpc.aio.ServicerContext, exc: BaseException | None) -> str:
     """The status the call ends with, from the context and what the handler raised."""
     if isinstance(exc, asyncio.CancelledError | GeneratorExit):
         remaining = context.time_remaining()
-        return "DeadlineExceeded" if remaining is not None and remaining <= 0 else "Canceled"
+        ended_with_deadline = remaining is not None and remaining <= DEADLINE_SLACK_SECONDS
+        return "DeadlineExceeded" if ended_with_deadline else "Canceled"
     set_code = code_name(context.code())
     if set_code is not None:
         return set_code

@@ -18,6 +18,7 @@ import multiprocessing
 import multiprocessing.process
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable
 from types import FrameType
@@ -408,6 +409,9 @@ def _start_ignoring_ctrl_c(proc: multiprocessing.process.BaseProcess) -> None:
     an ignored signal through exec, and Python then leaves it ignored): the key reaches the
     whole process group at a terminal, and stopping the children is the supervisor's work.
     A worker sets its own handlers once its event loop runs (runtime/worker.py)."""
+    if threading.current_thread() is not threading.main_thread():
+        proc.start()  # signal dispositions are the main thread's to set
+        return
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         proc.start()
