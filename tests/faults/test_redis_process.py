@@ -8,6 +8,8 @@
   second new connection got NOT_SERVING / UNAVAILABLE "no list data loaded yet" for as long
   as Redis was away. It now waits for an index before it listens: new connections all go to
   the worker that has one, and the replacement serves once Redis is back.
+- Ctrl-C at a terminal (SIGINT to the whole process group) and a stop during the start:
+  the supervisor alone acts on it and stops every process in order, Redis last.
 """
 
 from __future__ import annotations
@@ -228,5 +230,35 @@ def test_ctrl_c_during_the_first_start_stops_every_process_quietly(lists_dir, tm
         while _group(service.proc.pid) or _state(redis_pid) not in ("", "Z"):
             assert time.monotonic() < deadline, f"left running: {_group(service.proc.pid)}"
             time.sleep(0.1)
+    finally:
+        service.stop()
+
+
+def test_a_stop_during_the_index_build_stops_the_waiting_workers_at_once(lists_dir, tmp_path):
+    """Stopped while the host's index was built (the lists ingested), the workers waited
+    for it and acted on SIGTERM only once they had it: the data preparation being stopped,
+    a worker built the index itself, said `worker serving`, and only then stopped. A worker
+    now gives up the wait (and any build it started) when it is told to stop."""
+    service = start_service(
+        None,
+        "fault-stop-during-build",
+        lists_dir=lists_dir,
+        workers=2,
+        env={"SCREENING_DATA_DIR": str(tmp_path / "data")},
+        wait=False,
+        new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not log_entries(service, "ingest finished"):  # the build starts now (~3 s)
+            assert time.monotonic() < deadline, service.logs()[-3000:]
+            time.sleep(0.02)
+        os.killpg(service.proc.pid, signal.SIGINT)
+        assert service.proc.wait(60) == 0, service.logs()[-3000:]
+        logs = service.logs()
+        assert not log_entries(service, "worker serving"), logs[-3000:]
+        assert not log_entries(service, "index file built"), logs[-3000:]
+        assert len(log_entries(service, "worker stopped before serving")) == 2, logs[-3000:]
+        assert "Traceback" not in logs, logs[-3000:]
     finally:
         service.stop()
