@@ -20,11 +20,13 @@ import shutil
 import signal
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import redis
 
-from tests.conftest import copy_lists, start_redis, start_service
+from tests.conftest import Service, copy_lists, start_redis, start_service
 from tests.faults.load import (
     UN_LIST,
     ConnectionProbe,
@@ -196,16 +198,16 @@ def _group(pgid: int) -> list[int]:
     return found
 
 
-def test_ctrl_c_during_the_first_start_stops_every_process_quietly(lists_dir, tmp_path):
-    """Ctrl-C while the lists were parsed: every process of the group got it. The data
-    preparation and the build's helper died on KeyboardInterrupt (tracebacks on the
-    terminal), a parsing process failed to answer a parent gone (another), and the
-    supervisor, once its preparation ended, went on to start its refresh and metrics and to
-    log `workers starting`. Now only the supervisor acts on the key: its children ignore it
-    from their start, it stops them, and it starts nothing more."""
+@contextmanager
+def _ctrl_c_once_logged(
+    lists_dir: Path, tmp_path: Path, prefix: str, message: str, within: float
+) -> Iterator[Service]:
+    """A first start from every shared list, in a process group of its own (as a command at
+    a terminal), given Ctrl-C (SIGINT to the whole group) once its log says `message`
+    (within `within` seconds); yields the service once it has exited 0."""
     service = start_service(
         None,
-        "fault-ctrl-c-start",
+        prefix,
         lists_dir=lists_dir,
         workers=2,
         env={"SCREENING_DATA_DIR": str(tmp_path / "data")},
@@ -213,14 +215,30 @@ def test_ctrl_c_during_the_first_start_stops_every_process_quietly(lists_dir, tm
         new_session=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while not log_entries(service, "list file parsed"):  # the ingest is under way
+        deadline = time.monotonic() + within
+        while not log_entries(service, message):
             assert time.monotonic() < deadline, service.logs()[-3000:]
-            time.sleep(0.05)
-        (started,) = log_entries(service, "embedded redis started")
-        redis_pid = int(str(started["redis_pid"]))
+            time.sleep(0.02)
         os.killpg(service.proc.pid, signal.SIGINT)
         assert service.proc.wait(60) == 0, service.logs()[-3000:]
+        yield service
+    finally:
+        service.stop()
+
+
+def test_ctrl_c_during_the_first_start_stops_every_process_quietly(lists_dir, tmp_path):
+    """Ctrl-C while the lists were parsed: every process of the group got it. The data
+    preparation and the build's helper died on KeyboardInterrupt (tracebacks on the
+    terminal), a parsing process failed to answer a parent gone (another), and the
+    supervisor, once its preparation ended, went on to start its refresh and metrics and to
+    log `workers starting`. Now only the supervisor acts on the key: its children ignore it
+    from their start, it stops them, and it starts nothing more."""
+    # Once the first file is parsed: the ingest is under way.
+    with _ctrl_c_once_logged(
+        lists_dir, tmp_path, "fault-ctrl-c-start", "list file parsed", within=60
+    ) as service:
+        (started,) = log_entries(service, "embedded redis started")
+        redis_pid = int(str(started["redis_pid"]))
         logs = service.logs()
         for sign in ("Traceback", "KeyboardInterrupt", "redis-server died"):
             assert sign not in logs, logs[-3000:]
@@ -230,8 +248,6 @@ def test_ctrl_c_during_the_first_start_stops_every_process_quietly(lists_dir, tm
         while _group(service.proc.pid) or _state(redis_pid) not in ("", "Z"):
             assert time.monotonic() < deadline, f"left running: {_group(service.proc.pid)}"
             time.sleep(0.1)
-    finally:
-        service.stop()
 
 
 def test_a_stop_during_the_index_build_stops_the_waiting_workers_at_once(lists_dir, tmp_path):
@@ -239,26 +255,12 @@ def test_a_stop_during_the_index_build_stops_the_waiting_workers_at_once(lists_d
     for it and acted on SIGTERM only once they had it: the data preparation being stopped,
     a worker built the index itself, said `worker serving`, and only then stopped. A worker
     now gives up the wait (and any build it started) when it is told to stop."""
-    service = start_service(
-        None,
-        "fault-stop-during-build",
-        lists_dir=lists_dir,
-        workers=2,
-        env={"SCREENING_DATA_DIR": str(tmp_path / "data")},
-        wait=False,
-        new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while not log_entries(service, "ingest finished"):  # the build starts now (~3 s)
-            assert time.monotonic() < deadline, service.logs()[-3000:]
-            time.sleep(0.02)
-        os.killpg(service.proc.pid, signal.SIGINT)
-        assert service.proc.wait(60) == 0, service.logs()[-3000:]
+    # Once the ingest has finished: the build starts then (about 3 s).
+    with _ctrl_c_once_logged(
+        lists_dir, tmp_path, "fault-stop-during-build", "ingest finished", within=120
+    ) as service:
         logs = service.logs()
         assert not log_entries(service, "worker serving"), logs[-3000:]
         assert not log_entries(service, "index file built"), logs[-3000:]
         assert len(log_entries(service, "worker stopped before serving")) == 2, logs[-3000:]
         assert "Traceback" not in logs, logs[-3000:]
-    finally:
-        service.stop()

@@ -17,12 +17,14 @@ import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 
 from screening.casework.monitoring import Alert, Monitored, MonitorStore
 from screening.model.errors import Exhausted, NotFound, NotReady, Unavailable
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -130,8 +132,11 @@ class AlertFeed:
             try:
                 if not self._position:
                     self._position = await self.store.last_alert_id()
-                found = await _unless_stopped(
-                    self.store.read_alerts(self._position, WATCH_BLOCK_MS), stop
+                found = (
+                    await unless_stopped(
+                        self.store.read_alerts(self._position, WATCH_BLOCK_MS), stop
+                    )
+                    or []
                 )
                 backoff = 0.5
             except (redis.RedisError, OSError) as exc:
@@ -202,20 +207,19 @@ async def _pause(stopping: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stopping.wait(), timeout=seconds)
 
 
-async def _unless_stopped(
-    read: Coroutine[Any, Any, list[tuple[str, Alert]]], stop: asyncio.Event
-) -> list[tuple[str, Alert]]:
-    """The blocking read's alerts, or none once `stop` is set: a worker shutting down does
-    not wait out the read's block time (its connection is closed with it)."""
-    reading = asyncio.ensure_future(read)
+async def unless_stopped(work: Coroutine[Any, Any, T], stop: asyncio.Event) -> T | None:
+    """`work`'s result, or None once `stop` is set first: the work is then cancelled, so a
+    worker shutting down does not wait it out (a blocking stream read's block time, its
+    connection closed with it; the host's index being read or built, runtime/worker.py)."""
+    working = asyncio.ensure_future(work)
     stopping = asyncio.ensure_future(stop.wait())
     try:
-        await asyncio.wait({reading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({working, stopping}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         stopping.cancel()
-    if not reading.done():
-        reading.cancel()
+    if not working.done():
+        working.cancel()
         with contextlib.suppress(asyncio.CancelledError, redis.RedisError, OSError):
-            await reading
-        return []
-    return reading.result()
+            await working
+        return None
+    return working.result()

@@ -20,6 +20,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from screening.api.cache import ResultCache
 from screening.api.repeat import KnownAnswer
 from screening.api.servicer import ScreeningServicer
+from screening.casework.watching import unless_stopped
 from screening.config import Settings
 from screening.index.files import IndexFiles
 from screening.index.holder import IndexHolder, LoadedIndex
@@ -219,7 +220,7 @@ async def _load_first_index(holder: IndexHolder, worker_id: int, stop: asyncio.E
     waiting_since = 0.0
     while not stop.is_set():
         try:
-            refreshed = await _unless_stopped(holder.refresh(), stop)
+            refreshed = await unless_stopped(holder.refresh(), stop)
             if refreshed is None:
                 return False  # stopped while the index was read or built
             if refreshed or holder.current is not None:
@@ -245,23 +246,6 @@ async def _load_first_index(holder: IndexHolder, worker_id: int, stop: asyncio.E
             await asyncio.wait_for(stop.wait(), timeout=backoff)
         backoff = min(backoff * 2, 2.0)
     return False
-
-
-async def _unless_stopped(work: Coroutine[Any, Any, bool], stop: asyncio.Event) -> bool | None:
-    """`work`'s result, or None once `stop` is set first (the work is then cancelled: a
-    worker waiting for the host's index, or building it, stops at once, not after it)."""
-    working = asyncio.ensure_future(work)
-    stopped = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait({working, stopped}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopped.cancel()
-    if working.done():
-        return working.result()
-    working.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await working
-    return None
 
 
 async def _set_serving(servicer: health_aio.HealthServicer, serving: bool) -> None:
