@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import signal
 import threading
 import time
 from multiprocessing.connection import Connection
@@ -39,10 +38,6 @@ def run_prepare(
     from screening.store.connection import connect
     from screening.store.snapshots import ListStore
 
-    # Ctrl-C at a terminal reaches every process of the group: the supervisor decides when
-    # this one stops (it terminates it), and its parsing and helping processes, started
-    # from here, ignore the key too.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     setup_logging(log_level(settings.log_level))
     sent = False
     helper: OtherProcess | None = None

@@ -408,7 +408,8 @@ def _start_ignoring_ctrl_c(proc: multiprocessing.process.BaseProcess) -> None:
     """Start a child with Ctrl-C ignored from its first instruction (a spawned process keeps
     an ignored signal through exec, and Python then leaves it ignored): the key reaches the
     whole process group at a terminal, and stopping the children is the supervisor's work.
-    A worker sets its own handlers once its event loop runs (runtime/worker.py)."""
+    The data preparation passes it on to the processes it starts; a worker sets its own
+    handlers once its event loop runs (runtime/worker.py)."""
     if threading.current_thread() is not threading.main_thread():
         proc.start()  # signal dispositions are the main thread's to set
         return
