@@ -200,11 +200,16 @@ def _group(pgid: int) -> list[int]:
 
 @contextmanager
 def _ctrl_c_once_logged(
-    lists_dir: Path, tmp_path: Path, prefix: str, message: str, within: float
+    lists_dir: Path,
+    tmp_path: Path,
+    prefix: str,
+    message: str,
+    within: float,
+    times: int = 1,
 ) -> Iterator[Service]:
     """A first start from every shared list, in a process group of its own (as a command at
     a terminal), given Ctrl-C (SIGINT to the whole group) once its log says `message`
-    (within `within` seconds); yields the service once it has exited 0."""
+    `times` times (within `within` seconds); yields the service once it has exited 0."""
     service = start_service(
         None,
         prefix,
@@ -216,7 +221,7 @@ def _ctrl_c_once_logged(
     )
     try:
         deadline = time.monotonic() + within
-        while not log_entries(service, message):
+        while len(log_entries(service, message)) < times:
             assert time.monotonic() < deadline, service.logs()[-3000:]
             time.sleep(0.02)
         os.killpg(service.proc.pid, signal.SIGINT)
@@ -255,9 +260,12 @@ def test_a_stop_during_the_index_build_stops_the_waiting_workers_at_once(lists_d
     for it and acted on SIGTERM only once they had it: the data preparation being stopped,
     a worker built the index itself, said `worker serving`, and only then stopped. A worker
     now gives up the wait (and any build it started) when it is told to stop."""
-    # Once the ingest has finished: the build starts then (about 3 s).
+    # Once both workers are set up (released when the ingest has finished and the build
+    # begun, their stop handlers on: they load the policy after): the build has about 3 s
+    # to go. On "ingest finished" alone, the key could beat the workers' release, and
+    # workers stopped before it end without a word.
     with _ctrl_c_once_logged(
-        lists_dir, tmp_path, "fault-stop-during-build", "ingest finished", within=120
+        lists_dir, tmp_path, "fault-stop-during-build", "policy loaded", within=120, times=2
     ) as service:
         logs = service.logs()
         assert not log_entries(service, "worker serving"), logs[-3000:]
