@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -198,6 +199,21 @@ def _group(pgid: int) -> list[int]:
     return found
 
 
+def _every_line_json_once_gone(service: Service, within: float = 30) -> None:
+    """Once every process of the service's group has exited, every line it wrote is a JSON
+    object. The build's helper was run by an executor whose queues hold named semaphores:
+    stopped midway, it left them to multiprocessing's resource tracker, which cleaned them
+    up with a bare two-line warning on the service's log as the last process exited."""
+    deadline = time.monotonic() + within
+    while _group(service.proc.pid):
+        assert time.monotonic() < deadline, f"left running: {_group(service.proc.pid)}"
+        time.sleep(0.1)
+    time.sleep(0.2)  # the last writer's output
+    for line in service.logs().splitlines():
+        entry = json.loads(line)
+        assert isinstance(entry, dict) and {"ts", "level", "logger", "msg"} <= entry.keys(), line
+
+
 @contextmanager
 def _ctrl_c_once_logged(
     lists_dir: Path,
@@ -249,9 +265,10 @@ def test_ctrl_c_during_the_first_start_stops_every_process_quietly(lists_dir, tm
             assert sign not in logs, logs[-3000:]
         assert not log_entries(service, "workers starting"), logs[-3000:]
         # The parsing processes finish the file in hand, see their parent gone and exit.
-        deadline = time.monotonic() + 30
-        while _group(service.proc.pid) or _state(redis_pid) not in ("", "Z"):
-            assert time.monotonic() < deadline, f"left running: {_group(service.proc.pid)}"
+        _every_line_json_once_gone(service)
+        deadline = time.monotonic() + 10
+        while _state(redis_pid) not in ("", "Z"):
+            assert time.monotonic() < deadline, f"redis-server {redis_pid} left running"
             time.sleep(0.1)
 
 
@@ -272,3 +289,4 @@ def test_a_stop_during_the_index_build_stops_the_waiting_workers_at_once(lists_d
         assert not log_entries(service, "index file built"), logs[-3000:]
         assert len(log_entries(service, "worker stopped before serving")) == 2, logs[-3000:]
         assert "Traceback" not in logs, logs[-3000:]
+        _every_line_json_once_gone(service)

@@ -21,9 +21,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from screening.index.files import IndexFiles
 from screening.store.snapshots import ListStore, Manifest
@@ -108,13 +108,36 @@ class OtherProcess:
     """candidates.SplitWork: part of each list run by one spawned process, the rest here,
     side by side (a build is mostly pure work per name and per word, and a host
     has more than one core). The process starts at once: its start overlaps the build's
-    first steps."""
+    first steps.
+
+    Work and results go over one pipe, in order (the build hands over one task at a time
+    and reads its result before the next). No executor: its queues hold named semaphores,
+    which a build stopped by SIGTERM (the supervisor stopping a start) leaves for
+    multiprocessing's resource tracker to clean up with a bare warning line on the
+    service's log."""
 
     def __init__(self) -> None:
-        self._pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("spawn")
+        ctx = multiprocessing.get_context("spawn")
+        ours, theirs = ctx.Pipe()
+        self._proc: multiprocessing.process.BaseProcess | None = ctx.Process(
+            target=_serve_helper,
+            args=(theirs, os.getpid()),
+            name="screening-index-helper",
+            daemon=True,
         )
-        self._probe = self._pool.submit(_warm_up, os.getpid())
+        self._conn: Connection | None = ours
+        self._lock = threading.Lock()
+        self._sent = 0  # tasks handed over, the first (the seed probe) included
+        self._received = 0  # replies read
+        self._replies: dict[int, tuple[bool, object]] = {}
+        try:
+            self._proc.start()
+        except OSError as exc:
+            log.warning("index build helper did not start", extra={"error": repr(exc)})
+            self._proc = None
+            self._conn = None
+        theirs.close()
+        self._probe = self._submitted()  # its first task: _warm_up, started by itself
 
     def __call__(self, func: Callable[[list[T]], list[R]], items: list[T]) -> list[R]:
         return self._start(func, items, theirs=0.5)()
@@ -125,7 +148,7 @@ class OtherProcess:
         # The other process hashes str as this one does only under the same seed (the
         # supervisor's PYTHONHASHSEED); else every hash is made here.
         try:
-            same_seed = self._probe.result() == _seed_probe()
+            same_seed = self._probe() == _seed_probe()
         except Exception:  # the process could not start: the work is done here
             same_seed = False
         if not same_seed:
@@ -137,15 +160,26 @@ class OtherProcess:
     ) -> Callable[[], list[R]]:
         """Hand the other process the last `theirs` of `items` now; the returned call does
         the rest here and joins, in order."""
-        if self._pool is None or len(items) < MIN_SPLIT:
+        conn = self._conn
+        if conn is None or len(items) < MIN_SPLIT:
             return lambda: func(items)
         cut = len(items) - int(len(items) * theirs)
-        future = self._pool.submit(func, items[cut:])
+        # Handed over from a thread: the other process may still be importing, and the
+        # share starts here meanwhile.
+        failed: list[Exception] = []
+        sending = threading.Thread(
+            target=_send, args=(conn, (func, items[cut:]), failed), name="index-helper-send"
+        )
+        sending.start()
+        result = self._submitted()
 
         def rest() -> list[R]:
             ours = func(items[:cut])
+            sending.join()
             try:
-                return ours + future.result()
+                if failed:
+                    raise failed[0]
+                return ours + cast("list[R]", result())
             except Exception as exc:  # the process died (killed, out of memory): done here
                 log.warning("index build helper failed", extra={"error": repr(exc)})
                 self.close()
@@ -153,13 +187,61 @@ class OtherProcess:
 
         return rest
 
+    def _submitted(self) -> Callable[[], object]:
+        """The reply to the task just handed over, read when asked for (replies come in
+        the order of the tasks)."""
+        number = self._sent
+        self._sent += 1
+        return lambda: self._reply(number)
+
+    def _reply(self, number: int) -> object:
+        with self._lock:
+            while number not in self._replies:
+                if self._conn is None:
+                    raise RuntimeError("the index build helper is closed")
+                try:
+                    self._replies[self._received] = self._conn.recv()
+                except (EOFError, OSError) as exc:
+                    raise RuntimeError("the index build helper died") from exc
+                self._received += 1
+            done, value = self._replies.pop(number)
+        if not done:
+            raise RuntimeError(f"index build helper: {value}")
+        return value
+
     def close(self) -> None:
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            # Not waited for: the process's exit (freeing its share of the build) would
-            # hold the index file's lock, which the workers wait on, for half a second. (If
-            # this process exits first, the helper is killed with it: _warm_up.)
-            pool.shutdown(wait=False, cancel_futures=True)
+        # Not waited for: the process's exit (freeing its share of the build) would hold
+        # the index file's lock, which the workers wait on, for half a second. It ends when
+        # it reads the end of the pipe (and, if this process exits first, with it:
+        # _warm_up).
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+
+def _send(conn: Connection, task: object, failed: list[Exception]) -> None:
+    try:
+        conn.send(task)
+    except (OSError, ValueError) as exc:  # the process is gone, or the pipe closed
+        failed.append(exc)
+
+
+def _serve_helper(conn: Connection, parent_pid: int) -> None:
+    """The helper process: `_warm_up`'s answer, then each task's, until the pipe ends."""
+    conn.send((True, _warm_up(parent_pid)))
+    while True:
+        try:
+            func, items = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            reply: tuple[bool, object] = (True, func(items))
+        except Exception as exc:
+            reply = (False, repr(exc))
+        try:
+            conn.send(reply)
+        except OSError:
+            return
 
 
 # Start-up progress while a build runs (minutes at a million entries): the workers wait

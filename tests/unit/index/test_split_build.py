@@ -136,3 +136,38 @@ def test_the_helper_ends_with_its_build(tmp_path: Path, end: str) -> None:
     finally:
         owner.kill()
         owner.wait()
+
+
+def _doubled_here_only(items: list[int]) -> list[int]:
+    """Doubles in the process that made the helper; fails in the helper (which has the
+    environment of its start, and another pid)."""
+    if os.getpid() != int(os.environ["SPLIT_TEST_OWNER"]):
+        raise ValueError("failing in the helper")
+    return [2 * item for item in items]
+
+
+@pytest.mark.parametrize("fault", ["helper killed", "task fails there"])
+def test_a_failing_helper_leaves_the_work_done_here(
+    fault: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from screening.index import build
+
+    monkeypatch.setenv("SPLIT_TEST_OWNER", str(os.getpid()))
+    split = build.OtherProcess()
+    try:
+        items = list(range(3 * build.MIN_SPLIT))
+        assert split(_doubled_here_only, items[:10]) == [2 * i for i in range(10)]  # too few
+        if fault == "helper killed":
+            proc = split._proc
+            assert proc is not None and proc.pid is not None
+            os.kill(proc.pid, 9)
+            proc.join(10)
+        with caplog.at_level("WARNING", logger="screening.index.build"):
+            assert split(_doubled_here_only, items) == [2 * i for i in items]
+        assert any(r.getMessage() == "index build helper failed" for r in caplog.records)
+        # Closed after the failure: the next work is done here alone, without a word.
+        caplog.clear()
+        assert split(_doubled_here_only, items) == [2 * i for i in items]
+        assert not caplog.records
+    finally:
+        split.close()
