@@ -128,12 +128,16 @@ class Entity(msgspec.Struct, omit_defaults=True):
         content: both encode as the first-seen basis without a date, the bytes stored
         acceptances were fingerprinted with before the two were told apart.
         """
+        return msgspec.msgpack.encode(self.content())
+
+    def content(self) -> Entity:
+        """This entry without the dates the store derives from its history (fingerprint)."""
         stable = msgspec.structs.replace(self, first_seen="", absent_from="")
         if self.designation_date_basis in (DateBasis.FIRST_SEEN, DateBasis.NOT_LATER_THAN):
             stable = msgspec.structs.replace(
                 stable, designation_date="", designation_date_basis=DateBasis.FIRST_SEEN
             )
-        return msgspec.msgpack.encode(stable)
+        return stable
 
 
 class Publication(msgspec.Struct, omit_defaults=True):

@@ -190,7 +190,9 @@ def diff(
                 changed.append(EntityChange(key, new.name, fields))
             continue
         old, new = _comparable(old, new)
-        if old.fingerprint() == new.fingerprint():
+        # Compared as structs (in C), not as fingerprint bytes: the same answer without
+        # encoding both, which made diffing a third of the ingest's time.
+        if old == new or old.content() == new.content():
             continue
         fields = [f for f in _COMPARED_FIELDS if getattr(old, f) != getattr(new, f)]
         changed.append(EntityChange(key, new.name, fields or ["other"]))
