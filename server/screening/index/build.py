@@ -168,7 +168,10 @@ class OtherProcess:
         # share starts here meanwhile.
         failed: list[Exception] = []
         sending = threading.Thread(
-            target=_send, args=(conn, (func, items[cut:]), failed), name="index-helper-send"
+            target=_send,
+            args=(conn, (func, items[cut:]), failed),
+            name="index-helper-send",
+            daemon=True,  # never holds up this process's exit
         )
         sending.start()
         result = self._submitted()
