@@ -22,7 +22,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -335,6 +335,14 @@ def wait_serving(
         for channel in channels:
             channel.close()
     pytest.fail(f"service at {target} not SERVING within {timeout}s")
+
+
+def assert_json_log_lines(lines: Iterable[str]) -> None:
+    """Each line is one JSON object with the fields of every log line of the service
+    (observability/logging.py): no bare line among them."""
+    for line in lines:
+        entry = json.loads(line)
+        assert isinstance(entry, dict) and {"ts", "level", "logger", "msg"} <= entry.keys(), line
 
 
 def copy_lists(lists_dir: Path, dest: Path, *names: str) -> Path:

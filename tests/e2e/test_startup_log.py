@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from tests.conftest import Service
+from tests.conftest import Service, assert_json_log_lines
 
 SOURCES = {"ofac-sdn", "ofac-cons", "un", "uk", "uk-sl", "ca-sema", "us-bis-dpl", "us-csl"}
 
@@ -60,8 +60,6 @@ def test_every_line_written_while_starting_is_a_json_object(service: Service) ->
     # printed the message alone.
     lines = service.logs().splitlines()
     end = next(i for i, line in enumerate(lines) if '"msg": "serving"' in line)
-    for line in lines[: end + 1]:
-        entry = json.loads(line)
-        assert isinstance(entry, dict) and {"ts", "level", "logger", "msg"} <= entry.keys(), line
+    assert_json_log_lines(lines[: end + 1])
     warned = [json.loads(line) for line in lines[:end] if "list rows without a name" in line]
     assert warned and warned[0]["logger"] == "screening.sources.uk_sanctions_list"

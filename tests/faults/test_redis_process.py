@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import signal
@@ -27,7 +26,13 @@ from pathlib import Path
 
 import redis
 
-from tests.conftest import Service, copy_lists, start_redis, start_service
+from tests.conftest import (
+    Service,
+    assert_json_log_lines,
+    copy_lists,
+    start_redis,
+    start_service,
+)
 from tests.faults.load import (
     UN_LIST,
     ConnectionProbe,
@@ -209,9 +214,7 @@ def _every_line_json_once_gone(service: Service, within: float = 30) -> None:
         assert time.monotonic() < deadline, f"left running: {_group(service.proc.pid)}"
         time.sleep(0.1)
     time.sleep(0.2)  # the last writer's output
-    for line in service.logs().splitlines():
-        entry = json.loads(line)
-        assert isinstance(entry, dict) and {"ts", "level", "logger", "msg"} <= entry.keys(), line
+    assert_json_log_lines(service.logs().splitlines())
 
 
 @contextmanager
