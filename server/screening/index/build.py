@@ -135,7 +135,7 @@ class OtherProcess:
         except OSError as exc:
             log.warning("index build helper did not start", extra={"error": repr(exc)})
             self._proc = None
-            self._conn = None
+            self.close()
         theirs.close()
         self._probe = self._submitted()  # its first task: _warm_up, started by itself
 
