@@ -241,6 +241,13 @@ class Settings(BaseSettings):
         description="Where a host keeps the match indexes it built (one file per snapshot, "
         "read by every worker; default: <data_dir>/index)",
     )
+    index_share_key: str = Field(
+        "",
+        description="Secret shared by every host of one Redis: set, a host without the "
+        "current index file fetches the one another host built (kept in Redis, signed with "
+        "this key) instead of building it, and the hosts share a str hash seed derived from "
+        "it; empty: each host builds its own",
+    )
     audit_spool_dir: Path | None = Field(
         None, description="Local audit journal directory (default: <data_dir>/audit)"
     )

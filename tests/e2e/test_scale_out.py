@@ -54,3 +54,33 @@ def test_two_instances_share_one_redis(redis_server, prefix, lists_dir, tmp_path
     finally:
         follower.stop()
         ingesting.stop()
+
+
+def test_a_second_host_fetches_the_index_the_first_built(redis_server, prefix, lists_dir, tmp_path):
+    # Each service has a data directory, and so an index directory, of its own: two hosts.
+    shared = {"SCREENING_INDEX_SHARE_KEY": "the hosts' secret"}
+    lists = copy_lists(lists_dir, tmp_path / "a", "ofac/sdn_2024-02-20.csv")
+    first = start_service(redis_server.url, prefix, lists_dir=lists, env=shared)
+    second = None
+    try:
+        deadline = time.monotonic() + 30
+        while "index file shared" not in first.logs():
+            assert time.monotonic() < deadline, first.logs()[-3000:]
+            time.sleep(0.1)
+        assert "index file built" in first.logs()
+
+        second = start_service(redis_server.url, prefix, workers=2, env=shared)
+        logs = second.logs()
+        assert "index file fetched from redis" in logs, logs[-3000:]
+        assert "index file built" not in logs and "building index" not in logs
+        with ScreeningClient(first.target) as a, ScreeningClient(second.target) as b:
+            answers = [c.screen_party({"name": "Banco Nacional de Cuba"}) for c in (a, b)]
+            assert answers[0].data_version == answers[1].data_version
+            assert [m.entity_id for m in answers[0].matches] == [
+                m.entity_id for m in answers[1].matches
+            ]
+            assert answers[1].matches[0].entity_id == "ofac-sdn:306"
+    finally:
+        if second is not None:
+            second.stop()
+        first.stop()

@@ -1,6 +1,7 @@
 """Build the match index of a snapshot into the host's index file, in a process of its own:
 a worker that needs an index no one on the host has built yet starts this and keeps
-answering calls meanwhile; the build's memory goes away with the process.
+answering calls meanwhile; the build's memory goes away with the process. With index files
+shared through Redis (index/shared.py), another host's copy is fetched instead of built.
 
     python -m screening.index.build --redis-url URL --prefix P --version V --dir DIR
 
@@ -26,12 +27,51 @@ from pathlib import Path
 from typing import TypeVar, cast
 
 from screening.index.files import IndexFiles
+from screening.index.shared import SHARE_KEY_ENV, IndexCopies
 from screening.store.snapshots import ListStore, Manifest
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+def obtain_file(
+    store: ListStore,
+    manifest: Manifest,
+    files: IndexFiles,
+    split: OtherProcess | None = None,
+    shared: IndexCopies | None = None,
+) -> Path:
+    """Write the host's index file of `manifest`, which it lacks or has damaged (the caller
+    holds its lock): with `shared`, the copy another host put in Redis, if there is one
+    that checks; else built here (and then shared). `split`: as for build_file."""
+    path = files.path(manifest)
+    if shared is not None:
+        started = time.perf_counter()
+        if shared.fetch(path):
+            if split is not None:
+                split.close()
+            files.prune(keep=path)
+            log.info(
+                "index file fetched from redis",
+                extra={
+                    "data_version": manifest.version,
+                    "seconds": round(time.perf_counter() - started, 2),
+                    "file": str(path),
+                },
+            )
+            return path
+    build_file(store, manifest, files, split=split)
+    if shared is not None:
+        offer_file(path, shared)
+    return path
+
+
+def offer_file(path: Path, shared: IndexCopies) -> None:
+    """Share the host's index file `path` unless Redis has a copy."""
+    if not shared.has(path.name):
+        shared.share(path)
 
 
 def build_file(
@@ -272,12 +312,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, required=True)
     args = parser.parse_args(argv)
     setup_logging(log_level("INFO"))
-    store = ListStore(connect(args.redis_url), args.prefix)
+    client = connect(args.redis_url)
+    store = ListStore(client, args.prefix)
     manifest = store.manifest(args.version)
     if manifest is None:
         log.error("no such snapshot", extra={"data_version": args.version})
         return 2
-    build_file(store, manifest, IndexFiles(args.dir))
+    # The key comes in the environment (the worker's), never on a command line.
+    key = os.environ.get(SHARE_KEY_ENV, "")
+    shared = IndexCopies(client, args.prefix, key) if key else None
+    obtain_file(store, manifest, IndexFiles(args.dir), shared=shared)
     return 0
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import redis
 
 from screening.index.files import IndexFiles
+from screening.index.shared import SHARE_KEY_ENV
 from screening.matching.matcher import MatchIndex
 from screening.model.entities import Entity
 from screening.model.entity_table import EntitiesById
@@ -100,12 +101,15 @@ class IndexHolder:
         on_swap: Callable[[LoadedIndex], None] | None = None,
         files: IndexFiles | None = None,
         redis_url: str = "",
+        share_key: str = "",
     ) -> None:
         self.store = store
         self.poll_seconds = poll_seconds
         # The host's index files, and the Redis a builder process reads the snapshot from.
         self.files = files if redis_url else None
         self.redis_url = redis_url
+        # The builder's key for index files shared through Redis (index/shared.py).
+        self._share_key = share_key
         self.current: LoadedIndex | None = None
         self._on_swap = on_swap
         self._lock = asyncio.Lock()
@@ -248,6 +252,7 @@ class IndexHolder:
             manifest.version,
             "--dir",
             str(self.files.directory),
+            env={**os.environ, SHARE_KEY_ENV: self._share_key},
         )
         try:
             code = await proc.wait()

@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING
 from screening.config import Settings
 
 if TYPE_CHECKING:
-    from screening.store.snapshots import Manifest
+    from screening.index.files import IndexFiles
+    from screening.index.shared import IndexCopies
+    from screening.store.snapshots import ListStore, Manifest
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +34,9 @@ def run_prepare(
     None) on `ready` once the workers may start. `host_has_index`: the supervisor found, as
     it started this, a current snapshot in Redis whose index file the host has."""
     from screening.config import log_level
-    from screening.index.build import OtherProcess, build_file
+    from screening.index.build import OtherProcess, obtain_file, offer_file
     from screening.index.files import IndexFiles
+    from screening.index.shared import IndexCopies
     from screening.observability.logging import setup_logging
     from screening.store.connection import connect
     from screening.store.snapshots import ListStore
@@ -42,10 +45,17 @@ def run_prepare(
     sent = False
     helper: OtherProcess | None = None
     try:
-        store = ListStore(connect(redis_url), settings.redis_prefix)
+        client = connect(redis_url)
+        store = ListStore(client, settings.redis_prefix)
         files = IndexFiles(settings.effective_index_dir)
+        key = settings.index_share_key
+        shared = IndexCopies(client, settings.redis_prefix, key) if key else None
         if settings.lists_dir is not None:
-            if not host_has_index and _large(settings.lists_dir):
+            if (
+                not host_has_index
+                and not _copy_shared(store, files, shared)
+                and _large(settings.lists_dir)
+            ):
                 # An index will most likely be built once the ingest is done: its helper
                 # process starts now, and has its imports done by then; the matcher's
                 # modules are imported here while the ingest waits on its parsing
@@ -61,7 +71,9 @@ def run_prepare(
                 ready.send(manifest.version)
                 sent = True
                 if not files.path(manifest).exists():
-                    build_file(store, manifest, files, split=helper)
+                    obtain_file(store, manifest, files, split=helper, shared=shared)
+                elif shared is not None:
+                    offer_file(files.path(manifest), shared)  # Redis may have lost its copy
         except OSError as exc:
             # The workers build their own (index/holder.py).
             log.warning("no index file for this host", extra={"error": str(exc)})
@@ -88,6 +100,13 @@ def _large(lists_dir: Path) -> bool:
             if total >= EARLY_HELPER_BYTES:
                 return True
     return False
+
+
+def _copy_shared(store: ListStore, files: IndexFiles, shared: IndexCopies | None) -> bool:
+    """Whether Redis has a shared copy of the current snapshot's index file: most likely
+    fetched, not built, after the ingest (unless the files changed)."""
+    manifest = store.manifest()
+    return shared is not None and manifest is not None and shared.has(files.path(manifest).name)
 
 
 def _import_matcher() -> None:

@@ -141,11 +141,16 @@ class Supervisor:
         """Ingest --lists-dir and build the host's index of the current snapshot, in a
         process of its own (runtime/prepare.py); return once the workers may start."""
         from screening.index.files import host_hash_seed
+        from screening.index.shared import shared_hash_seed
         from screening.runtime.prepare import run_prepare
 
         # One str hash seed for every process of this service, kept by the host: its index
-        # files key their lookups by hash() (index/files.py).
-        seed = host_hash_seed(self.settings.effective_index_dir)
+        # files key their lookups by hash() (index/files.py). Hosts that share their index
+        # files through Redis share a seed too, derived from their key (index/shared.py).
+        if self.settings.index_share_key:
+            seed = shared_hash_seed(self.settings.index_share_key)
+        else:
+            seed = host_hash_seed(self.settings.effective_index_dir)
         os.environ.setdefault("PYTHONHASHSEED", seed)
         host_has_index = self._host_has_index(redis_url)
         receiving, sending = self._ctx.Pipe(duplex=False)

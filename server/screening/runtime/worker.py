@@ -111,6 +111,7 @@ async def serve_worker(
         on_swap=on_swap,
         files=IndexFiles(settings.effective_index_dir),
         redis_url=redis_url,
+        share_key=settings.index_share_key,
     )
     await _set_serving(health_servicer, False)
 

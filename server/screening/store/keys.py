@@ -59,6 +59,20 @@ class Keys:
         a Cluster's slots instead of crowding the list data's."""
         return f"{self.tag[1:-1]}:result:{data_version}:{digest}"
 
+    def index_copy(self, name: str) -> str:
+        """JSON: size, parts, HMAC and writer of a host's index file shared through Redis
+        (index/shared.py). Without the hash tag, as results: tens of megabytes that need
+        not crowd the list data's slot."""
+        return f"{self.tag[1:-1]}:index-copy:{name}"
+
+    def index_copy_part(self, name: str, writer: str, number: int) -> str:
+        return f"{self.tag[1:-1]}:index-copy:{name}:{writer}:{number}"
+
+    @property
+    def index_copies(self) -> str:
+        """Sorted set of the shared index files' names, by when each was shared."""
+        return f"{self.tag[1:-1]}:index-copies"
+
     @property
     def refresh_last_run(self) -> str:
         """When any replica last ran a scheduled refresh (replicas share one schedule)."""
