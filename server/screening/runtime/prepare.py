@@ -105,8 +105,10 @@ def _large(lists_dir: Path) -> bool:
 def _copy_shared(store: ListStore, files: IndexFiles, shared: IndexCopies | None) -> bool:
     """Whether Redis has a shared copy of the current snapshot's index file: most likely
     fetched, not built, after the ingest (unless the files changed)."""
+    if shared is None:
+        return False
     manifest = store.manifest()
-    return shared is not None and manifest is not None and shared.has(files.path(manifest).name)
+    return manifest is not None and shared.has(files.path(manifest).name)
 
 
 def _import_matcher() -> None:
