@@ -183,8 +183,10 @@ class Bench:
         self.loader.run("warm-up", "ScreenParty", service.target, service.pids(), duration=seconds)
 
     def starts(
-        self, label: str, start: Callable[[], Service], keep_last: bool = False
-    ) -> tuple[list[float], Service | None]:
+        self, key: str, label: str, start: Callable[[], Service], keep_last: bool = False
+    ) -> Service | None:
+        """Time `--starts` starts into figure `key` (median and runs); the last service is
+        returned running with `keep_last`."""
         times = []
         kept = None
         for n in range(self.args.starts):
@@ -196,7 +198,8 @@ class Bench:
                 service.stop()
         shown = ", ".join(f"{t:.2f}" for t in times)
         print(f"  {label}: median {statistics.median(times):.2f} s (runs: {shown})", flush=True)
-        return times, kept
+        self.figures[key] = {"median": statistics.median(times), "runs": times}
+        return kept
 
     def memory(self, service: Service, key: str) -> float:
         rows = service.memory()
@@ -259,12 +262,12 @@ class Bench:
             f"{a.workers} workers, result cache off",
             flush=True,
         )
-        times, service = self.starts(
+        service = self.starts(
+            "first_start_s",
             "serve to every worker answering, first start",
             lambda: self.serve(a.lists_dir, env={**UNCACHED, **self.new_host()}),
             keep_last=True,
         )
-        self.figures["first_start_s"] = {"median": statistics.median(times), "runs": times}
         assert service is not None
         uncached_rps = 0.0
         try:
@@ -345,27 +348,21 @@ class Bench:
         try:
             # Fills Redis, the host's index directory and Redis's shared copy of the index.
             self.serve(a.lists_dir, redis.url, env={**host, **shared}).stop()
-            times, _ = self.starts(
+            self.starts(
+                "restart_s",
                 "serve to every worker answering, restart (index kept on the host)",
                 lambda: self.serve(a.lists_dir, redis.url, env={**host, **shared}),
             )
-            self.figures["restart_s"] = {"median": statistics.median(times), "runs": times}
-            times, _ = self.starts(
+            self.starts(
+                "restart_new_host_s",
                 "serve to every worker answering, restart on a new host (index built)",
                 lambda: self.serve(a.lists_dir, redis.url, env=self.new_host()),
             )
-            self.figures["restart_new_host_s"] = {
-                "median": statistics.median(times),
-                "runs": times,
-            }
-            times, _ = self.starts(
+            self.starts(
+                "restart_new_host_shared_s",
                 "serve to every worker answering, restart on a new host (index fetched)",
                 lambda: self.serve(a.lists_dir, redis.url, env={**self.new_host(), **shared}),
             )
-            self.figures["restart_new_host_shared_s"] = {
-                "median": statistics.median(times),
-                "runs": times,
-            }
         finally:
             redis.stop()
 
