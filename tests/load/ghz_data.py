@@ -145,7 +145,7 @@ def party_mix(entities: list[Entity], rng: random.Random) -> dict:
 def screen_party_requests(entities: list[Entity], rng: random.Random, n: int) -> list[dict]:
     """`n` parties of distinct names: a run without the result cache screens `n` names."""
     seen: set[str] = set()
-    out = []
+    out: list[dict[str, object]] = []
     while len(out) < n:
         party = party_mix(entities, rng)
         key = " ".join(party["name"].casefold().split())

@@ -16,7 +16,7 @@ import random
 import sys
 from pathlib import Path
 
-from screening.model.entities import EntityType
+from screening.model.entities import Entity, EntityType
 from screening.sources.registry import discover, parse_fileset
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +44,7 @@ COMPANY_FORMS = "GmbH Ltd S.p.A. SARL AB Oy BV Inc. LLC S.A. A/S Pty Ltd KG".spl
 COUNTRIES = "DE IT FR PL FI SE NO IE JP KR CN IN GH NG ES PT GR RO US GB DK NL AT CH".split()
 
 
-def listed_entities(lists_dir: Path) -> list:  # type: ignore[type-arg]
+def listed_entities(lists_dir: Path) -> list[Entity]:
     """Entities of the newest publication of each source found (persons and organisations)."""
     newest = {}
     for fileset in discover(lists_dir):
@@ -91,7 +91,9 @@ def innocent(rng: random.Random) -> dict[str, str]:
     return {"name": name, "entity_type": "organization", "country": rng.choice(COUNTRIES)}
 
 
-def make_parties(lists_dir: Path, count: int, listed_share: float, seed: int) -> list[dict]:  # type: ignore[type-arg]
+def make_parties(
+    lists_dir: Path, count: int, listed_share: float, seed: int
+) -> list[dict[str, str]]:
     rng = random.Random(seed)
     entities = listed_entities(lists_dir)
     if not entities:
