@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
 from pathlib import Path
 
@@ -233,3 +234,32 @@ def test_publications_parsed_side_by_side_give_the_same_snapshot(redis_server, l
         assert not result.rejected
         versions.append(result.manifest.version)
     assert versions[0] == versions[1]
+
+
+def test_collector_paused_only_while_an_ingest_runs(store, lists_dir, tmp_path):
+    """The ingest's objects hold no cycles, so collections would only walk them: the
+    collector is off while it runs, back on after (a rejected file included), and left as
+    the caller had it."""
+    good = lists_subset(tmp_path, lists_dir, "un/UN_consolidated_2025-04-19.xml", sub="good")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    raw = (lists_dir / "un/UN_consolidated_2026-02-27.xml").read_bytes()
+    (bad / "UN_consolidated_2026-02-27.xml").write_bytes(raw[: len(raw) // 2])
+    during: list[bool] = []
+
+    def seen(*_: object) -> None:
+        during.append(gc.isenabled())
+
+    assert gc.isenabled()
+    ingest_directory(store, good, progress=seen)
+    assert during == [False]
+    assert gc.isenabled()
+    assert ingest_directory(store, bad, progress=seen).rejected
+    assert during == [False, False]
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        ingest_directory(store, good)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
