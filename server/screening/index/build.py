@@ -273,7 +273,7 @@ def _serve_helper(conn: Connection, parent_pid: int) -> None:
     """The helper process: `_warm_up`'s answer, then each task's, until the pipe ends."""
     conn.send((True, _warm_up(parent_pid)))
     # Its work makes and returns lists of tokens and keys, which hold no cycle: collections
-    # would only walk them again (a third of its CPU). Its memory goes with the process.
+    # would only walk them again. Its memory goes with the process.
     gc.disable()
     while True:
         try:

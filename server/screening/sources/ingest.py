@@ -166,7 +166,8 @@ def apply_filesets(
     are parsed; files the store already holds are not parsed."""
     # The publications decoded, compared and written here are hundreds of thousands of
     # acyclic objects: the collections their allocations trigger walk them again and free
-    # nothing (a third of this process's ingest CPU). Reference counting frees them.
+    # nothing (1.6 -> 0.9 s of this process's CPU with every shared list). Reference
+    # counting frees them.
     with _collector_paused():
         return _apply_filesets(
             store,
