@@ -30,18 +30,11 @@ import functools
 import re
 
 import msgspec
-from anyascii import anyascii
 from rapidfuzz.distance import OSA
 
 from screening.matching.normalize import fold
+from screening.matching.syllables import SYLLABLES_FILE, VOWELS, read_syllables
 from screening.matching.tokens import token_similarity, translit_key
-from screening.matching.translit import (
-    _FINALS,
-    _INITIALS_MR,
-    _INITIALS_RR,
-    _MEDIALS_MR,
-    _MEDIALS_RR,
-)
 from screening.matching.weights import TRANSLIT_KEY_SIMILARITY
 
 FAMILY = "family"
@@ -52,130 +45,17 @@ GIVEN = "given"
 MAX_WORDS = 3
 MAX_SYLLABLES = 3
 
-
-# -- syllable inventories: each spelling -> the sounds it may write ----------------------
-
-# Two-letter initials first, so that "zhang" opens on "zh", not "z".
-_PINYIN_INITIALS: tuple[str, ...] = tuple(
-    "zh ch sh b p m f d t n l g k h j q x r z c s y w".split()
-)
-# Wade-Giles writes pinyin's initials so (aspiration marks dropped, as lists drop them).
-_WG_INITIALS = {
-    "b": "p",
-    "d": "t",
-    "g": "k",
-    "j": "ch",
-    "q": "ch",
-    "x": "hs",
-    "zh": "ch",
-    "r": "j",
-    "z": "ts",
-    "c": "ts",
-}
-_WG_WHOLE = {
-    "zi": "tzu",
-    "ci": "tzu",
-    "si": "ssu",
-    "zhi": "chih",
-    "chi": "chih",
-    "shi": "shih",
-    "ri": "jih",
-    "yi": "i",
-    "you": "yu",
-    "yan": "yen",
-    "ye": "yeh",
-    "yong": "yung",
-    "yue": "yueh",
-    "er": "erh",
-}
-
-
-def wade_giles(pinyin: str) -> str:
-    """The Wade-Giles spelling of a pinyin syllable, without apostrophes and umlauts, as
-    Taiwanese and older names are written ("xiong" -> "hsiung", "zedong" -> "tse tung")."""
-    if pinyin in _WG_WHOLE:
-        return _WG_WHOLE[pinyin]
-    initial = next((i for i in _PINYIN_INITIALS if pinyin.startswith(i)), "")
-    final = pinyin[len(initial) :]
-    velar = initial in ("g", "k", "h")
-    if (final == "e" and velar) or (final == "uo" and not velar and initial != "sh"):
-        final = "o"
-    elif final == "ui" and initial in ("g", "k"):
-        final = "uei"
-    elif final.endswith("ong"):
-        final = final[:-3] + "ung"
-    elif final == "ian":
-        final = "ien"
-    elif final in ("ie", "ue", "ve"):
-        final = final[0] + "eh" if final == "ie" else "ueh"
-    return _WG_INITIALS.get(initial, initial) + final
-
-
-def _chinese_sounds() -> dict[str, set[str]]:
-    # About 400 syllables among the 20,902 characters: each spelled once (every process
-    # that matches builds this table when it starts).
-    syllables = {anyascii(chr(code)).lower() for code in range(0x4E00, 0x9FA6)}
-    sounds: dict[str, set[str]] = {}
-    for pinyin in sorted(syllables):
-        if pinyin.isalpha():
-            for form in (pinyin, wade_giles(pinyin)):
-                sounds.setdefault(form, set()).add("c" + pinyin)
-    return sounds
-
-
-# Korean finals written as their letter (ICU's and many registries' transliteration:
-# "baggyeongsug"), besides the sound Revised Romanization gives them.
-_FINALS_LETTER = " g kk gs n nj nh d l lg lm lb ls lt lp lh m b bs s ss ng j ch k t p h".split(" ")
-# McCune-Reischauer outside the DPRK: ㅈ is "ch" ("Chong", "Chung").
-_INITIALS_MR_CH = "k kk n t tt r m p pp s ss _ ch tch ch k t p h".split()
-# Medials before which ㅅ is written "sh" ("Shin", "Shim").
-_SH_MEDIALS = frozenset({2, 6, 7, 12, 16, 17, 20})
-
-
-def _korean_sounds() -> dict[str, set[str]]:
-    sounds: dict[str, set[str]] = {}
-    for index in range(11172):
-        initial, rest = divmod(index, 588)
-        medial, final = divmod(rest, 28)
-        sound = "k" + chr(0xAC00 + index)
-        for initials, medials in (
-            (_INITIALS_RR, _MEDIALS_RR),
-            (_INITIALS_MR, _MEDIALS_MR),
-            (_INITIALS_MR_CH, _MEDIALS_MR),
-        ):
-            leads = {initials[initial].replace("_", "")}
-            if initial == 5:
-                leads.add("l")  # ㄹ: "Ryu", "Lyu", "Ri", "Li"
-            if initial == 9 and medial in _SH_MEDIALS:
-                leads.add("sh")
-            for lead in leads:
-                for finals in (_FINALS, _FINALS_LETTER):
-                    form = lead + medials[medial] + finals[final]
-                    sounds.setdefault(form, set()).add(sound)
-    return sounds
-
-
-_VOWELS = frozenset("aeiou")
-
-
-def _inventory() -> dict[str, frozenset[str]]:
-    merged: dict[str, set[str]] = {}
-    for table in (_chinese_sounds(), _korean_sounds()):
-        for form, keys in table.items():
-            # Syllables without a vowel (Cantonese "ng", "m") would cut any word anywhere.
-            if _VOWELS & set(form):
-                merged.setdefault(form, set()).update(keys)
-    return {form: frozenset(keys) for form, keys in merged.items()}
-
-
-SOUNDS = _inventory()
+# Each romanised spelling of a syllable -> the sounds it may write (syllables.py).
+SOUNDS = read_syllables(SYLLABLES_FILE)
 _LONGEST = max(map(len, SOUNDS))
 
 
 def same_syllable(a: str, b: str) -> bool:
     """Two romanised syllables write the same sound: as spelt, in another romanisation,
     or by transliteration key (Yu / Yoo)."""
-    return a == b or bool(SOUNDS[a] & SOUNDS[b]) or translit_key(a) == translit_key(b)
+    return (
+        a == b or any(map(SOUNDS[b].__contains__, SOUNDS[a])) or translit_key(a) == translit_key(b)
+    )
 
 
 @functools.lru_cache(maxsize=65536)
@@ -200,7 +80,7 @@ def segmentations(word: str) -> tuple[tuple[str, ...], ...]:
 def _cut_likelihood(parts: tuple[str, ...]) -> tuple[int, int]:
     """Order of the ways to cut a word: fewest syllables, then fewest syllables opening on
     a vowel ("lyu ji hyeon" before "lyuj ih yeon")."""
-    return len(parts), sum(1 for p in parts[1:] if p[0] in _VOWELS)
+    return len(parts), sum(1 for p in parts[1:] if p[0] in VOWELS)
 
 
 @functools.lru_cache(maxsize=262144)

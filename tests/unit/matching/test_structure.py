@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from screening.harness.syllables import write as write_syllables
 from screening.matching.names import compare_names, prepare_name
 from screening.matching.normalize import name_tokens
 from screening.matching.structure import (
@@ -12,6 +13,11 @@ from screening.matching.structure import (
     readings,
     same_syllable,
     unit_similarity,
+)
+from screening.matching.syllables import (
+    SYLLABLES_FILE,
+    read_syllables,
+    syllable_inventory,
     wade_giles,
 )
 from screening.matching.weights import ALERT_THRESHOLD, TRANSLIT_KEY_SIMILARITY
@@ -74,6 +80,25 @@ def test_romanisations_of_one_sound():
     assert same_syllable("ze", "tse")
     assert same_syllable("jeong", "jong")  # Revised Romanization / McCune-Reischauer
     assert not same_syllable("han", "huan")
+
+
+def test_the_shipped_syllable_table_is_what_the_rules_give():
+    # A matching process reads the file; the rules are where the table is changed.
+    assert read_syllables(SYLLABLES_FILE) == syllable_inventory(), (
+        "matching/data/syllables.tsv differs from matching/syllables.py's rules: "
+        "run python -m screening.harness.syllables"
+    )
+
+
+def test_the_syllable_table_reads_back_as_written(tmp_path):
+    path = tmp_path / "syllables.tsv"
+    written = write_syllables(path)
+    table = read_syllables(path)
+    assert written == len(table) > 14_000
+    assert table["tse"] == ("cce", "cze")  # Wade-Giles for pinyin "ce" and "ze"
+    assert "k정" in table["jong"] and "k종" in table["jong"]
+    # One string per sound, however many spellings write it (the table's memory).
+    assert table["jeong"][table["jeong"].index("k정")] is table["jong"][table["jong"].index("k정")]
 
 
 def test_a_given_name_is_one_unit():
