@@ -56,9 +56,6 @@ _TLS_KEYS = {"cert_file", "key_file", "client_auth_type", "client_ca_file"} | {
 # A scrape's socket gives up after this long idle (a client that connects and says nothing
 # holds one thread, not the port).
 REQUEST_TIMEOUT_SECONDS = 10.0
-# Compared against when the user is unknown, so that a wrong user costs what a wrong
-# password does.
-_DUMMY_HASH = bcrypt.hashpw(b"unknown user", bcrypt.gensalt(rounds=10))
 
 
 class WebConfigError(ValueError):
@@ -138,6 +135,10 @@ class BasicAuth:
         # digest, never in clear) for the scrapes that follow.
         self._verified: set[bytes] = set()
         self._lock = threading.Lock()
+        # Compared against when the user is unknown, so that a wrong user costs what a
+        # wrong password does. Made here, not at import: the supervisor imports this
+        # module on the way to every start, and a hash costs about 55 ms of CPU.
+        self._unknown_user_hash = bcrypt.hashpw(b"unknown user", bcrypt.gensalt(rounds=10))
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if self._allowed(environ.get("HTTP_AUTHORIZATION", "")):
@@ -167,7 +168,7 @@ class BasicAuth:
         with self._lock:
             if stored is not None and key in self._verified:
                 return True
-        good = bcrypt.checkpw(password, stored or _DUMMY_HASH) and stored is not None
+        good = bcrypt.checkpw(password, stored or self._unknown_user_hash) and stored is not None
         if good:
             with self._lock:
                 self._verified.add(key)
