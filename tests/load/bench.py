@@ -346,8 +346,12 @@ class Bench:
         # The hosts of this Redis share their index files through it (index/shared.py).
         shared = {"SCREENING_INDEX_SHARE_KEY": secrets.token_hex(16)}
         try:
-            # Fills Redis, the host's index directory and Redis's shared copy of the index.
-            self.serve(a.lists_dir, redis.url, env={**host, **shared}).stop()
+            # Fills Redis, the host's index directory and Redis's shared copy of the index
+            # (a host shares its file just after it serves: waited for, or the starts
+            # below that should fetch it would build it).
+            filling = self.serve(a.lists_dir, redis.url, env={**host, **shared})
+            filling.wait_for_log("index file shared", 60)
+            filling.stop()
             self.starts(
                 "restart_s",
                 "serve to every worker answering, restart (index kept on the host)",

@@ -134,6 +134,14 @@ class Service:
         """(role, pid, PSS in MiB) of every process of the service."""
         return [(role, pid, pss_kib(pid) / 1024) for role, pid in self.processes()]
 
+    def wait_for_log(self, message: str, seconds: float) -> None:
+        """Wait until the service logs `message`; RuntimeError after `seconds`."""
+        deadline = time.monotonic() + seconds
+        while not _log_lines(self.log, message):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no {message!r} in the service's log after {seconds:g} s")
+            time.sleep(0.05)
+
     def stop(self) -> None:
         stop(self.proc)
         self.log.unlink(missing_ok=True)
