@@ -134,28 +134,26 @@ def test_of_two_hosts_sharing_one_file_the_first_copy_stays(
 def test_a_share_cut_short_leaves_nothing_behind_for_long(
     redis_server, prefix, tmp_path, small_parts, monkeypatch
 ):
-    # The process stops (shutdown, a kill) after writing parts, before the description:
-    # its parts expire; a share that finishes keeps its parts for good.
+    # The process stops (shutdown, a kill) before the copy is kept for good: every key of
+    # it expires; a share that finishes keeps them all.
     client, keys = connect(redis_server.url), Keys(prefix)
     cut_short = _file(tmp_path / "host-a", "abc-123.idx")
-    copies = IndexCopies(client, prefix, KEY)
 
-    def stopped(name: str, meta: dict) -> bool:
+    def stopped(*args: object) -> bool:
         raise SystemExit("stopped mid-share")
 
-    monkeypatch.setattr(copies, "_publish", stopped)
-    with pytest.raises(SystemExit):
-        copies.share(cut_short)
-    parts = list(client.scan_iter(f"{keys.index_copy(cut_short.name)}:*"))
-    assert len(parts) == 5
-    assert all(0 < client.ttl(part) <= shared_module.UNFINISHED_PART_SECONDS for part in parts)
-    assert not IndexCopies(client, prefix, KEY).has(cut_short.name)
+    with monkeypatch.context() as patched, pytest.raises(SystemExit):
+        patched.setattr(client, "persist", stopped)
+        IndexCopies(client, prefix, KEY).share(cut_short)
+    written = [keys.index_copy(cut_short.name)]
+    written += client.scan_iter(f"{keys.index_copy(cut_short.name)}:*")
+    assert len(written) == 6  # the description and 5 parts
+    assert all(0 < client.ttl(key) <= shared_module.UNFINISHED_SECONDS for key in written)
 
     whole = _file(tmp_path / "host-b", "abc-456.idx")
     IndexCopies(client, prefix, KEY).share(whole)
-    kept = list(client.scan_iter(f"{keys.index_copy(whole.name)}:*"))
-    assert len(kept) == 5 and all(client.ttl(part) == -1 for part in kept)
-    assert client.ttl(keys.index_copy(whole.name)) == -1
+    kept = [keys.index_copy(whole.name), *client.scan_iter(f"{keys.index_copy(whole.name)}:*")]
+    assert len(kept) == 6 and all(client.ttl(key) == -1 for key in kept)
     fetched = tmp_path / "host-c" / whole.name
     assert IndexCopies(client, prefix, KEY).fetch(fetched)
     assert fetched.read_bytes() == whole.read_bytes()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -15,6 +16,8 @@ from pathlib import Path
 import grpc
 import pytest
 
+from screening.index import shared as shared_module
+from screening.index.shared import IndexCopies
 from screening.store.connection import connect
 from screening.store.keys import Keys
 from screening.store.snapshots import ListStore
@@ -119,6 +122,26 @@ def test_service_on_redis_cluster(cluster, prefix, lists_dir, tmp_path):
             assert top.designation_date_basis == pb.DESIGNATION_DATE_BASIS_FIRST_SEEN
     finally:
         assert svc.stop() == 0
+
+
+def test_index_files_shared_through_a_cluster(cluster, prefix, tmp_path, monkeypatch):
+    # A shared copy's keys are outside the hash tag, spread over the nodes (tens of
+    # megabytes): each command on them names one key, which a Cluster takes.
+    monkeypatch.setattr(shared_module, "PART_BYTES", 1000)
+    client, keys, key = connect(cluster.url), Keys(prefix), "the hosts' secret"
+    built = tmp_path / "host-a" / "abc-123.idx"
+    built.parent.mkdir()
+    built.write_bytes(os.urandom(4500))
+    IndexCopies(client, prefix, key).share(built)
+
+    meta = json.loads(client.get(keys.index_copy(built.name)))
+    written = [keys.index_copy(built.name)]
+    written += [keys.index_copy_part(built.name, meta["writer"], n) for n in range(meta["parts"])]
+    assert len(written) == 6 and len({client.keyslot(k) for k in written}) > 1
+    assert all(client.ttl(k) == -1 for k in written)  # kept for good once whole
+    fetched = tmp_path / "host-b" / built.name
+    assert IndexCopies(client, prefix, key).fetch(fetched)
+    assert fetched.read_bytes() == built.read_bytes()
 
 
 # Kills the primary and counts failed screenings (5 s deadlines) while sentinels promote.

@@ -38,9 +38,9 @@ log = logging.getLogger(__name__)
 PART_BYTES = 16 << 20
 # Copies kept in Redis: the current snapshot's and the one before (hosts still moving over).
 COPIES_KEPT = 2
-# A part expires this long after it is written, unless its description lands: a share cut
-# short (its process stopped at shutdown, or killed) leaves nothing behind in Redis.
-UNFINISHED_PART_SECONDS = 600
+# A share's keys expire this long after they are written, until the copy is whole: a share
+# cut short (its process stopped at shutdown, or killed) leaves nothing behind in Redis.
+UNFINISHED_SECONDS = 600
 SHARE_KEY_ENV = "SCREENING_INDEX_SHARE_KEY"
 
 
@@ -128,14 +128,25 @@ class IndexCopies:
             with path.open("rb") as fh:
                 while part := fh.read(PART_BYTES):
                     key = self.keys.index_copy_part(name, writer, parts)
-                    self.redis.set(key, part, ex=UNFINISHED_PART_SECONDS)
+                    self.redis.set(key, part, ex=UNFINISHED_SECONDS)
                     mac.update(part)
                     size += len(part)
                     parts += 1
+            # The description last, and only if there is none: a reader sees it once every
+            # part is there.
             meta = {"size": size, "parts": parts, "mac": mac.hexdigest(), "writer": writer}
-            if not self._publish(name, meta):
+            description = self.keys.index_copy(name)
+            if not self.redis.set(description, json.dumps(meta), nx=True, ex=UNFINISHED_SECONDS):
                 self._delete_parts(name, writer, parts)
                 return
+            # Kept for good: the parts, then the description (each key alone, as a Cluster
+            # spreads them). A part already expired leaves the whole copy to expire.
+            for number in range(parts):
+                if not self.redis.persist(self.keys.index_copy_part(name, writer, number)):
+                    error = f"part {number} expired before the copy was whole"
+                    log.warning("index file not shared", extra={"file": name, "error": error})
+                    return
+            self.redis.persist(description)
             self.redis.zadd(self.keys.index_copies, {name: time.time()})
             self._prune()
         except (redis.RedisError, OSError) as exc:
@@ -145,26 +156,6 @@ class IndexCopies:
             )
             return
         log.info("index file shared", extra={"file": name, "bytes": size})
-
-    def _publish(self, name: str, meta: dict[str, Any]) -> bool:
-        """Make the parts of `meta`'s writer the copy of `name`, unless there is one: its
-        description written and its parts kept for good, at once (a transaction). The
-        description comes last, so a reader sees it once every part is there."""
-        description = self.keys.index_copy(name)
-        parts = [self.keys.index_copy_part(name, meta["writer"], n) for n in range(meta["parts"])]
-        with self.redis.pipeline() as pipe:
-            try:
-                pipe.watch(description)
-                if pipe.exists(description):
-                    return False
-                pipe.multi()
-                pipe.set(description, json.dumps(meta))
-                for part in parts:
-                    pipe.persist(part)
-                pipe.execute()
-            except redis.WatchError:  # another host's description came first
-                return False
-        return True
 
     def _delete_parts(self, name: str, writer: str, parts: int) -> None:
         for number in range(parts):
