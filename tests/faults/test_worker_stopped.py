@@ -31,6 +31,9 @@ def test_a_stopped_worker_is_noticed_and_replaced(redis_server, lists_dir, tmp_p
         victim = service.worker_pids()[0]
         os.kill(victim, signal.SIGSTOP)
         stopped_at = time.monotonic()
+        # A probe is timed from its start: one started within a deadline before the stop
+        # may be in flight on the victim as it stops, and belongs to the fault's window.
+        fault_from = stopped_at - probe.deadline
         deadline = stopped_at + 60
         while True:
             replacement = service.worker_pids()[0]
@@ -50,10 +53,10 @@ def test_a_stopped_worker_is_noticed_and_replaced(redis_server, lists_dir, tmp_p
         fault_report(
             screenings=sum(answered.values()),
             load_failures_with_retry=load.failed,
-            new_connections_before=probe.count(0, stopped_at),
-            failed_before=probe.failures(0, stopped_at),
-            new_connections_while_stopped=probe.count(stopped_at, restored_at),
-            failed_while_stopped=probe.failures(stopped_at, restored_at),
+            new_connections_before=probe.count(0, fault_from),
+            failed_before=probe.failures(0, fault_from),
+            new_connections_while_stopped=probe.count(fault_from, restored_at),
+            failed_while_stopped=probe.failures(fault_from, restored_at),
             new_connections_after=probe.count(restored_at),
             failed_after=probe.failures(restored_at),
             probe_outcomes=dict(Counter(o for _, o in probe.outcomes)),
@@ -65,7 +68,7 @@ def test_a_stopped_worker_is_noticed_and_replaced(redis_server, lists_dir, tmp_p
         )
         # Noticed after the heartbeat timeout (3 s), replaced soon after.
         assert restored_at - stopped_at < 15
-        assert probe.failures(0, stopped_at) == 0
+        assert probe.failures(0, fault_from) == 0
         # Connections opened after the replacement serves all succeed; late ones handed to
         # the stopped worker before its kill are within the window above.
         assert probe.count(restored_at) > 20
