@@ -26,6 +26,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TypeVar, cast
 
+from screening.collector import collector_paused
 from screening.index.files import IndexFiles
 from screening.index.shared import SHARE_KEY_ENV, IndexCopies
 from screening.store.snapshots import ListStore, Manifest
@@ -87,18 +88,17 @@ def build_file(
         target=_say_building, args=(manifest.version, started, done), daemon=True
     )
     ticker.start()
-    # Millions of long-lived objects: a collection pass over them would only cost time.
-    gc.disable()
     try:
-        entities = store.entities(manifest)
-        if split is None and len(entities) >= MIN_SPLIT_ENTITIES:
-            split = OtherProcess()
-        matcher = MatchIndex(entities, split=split)
-        path = files.write(manifest, matcher)
+        # Millions of long-lived objects: a collection pass over them would only cost time.
+        with collector_paused():
+            entities = store.entities(manifest)
+            if split is None and len(entities) >= MIN_SPLIT_ENTITIES:
+                split = OtherProcess()
+            matcher = MatchIndex(entities, split=split)
+            path = files.write(manifest, matcher)
     finally:
         if split is not None:
             split.close()
-        gc.enable()
         done.set()
     log.info(
         "index file built",

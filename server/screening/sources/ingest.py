@@ -11,7 +11,6 @@ on disk when Redis is empty).
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import os
 import queue
@@ -22,6 +21,7 @@ from pathlib import Path
 
 from redis.lock import Lock
 
+from screening.collector import collector_paused
 from screening.model.entities import Publication
 from screening.sources.common import display_name, sha256_files
 from screening.sources.last_good import LastGoodStore
@@ -148,21 +148,10 @@ def ingest_filesets(
         )
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 # The publications decoded, compared and written here are hundreds of thousands of acyclic
 # objects: the collections their allocations trigger walk them again and free nothing (1.6 ->
 # 0.9 s of the preparing process's CPU with every shared list). Reference counting frees them.
-@_collector_paused()
+@collector_paused()
 def apply_filesets(
     store: ListStore,
     filesets: list[FileSet],

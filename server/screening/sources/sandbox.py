@@ -27,6 +27,7 @@ from types import TracebackType
 
 import msgspec
 
+from screening.collector import collector_paused
 from screening.model.entities import Publication
 from screening.observability.logging import setup_logging
 from screening.sources.base import FileSet
@@ -192,11 +193,8 @@ def _answer_each(conn: multiprocessing.connection.Connection, limits: ParseLimit
         # collections they would trigger on the way cost a fifth of its time and find next
         # to nothing (no cycle in any parser's garbage; a few thousand objects for an xlsx,
         # openpyxl's): one pass after the answer instead.
-        gc.disable()
-        try:
+        with collector_paused():
             reply = _parse_one(fileset, limits)
-        finally:
-            gc.enable()
         conn.send(reply)
         del reply
         gc.collect()
