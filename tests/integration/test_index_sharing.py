@@ -31,7 +31,7 @@ def small_parts(monkeypatch: pytest.MonkeyPatch) -> int:
     return 1000
 
 
-def _file(directory: Path, name: str, size: int = 4500) -> Path:
+def random_file(directory: Path, name: str, size: int = 4500) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / name
     path.write_bytes(os.urandom(size))
@@ -42,9 +42,10 @@ def test_a_shared_file_is_fetched_whole_on_another_host(
     redis_server, prefix, tmp_path, small_parts
 ):
     client = connect(redis_server.url)
-    built = _file(tmp_path / "host-a", "abc-123.idx")
+    built = random_file(tmp_path / "host-a", "abc-123.idx")
     IndexCopies(client, prefix, KEY).share(built)
-    assert _meta(client, prefix, built.name)["parts"] == 5  # 4,500 bytes in parts of 1,000
+    # 4,500 bytes in parts of 1,000
+    assert copy_description(client, prefix, built.name)["parts"] == 5
 
     fetched = tmp_path / "host-b" / built.name
     assert IndexCopies(client, prefix, KEY).fetch(fetched)
@@ -56,7 +57,7 @@ def test_a_copy_is_refused_without_the_key_it_was_signed_with(
     redis_server, prefix, tmp_path, small_parts, caplog
 ):
     client = connect(redis_server.url)
-    built = _file(tmp_path / "host-a", "abc-123.idx")
+    built = random_file(tmp_path / "host-a", "abc-123.idx")
     IndexCopies(client, prefix, KEY).share(built)
 
     fetched = tmp_path / "host-b" / built.name
@@ -69,9 +70,9 @@ def test_a_copy_is_refused_without_the_key_it_was_signed_with(
 @pytest.mark.parametrize("damage", ["changed part", "missing part", "other name", "bad size"])
 def test_a_copy_changed_in_redis_is_refused(redis_server, prefix, tmp_path, small_parts, damage):
     client, keys = connect(redis_server.url), Keys(prefix)
-    built = _file(tmp_path / "host-a", "abc-123.idx")
+    built = random_file(tmp_path / "host-a", "abc-123.idx")
     IndexCopies(client, prefix, KEY).share(built)
-    target, meta = built.name, _meta(client, prefix, built.name)
+    target, meta = built.name, copy_description(client, prefix, built.name)
     writer = meta["writer"]
     if damage == "changed part":
         client.setrange(keys.index_copy_part(built.name, writer, 2), 10, b"pickle of my own")
@@ -105,7 +106,7 @@ def test_the_newest_copies_are_kept(redis_server, prefix, tmp_path, small_parts)
     copies = IndexCopies(client, prefix, KEY)
     names = [f"snapshot{n}-code.idx" for n in range(COPIES_KEPT + 2)]
     for name in names:
-        copies.share(_file(tmp_path / "host-a", name, size=2500))
+        copies.share(random_file(tmp_path / "host-a", name, size=2500))
     kept = names[-COPIES_KEPT:]
     assert [n.decode() for n in client.zrange(keys.index_copies, 0, -1)] == kept
     for name in names:
@@ -120,8 +121,8 @@ def test_of_two_hosts_sharing_one_file_the_first_copy_stays(
     # Two hosts that built the same file (not always byte for byte) share it at once: the
     # copy is one writer's whole, never a mix of both, and the other's parts are removed.
     client, keys = connect(redis_server.url), Keys(prefix)
-    first = _file(tmp_path / "host-a", "abc-123.idx")
-    second = _file(tmp_path / "host-b", "abc-123.idx")
+    first = random_file(tmp_path / "host-a", "abc-123.idx")
+    second = random_file(tmp_path / "host-b", "abc-123.idx")
     IndexCopies(client, prefix, KEY).share(first)
     IndexCopies(client, prefix, KEY).share(second)
     assert len(list(client.scan_iter(f"{keys.index_copy(first.name)}:*"))) == 5
@@ -137,7 +138,7 @@ def test_a_share_cut_short_leaves_nothing_behind_for_long(
     # The process stops (shutdown, a kill) before the copy is kept for good: every key of
     # it expires; a share that finishes keeps them all.
     client, keys = connect(redis_server.url), Keys(prefix)
-    cut_short = _file(tmp_path / "host-a", "abc-123.idx")
+    cut_short = random_file(tmp_path / "host-a", "abc-123.idx")
 
     def stopped(*args: object) -> bool:
         raise SystemExit("stopped mid-share")
@@ -150,7 +151,7 @@ def test_a_share_cut_short_leaves_nothing_behind_for_long(
     assert len(written) == 6  # the description and 5 parts
     assert all(0 < client.ttl(key) <= shared_module.UNFINISHED_SECONDS for key in written)
 
-    whole = _file(tmp_path / "host-b", "abc-456.idx")
+    whole = random_file(tmp_path / "host-b", "abc-456.idx")
     IndexCopies(client, prefix, KEY).share(whole)
     kept = [keys.index_copy(whole.name), *client.scan_iter(f"{keys.index_copy(whole.name)}:*")]
     assert len(kept) == 6 and all(client.ttl(key) == -1 for key in kept)
@@ -159,7 +160,7 @@ def test_a_share_cut_short_leaves_nothing_behind_for_long(
     assert fetched.read_bytes() == whole.read_bytes()
 
 
-def _meta(client, prefix: str, name: str) -> dict:
+def copy_description(client, prefix: str, name: str) -> dict:
     return json.loads(client.get(Keys(prefix).index_copy(name)))
 
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from screening.store.snapshots import ListStore
 from screening.v1 import screening_pb2 as pb
 from screening.v1 import screening_pb2_grpc as pb_grpc
 from tests.conftest import copy_lists, start_service
+from tests.integration.test_index_sharing import copy_description, random_file
 from tests.topologies import Cluster, SentinelGroup, start_cluster, start_sentinel_group
 
 AURUS = "LIMITED LIABILITY COMPANY AURUS"
@@ -129,12 +129,10 @@ def test_index_files_shared_through_a_cluster(cluster, prefix, tmp_path, monkeyp
     # megabytes): each command on them names one key, which a Cluster takes.
     monkeypatch.setattr(shared_module, "PART_BYTES", 1000)
     client, keys, key = connect(cluster.url), Keys(prefix), "the hosts' secret"
-    built = tmp_path / "host-a" / "abc-123.idx"
-    built.parent.mkdir()
-    built.write_bytes(os.urandom(4500))
+    built = random_file(tmp_path / "host-a", "abc-123.idx")
     IndexCopies(client, prefix, key).share(built)
 
-    meta = json.loads(client.get(keys.index_copy(built.name)))
+    meta = copy_description(client, prefix, built.name)
     written = [keys.index_copy(built.name)]
     written += [keys.index_copy_part(built.name, meta["writer"], n) for n in range(meta["parts"])]
     assert len(written) == 6 and len({client.keyslot(k) for k in written}) > 1
