@@ -23,7 +23,7 @@ RANK = {
     "sources": 2,
     "model": 1,
 }
-SHARED = {"config", "list_limits", "observability"}  # importable from anywhere
+SHARED = {"collector", "config", "list_limits", "observability"}  # importable from anywhere
 STUB_USERS = {"api", "runtime", "cli", "harness"}
 
 
